@@ -1,0 +1,515 @@
+"""The Rings 0.2.5 wire types (SPEC §3.4, §4), as frozen dataclasses with their codecs.
+
+Field order is wire order.  Each type's codec sits right below it; :data:`MESSAGE` and
+:data:`PAYLOAD` are the two that matter most.  Python-side conventions:
+
+* ``Vec<T>`` is a tuple, ``Option<T>`` is ``T | None``, ``Vec<u8>`` is ``bytes``;
+* ``Ttl::Never`` is ``None`` (``Ttl::Some(ms)`` is the int);
+* unit enum variants are :class:`enum.IntEnum` members with the wire index as value.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from typing import Union
+
+from ..did import Did
+from ..errors import DecodeError
+from .buffer import Reader, Writer
+from .codec import (
+    BOOL, BYTES, DID, PUBKEY, STR, U8, U16, U128, USIZE, UUID,
+    Codec, Enum, Field, Newtype, Opt, Seq, Struct, Unit, Variant,
+)
+
+#: MultiCall may nest; bound it so hostile input cannot exhaust the stack (0.2.5: unbounded).
+MAX_NESTING = 8
+
+
+# -- handshake (SPEC §3.4) ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class IceCandidate:
+    candidate: str
+    sdp_mid: str | None = None
+    sdp_mline_index: int | None = None
+    username_fragment: str | None = None
+
+
+ICE_CANDIDATE = Struct(
+    IceCandidate,
+    Field("candidate", STR),
+    Field("sdp_mid", Opt(STR), "sdpMid"),
+    Field("sdp_mline_index", Opt(U16), "sdpMLineIndex"),
+    Field("username_fragment", Opt(STR), "usernameFragment"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeInfo:
+    """SDP as a JSON *text* ``{"sdp": …, "type": …}`` plus the gathered candidates."""
+
+    sdp: str
+    candidates: tuple[IceCandidate, ...] = ()
+
+
+HANDSHAKE_INFO = Struct(HandshakeInfo, ("sdp", STR), ("candidates", Seq(ICE_CANDIDATE)))
+
+
+# -- storage (SPEC §4.5, §7.7) --------------------------------------------------------------
+class VNodeType(enum.IntEnum):
+    Data = 0
+    Subring = 1
+    RelayMessage = 2
+
+
+VNODE_TYPE = Enum("VNodeType", *(Variant(k.name, value=k) for k in VNodeType))
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualNode:
+    did: Did
+    data: tuple[str, ...]  # ``Encoded`` strings: base58-monero-check text, normally
+    kind: VNodeType = VNodeType.Data
+
+
+VIRTUAL_NODE = Struct(VirtualNode, ("did", DID), ("data", Seq(STR)), ("kind", VNODE_TYPE))
+
+
+@dataclass(frozen=True, slots=True)
+class Overwrite:
+    vnode: VirtualNode
+
+
+@dataclass(frozen=True, slots=True)
+class Extend:
+    vnode: VirtualNode
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    vnode: VirtualNode
+
+
+@dataclass(frozen=True, slots=True)
+class JoinSubring:
+    name: str
+    did: Did
+
+
+VNodeOperation = Union[Overwrite, Extend, Touch, JoinSubring]
+
+
+class _Pair(Codec):
+    """A tuple variant of two fields (``JoinSubring(String, Did)``): JSON array."""
+
+    __slots__ = ()
+    min_size = 58
+
+    def pull(self, r: Reader) -> JoinSubring:
+        return JoinSubring(STR.pull(r), DID.pull(r))
+
+    def push(self, w: Writer, value: JoinSubring) -> None:
+        STR.push(w, value.name)
+        DID.push(w, value.did)
+
+    def to_json(self, value: JoinSubring) -> list:
+        return [value.name, value.did.hex()]
+
+    def from_json(self, obj) -> JoinSubring:
+        if type(obj) is not list or len(obj) != 2:
+            raise DecodeError("JoinSubring: expected [name, did]")
+        return JoinSubring(STR.from_json(obj[0]), DID.from_json(obj[1]))
+
+
+VNODE_OPERATION = Enum(
+    "VNodeOperation",
+    *(Variant(c.__name__, Newtype(c, "vnode", VIRTUAL_NODE), c) for c in (Overwrite, Extend, Touch)),
+    Variant("JoinSubring", _Pair(), JoinSubring),
+)
+
+
+# -- FindSuccessor handlers ------------------------------------------------------------------
+class Handler(enum.IntEnum):
+    """``FindSuccessorReportHandler`` unit variants; ``CustomCallback(u8)`` is its own class."""
+
+    None_ = 0
+    Connect = 1
+    FixFingerTable = 2
+    SyncStorage = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CustomCallback:
+    value: int
+
+
+ReportHandler = Union[Handler, CustomCallback]
+
+REPORT_HANDLER = Enum(
+    "FindSuccessorReportHandler",
+    Variant("None", value=Handler.None_),
+    Variant("Connect", value=Handler.Connect),
+    Variant("FixFingerTable", value=Handler.FixFingerTable),
+    Variant("SyncStorage", value=Handler.SyncStorage),
+    Variant("CustomCallback", Newtype(CustomCallback, "value", U8), CustomCallback),
+)
+
+
+class _Then(Codec):
+    """``FindSuccessorThen::Report(handler)``, its only variant; Python holds the handler."""
+
+    __slots__ = ()
+    min_size = 8
+
+    def pull(self, r: Reader) -> ReportHandler:
+        index = r.pull_u32()
+        if index != 0:
+            raise DecodeError(f"invalid FindSuccessorThen variant index {index}")
+        return REPORT_HANDLER.pull(r)
+
+    def push(self, w: Writer, value: ReportHandler) -> None:
+        w.push_u32(0)
+        REPORT_HANDLER.push(w, value)
+
+    def to_json(self, value: ReportHandler):
+        return {"Report": REPORT_HANDLER.to_json(value)}
+
+    def from_json(self, obj) -> ReportHandler:
+        if type(obj) is not dict or list(obj) != ["Report"]:
+            raise DecodeError("FindSuccessorThen: expected {\"Report\": handler}")
+        return REPORT_HANDLER.from_json(obj["Report"])
+
+
+# -- Message (SPEC §4.5) ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MultiCall:
+    messages: tuple["Message", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class JoinDHT:
+    did: Did
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveDHT:
+    did: Did
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectNodeSend:
+    transport_uuid: str
+    offer: HandshakeInfo
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyConnected:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectNodeReport:
+    transport_uuid: str
+    answer: HandshakeInfo
+
+
+@dataclass(frozen=True, slots=True)
+class FindSuccessorSend:
+    did: Did
+    strict: bool
+    then: ReportHandler
+
+
+@dataclass(frozen=True, slots=True)
+class FindSuccessorReport:
+    did: Did
+    handler: ReportHandler
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyPredecessorSend:
+    did: Did
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyPredecessorReport:
+    did: Did
+
+
+@dataclass(frozen=True, slots=True)
+class SearchVNode:
+    vid: Did
+
+
+@dataclass(frozen=True, slots=True)
+class FoundVNode:
+    data: tuple[VirtualNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OperateVNode:
+    op: VNodeOperation
+
+
+@dataclass(frozen=True, slots=True)
+class SyncVNodeWithSuccessor:
+    data: tuple[VirtualNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomMessage:
+    """``MaybeEncrypted<CustomMessage>``: ``Plain`` bytes, or an ECIES ``Encrypted`` blob."""
+
+    data: bytes
+    encrypted: bool = False
+
+
+Message = Union[
+    MultiCall, JoinDHT, LeaveDHT, ConnectNodeSend, AlreadyConnected, ConnectNodeReport,
+    FindSuccessorSend, FindSuccessorReport, NotifyPredecessorSend, NotifyPredecessorReport,
+    SearchVNode, FoundVNode, OperateVNode, SyncVNodeWithSuccessor, CustomMessage,
+]
+
+
+class _MaybeEncrypted(Codec):
+    """0 ``Encrypted(Vec<u8>)`` / 1 ``Plain(CustomMessage(Vec<u8>))``."""
+
+    __slots__ = ()
+    min_size = 12
+
+    def pull(self, r: Reader) -> CustomMessage:
+        index = r.pull_u32()
+        if index > 1:
+            raise DecodeError(f"invalid MaybeEncrypted variant index {index}")
+        return CustomMessage(r.pull_bytes(), encrypted=index == 0)
+
+    def push(self, w: Writer, value: CustomMessage) -> None:
+        w.push_u32(0 if value.encrypted else 1)
+        w.push_bytes(value.data)
+
+    def to_json(self, value: CustomMessage):
+        return {"Encrypted" if value.encrypted else "Plain": list(value.data)}
+
+    def from_json(self, obj) -> CustomMessage:
+        if type(obj) is not dict or len(obj) != 1 or next(iter(obj)) not in ("Plain", "Encrypted"):
+            raise DecodeError("MaybeEncrypted: expected {\"Plain\": [...]} or {\"Encrypted\": [...]}")
+        ((name, body),) = obj.items()
+        return CustomMessage(BYTES.from_json(body), encrypted=name == "Encrypted")
+
+
+class _MultiCall(Codec):
+    """``MultiCall { messages: Vec<Message> }`` with nesting bounded by MAX_NESTING."""
+
+    __slots__ = ("depth",)
+    min_size = 8
+
+    def __init__(self) -> None:
+        self.depth = 0  # JSON-side nesting (bincode uses Reader.depth)
+
+    def pull(self, r: Reader) -> MultiCall:
+        if r.depth >= MAX_NESTING:
+            raise DecodeError(f"MultiCall nested deeper than {MAX_NESTING}")
+        r.depth += 1
+        try:
+            return MultiCall(Seq(MESSAGE).pull(r))
+        finally:
+            r.depth -= 1
+
+    def push(self, w: Writer, value: MultiCall) -> None:
+        Seq(MESSAGE).push(w, value.messages)
+
+    def to_json(self, value: MultiCall):
+        return {"messages": [MESSAGE.to_json(m) for m in value.messages]}
+
+    def from_json(self, obj) -> MultiCall:
+        if type(obj) is not dict or "messages" not in obj:
+            raise DecodeError("MultiCall: missing field `messages`")
+        if self.depth >= MAX_NESTING:
+            raise DecodeError(f"MultiCall nested deeper than {MAX_NESTING}")
+        self.depth += 1
+        try:
+            return MultiCall(Seq(MESSAGE).from_json(obj["messages"]))
+        finally:
+            self.depth -= 1
+
+
+def _did_struct(cls: type, name: str = "did") -> Struct:
+    return Struct(cls, (name, DID))
+
+
+MESSAGE = Enum(
+    "Message",
+    Variant("MultiCall", _MultiCall(), MultiCall),
+    Variant("JoinDHT", _did_struct(JoinDHT), JoinDHT),
+    Variant("LeaveDHT", _did_struct(LeaveDHT), LeaveDHT),
+    Variant("ConnectNodeSend", Struct(ConnectNodeSend, ("transport_uuid", STR), ("offer", HANDSHAKE_INFO)), ConnectNodeSend),
+    Variant("AlreadyConnected", Unit(AlreadyConnected()), AlreadyConnected),
+    Variant("ConnectNodeReport", Struct(ConnectNodeReport, ("transport_uuid", STR), ("answer", HANDSHAKE_INFO)), ConnectNodeReport),
+    Variant("FindSuccessorSend", Struct(FindSuccessorSend, ("did", DID), ("strict", BOOL), ("then", _Then())), FindSuccessorSend),
+    Variant("FindSuccessorReport", Struct(FindSuccessorReport, ("did", DID), ("handler", REPORT_HANDLER)), FindSuccessorReport),
+    Variant("NotifyPredecessorSend", _did_struct(NotifyPredecessorSend), NotifyPredecessorSend),
+    Variant("NotifyPredecessorReport", _did_struct(NotifyPredecessorReport), NotifyPredecessorReport),
+    Variant("SearchVNode", _did_struct(SearchVNode, "vid"), SearchVNode),
+    Variant("FoundVNode", Struct(FoundVNode, ("data", Seq(VIRTUAL_NODE))), FoundVNode),
+    Variant("OperateVNode", Newtype(OperateVNode, "op", VNODE_OPERATION), OperateVNode),
+    Variant("SyncVNodeWithSuccessor", Struct(SyncVNodeWithSuccessor, ("data", Seq(VIRTUAL_NODE))), SyncVNodeWithSuccessor),
+    Variant("CustomMessage", _MaybeEncrypted(), CustomMessage),
+)
+
+
+# -- sessions (SPEC §4.4) --------------------------------------------------------------------
+class Signer(enum.IntEnum):
+    """How the wallet signed the session (JS ``SignerMode``)."""
+
+    DEFAULT = 0
+    EIP191 = 1
+    EdDSA = 2
+    BIP137 = 3
+
+
+SIGNER = Enum("Signer", *(Variant(s.name, value=s) for s in Signer))
+
+
+class _Ttl(Codec):
+    """``Ttl``: 0 ``Some(usize)`` / 1 ``Never``; Python int / None."""
+
+    __slots__ = ()
+    min_size = 4
+
+    def pull(self, r: Reader) -> int | None:
+        index = r.pull_u32()
+        if index == 0:
+            return r.pull_usize()
+        if index == 1:
+            return None
+        raise DecodeError(f"invalid Ttl variant index {index}")
+
+    def push(self, w: Writer, value: int | None) -> None:
+        if value is None:
+            w.push_u32(1)
+        else:
+            w.push_u32(0)
+            w.push_usize(value)
+
+    def to_json(self, value: int | None):
+        return "Never" if value is None else {"Some": value}
+
+    def from_json(self, obj) -> int | None:
+        if obj == "Never":
+            return None
+        if type(obj) is dict and list(obj) == ["Some"]:
+            return USIZE.from_json(obj["Some"])
+        raise DecodeError("Ttl: expected {\"Some\": ms} or \"Never\"")
+
+
+@dataclass(frozen=True, slots=True)
+class Authorizer:
+    did: Did
+    pubkey: bytes | None = None  # 33-byte PublicKey; only EdDSA sessions carry it
+
+
+AUTHORIZER = Struct(Authorizer, ("did", DID), ("pubkey", Opt(PUBKEY)))
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizedInfo:
+    """What the wallet signs (as canonical JSON text) to delegate to a session key."""
+
+    authorizer: Authorizer
+    signer: Signer
+    ttl_ms: int | None  # None = Ttl::Never
+    ts_ms: int
+    session_id: Did  # address of the session key
+
+
+AUTHORIZED_INFO = Struct(
+    AuthorizedInfo,
+    ("authorizer", AUTHORIZER), ("signer", SIGNER), ("ttl_ms", _Ttl()), ("ts_ms", U128),
+    ("session_id", DID),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    sig: bytes  # wallet signature over the auth JSON text
+    auth: AuthorizedInfo
+
+
+SESSION = Struct(Session, ("sig", BYTES), ("auth", AUTHORIZED_INFO))
+
+
+# -- payload (SPEC §4.1–4.3) -----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MessageRelay:
+    path: tuple[Did, ...]  # originator first, current sender last
+    next_hop: Did
+    destination: Did
+
+
+RELAY = Struct(MessageRelay, ("path", Seq(DID)), ("next_hop", DID), ("destination", DID))
+
+
+@dataclass(frozen=True, slots=True)
+class MessageVerification:
+    session: Session
+    ttl_ms: int  # usize
+    ts_ms: int  # u128
+    sig: bytes  # session-key signature r||s||v, v in {0, 1}
+
+
+VERIFICATION = Struct(
+    MessageVerification, ("session", SESSION), ("ttl_ms", USIZE), ("ts_ms", U128), ("sig", BYTES)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePayload:
+    data: Message
+    tx_id: uuid.UUID
+    addr: Did
+    relay: MessageRelay
+    verification: MessageVerification
+    origin_verification: MessageVerification
+
+
+PAYLOAD = Struct(
+    MessagePayload,
+    ("data", MESSAGE), ("tx_id", UUID), ("addr", DID), ("relay", RELAY),
+    ("verification", VERIFICATION), ("origin_verification", VERIFICATION),
+)
+
+
+# -- data-channel frame (SPEC §3.3) ----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ChunkMeta:
+    id: uuid.UUID
+    ts_ms: int
+    ttl_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    index: int
+    count: int
+    data: bytes
+    meta: ChunkMeta
+
+
+class _ChunkCodec(Struct):
+    """bincode as a struct; JSON as serde writes ``Chunk``: ``{"chunk": [i, n], "data", "meta"}``."""
+
+    __slots__ = ()
+
+    def to_json(self, value: Chunk) -> dict:
+        return {"chunk": [value.index, value.count], "data": list(value.data), "meta": CHUNK_META.to_json(value.meta)}
+
+    def from_json(self, obj) -> Chunk:
+        if type(obj) is not dict or type(obj.get("chunk")) is not list or len(obj["chunk"]) != 2:
+            raise DecodeError("Chunk: expected {\"chunk\": [index, count], \"data\", \"meta\"}")
+        index, count = (USIZE.from_json(x) for x in obj["chunk"])
+        return Chunk(index, count, BYTES.from_json(obj.get("data")), CHUNK_META.from_json(obj.get("meta")))
+
+
+CHUNK_META = Struct(ChunkMeta, ("id", UUID), ("ts_ms", U128), ("ttl_ms", USIZE))
+CHUNK = _ChunkCodec(Chunk, ("index", USIZE), ("count", USIZE), ("data", BYTES), ("meta", CHUNK_META))
