@@ -52,10 +52,10 @@ class Codec:
 class Int(Codec):
     """Fixed-width unsigned integer; JSON is a plain number."""
 
-    __slots__ = ("bits", "max", "min_size", "pull", "_push")
+    __slots__ = ("name", "max", "min_size", "pull", "_push")
 
-    def __init__(self, bits: int, limit: int, pull: Callable, push: Callable) -> None:
-        self.bits, self.max = bits, limit
+    def __init__(self, bits: int, limit: int, pull: Callable, push: Callable, name: str = "") -> None:
+        self.name, self.max = name or f"u{bits}", limit
         self.min_size = bits // 8
         self.pull, self._push = pull, push
 
@@ -64,9 +64,9 @@ class Int(Codec):
 
     def from_json(self, obj: Any) -> int:
         if type(obj) is not int:
-            raise _type_error(f"u{self.bits}", obj)
+            raise _type_error(self.name, obj)
         if not 0 <= obj <= self.max:
-            raise DecodeError(f"invalid value: integer `{obj}`, expected u{self.bits}")
+            raise DecodeError(f"invalid value: integer `{obj}`, expected {self.name}")
         return obj
 
 
@@ -75,7 +75,7 @@ U16 = Int(16, 0xFFFF, Reader.pull_u16, Writer.push_u16)
 U32 = Int(32, 0xFFFF_FFFF, Reader.pull_u32, Writer.push_u32)
 U64 = Int(64, (1 << 64) - 1, Reader.pull_u64, Writer.push_u64)
 #: ``usize`` is 8 bytes on the wire but 32-bit in the genuine wasm (SPEC §10 item 5).
-USIZE = Int(64, USIZE_MAX, Reader.pull_usize, Writer.push_usize)
+USIZE = Int(64, USIZE_MAX, Reader.pull_usize, Writer.push_usize, "usize")
 U128 = Int(128, (1 << 128) - 1, Reader.pull_u128, Writer.push_u128)
 
 

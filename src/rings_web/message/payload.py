@@ -1,0 +1,207 @@
+"""Building, signing and verifying ``MessagePayload`` (SPEC §4.1, §5.4–5.6, §7.5).
+
+Every function takes ``now`` (ms since the epoch) and, where a new message is made, its
+``tx_id``: no clock and no randomness in here.  Signatures cover the canonical serde_json
+text of the message (``pack_msg``), never the bincode bytes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+
+from ..crypto import CryptoBackend
+from ..crypto.hashing import eth_address
+from ..did import Did
+from ..errors import CryptoError, ExpiredError, InvalidSignature, OriginMismatch, RelayError, ReplayError
+from ..session.auth import check_session, session_expired
+from ..session.manager import SessionManager
+from ..wire import json as wire_json
+from ..wire.buffer import Reader, Writer
+from ..wire.chunk import DEFAULT_TTL_MS, MAX_TTL_MS, TS_OFFSET_TOLERANCE_MS
+from ..wire.types import MESSAGE, PAYLOAD, Message, MessagePayload, MessageRelay, MessageVerification, Session
+
+__all__ = [
+    "pack_msg", "sign_message", "check_message_signature", "first_hop", "send", "direct", "report", "forward",
+    "reset_destination", "is_expired", "Verifier", "encode_payload", "decode_payload",
+    "payload_to_json", "payload_from_json",
+]
+
+_U128 = (1 << 128) - 1
+
+
+# -- codec shortcuts ---------------------------------------------------------------------------
+def encode_payload(payload: MessagePayload) -> bytes:
+    w = Writer()
+    PAYLOAD.push(w, payload)
+    return w.getvalue()
+
+
+def decode_payload(data: bytes) -> MessagePayload:
+    """bincode → payload; raises DecodeError (trailing bytes are ignored, as in 0.2.5)."""
+    return PAYLOAD.pull(Reader(data))
+
+
+def payload_to_json(payload: MessagePayload) -> str:
+    """The handshake-string form (canonical serde_json)."""
+    return wire_json.dumps(PAYLOAD.to_json(payload))
+
+
+def payload_from_json(text: str | bytes) -> MessagePayload:
+    return PAYLOAD.from_json(wire_json.loads(text))
+
+
+# -- signing -----------------------------------------------------------------------------------
+def pack_msg(data: Message, ts_ms: int, ttl_ms: int) -> bytes:
+    """serde_json(data) + "\\n" + ts_ms + "\\n" + ttl_ms: what the session key signs (§5.4)."""
+    return f"{wire_json.dumps(MESSAGE.to_json(data))}\n{ts_ms}\n{ttl_ms}".encode()
+
+
+def sign_message(sm: SessionManager, data: Message, now: int, ttl_ms: int = DEFAULT_TTL_MS) -> MessageVerification:
+    digest = sm.crypto.keccak256(pack_msg(data, now, ttl_ms))
+    return MessageVerification(sm.session, ttl_ms, now, sm.sign(digest))
+
+
+# -- relay operations (§7.5) -------------------------------------------------------------------
+def first_hop(sm: SessionManager, data: Message, *, next_hop: Did, destination: Did, now: int, tx_id: uuid.UUID) -> MessagePayload:
+    """A new message from this node: path ``[self]``, origin signature = this hop's."""
+    v = sign_message(sm, data, now)
+    return MessagePayload(data, tx_id, sm.wallet, MessageRelay((sm.wallet,), next_hop, destination), v, v)
+
+
+def send(sm: SessionManager, data: Message, *, next_hop: Did, destination: Did, now: int, tx_id: uuid.UUID) -> MessagePayload:
+    """``send_message``: routed towards ``destination`` via ``next_hop``."""
+    return first_hop(sm, data, next_hop=next_hop, destination=destination, now=now, tx_id=tx_id)
+
+
+def direct(sm: SessionManager, data: Message, *, destination: Did, now: int, tx_id: uuid.UUID) -> MessagePayload:
+    """``send_direct_message``: next hop = destination."""
+    return first_hop(sm, data, next_hop=destination, destination=destination, now=now, tx_id=tx_id)
+
+
+def report(sm: SessionManager, request: MessagePayload, data: Message, *, now: int) -> MessagePayload:
+    """``send_report_message``: back to the previous hop, for the originator, same tx_id."""
+    path = request.relay.path
+    if not path:
+        raise RelayError("cannot report to a payload with an empty path")
+    return first_hop(sm, data, next_hop=path[-1], destination=path[0], now=now, tx_id=request.tx_id)
+
+
+def forward(sm: SessionManager, payload: MessagePayload, *, next_hop: Did, now: int,
+            destination: Did | None = None) -> MessagePayload:
+    """``forward_payload``: append self to the path; new hop signature, origin's kept."""
+    relay = payload.relay
+    new_relay = MessageRelay(relay.path + (sm.wallet,), next_hop, relay.destination if destination is None else destination)
+    return MessagePayload(payload.data, payload.tx_id, sm.wallet, new_relay,
+                          sign_message(sm, payload.data, now), payload.origin_verification)
+
+
+def reset_destination(sm: SessionManager, payload: MessagePayload, *, next_hop: Did, now: int) -> MessagePayload:
+    """``reset_destination``: forward with next hop and destination both ``next_hop``."""
+    return forward(sm, payload, next_hop=next_hop, destination=next_hop, now=now)
+
+
+# -- verification (§5.5, §5.6) -----------------------------------------------------------------
+def check_message_signature(crypto: CryptoBackend, v: MessageVerification, text: bytes) -> None:
+    """The session key of ``v`` signed ``text`` (step 3c of SPEC §5.5).
+
+    Raises:
+        InvalidSignature: the recovered address is not ``session_id``, or the sig is malformed.
+    """
+    try:
+        signer = Did.from_bytes20(eth_address(crypto, crypto.secp256k1_recover(crypto.keccak256(text), v.sig)))
+    except CryptoError as e:
+        raise InvalidSignature(f"message signature: {e}") from None
+    if signer != v.session.auth.session_id:
+        raise InvalidSignature(f"message signed by {signer.hex()}, not session {v.session.auth.session_id.hex()}")
+
+
+def is_expired(payload: MessagePayload, now: int) -> bool:
+    """``MessagePayload::is_expired`` exactly, quirks included (SPEC §5.6, §10 item 4).
+
+    Timestamps more than 3 s in the future and TTLs over 3 000 000 ms never expire; the
+    u128 subtraction wraps for ``ts_ms < 3000``.
+    """
+    v, ov = payload.verification, payload.origin_verification
+    if v.ttl_ms > MAX_TTL_MS or ov.ttl_ms > MAX_TTL_MS:
+        return False
+    if (v.ts_ms - TS_OFFSET_TOLERANCE_MS) & _U128 > now or (ov.ts_ms - TS_OFFSET_TOLERANCE_MS) & _U128 > now:
+        return False
+    return now > v.ts_ms + v.ttl_ms and now > ov.ts_ms + ov.ttl_ms
+
+
+class Verifier:
+    """Checks received payloads with 0.2.5's rules, plus a replay cache of our own.
+
+    Wallet signatures are checked once per distinct session and remembered (bounded LRU);
+    the replay cache remembers ``(tx_id, hop signature)`` of accepted payloads until they
+    expire (at most ``replay_capacity`` entries).
+    """
+
+    def __init__(self, crypto: CryptoBackend, *, session_capacity: int = 4096, replay_capacity: int = 65_536) -> None:
+        self.crypto = crypto
+        self._sessions: OrderedDict[Session, Did] = OrderedDict()
+        self._session_capacity = session_capacity
+        self._seen: OrderedDict[tuple[uuid.UUID, bytes], int] = OrderedDict()
+        self._replay_capacity = replay_capacity
+
+    def wallet_of(self, session: Session, now: int) -> Did:
+        """Wallet DID of a session after checking expiry and its wallet signature."""
+        wallet = self._sessions.get(session)
+        if wallet is None:
+            wallet = check_session(session, now, self.crypto)
+            self._sessions[session] = wallet
+            if len(self._sessions) > self._session_capacity:
+                self._sessions.popitem(last=False)
+        else:
+            self._sessions.move_to_end(session)
+            if session_expired(session.auth, now):
+                raise ExpiredError(f"session {session.auth.session_id.hex()} expired")
+        return wallet
+
+    def _check(self, v: MessageVerification, text: bytes, now: int) -> Did:
+        wallet = self.wallet_of(v.session, now)
+        check_message_signature(self.crypto, v, text)
+        return wallet
+
+    def verify(self, payload: MessagePayload, now: int) -> Did:
+        """Accept or reject a received payload (``MessagePayload::verify``).
+
+        Returns:
+            The origin's wallet DID (= ``relay.path[0]``).
+
+        Raises:
+            ExpiredError, OriginMismatch, InvalidSignature, RelayError, ReplayError.
+        """
+        if is_expired(payload, now):
+            raise ExpiredError(f"payload {payload.tx_id} expired")
+        if not payload.relay.path:
+            raise RelayError("empty relay path")
+        v, ov = payload.verification, payload.origin_verification
+        origin = self.wallet_of(ov.session, now)
+        if payload.relay.path[0] != origin:
+            raise OriginMismatch(f"path[0] {payload.relay.path[0].hex()} is not the origin wallet {origin.hex()}")
+        text = pack_msg(payload.data, v.ts_ms, v.ttl_ms)
+        self._check(v, text, now)
+        if ov != v:
+            if (ov.ts_ms, ov.ttl_ms) != (v.ts_ms, v.ttl_ms):
+                text = pack_msg(payload.data, ov.ts_ms, ov.ttl_ms)
+            self._check(ov, text, now)
+        self._remember(payload, now)
+        return origin
+
+    def _remember(self, payload: MessagePayload, now: int) -> None:
+        seen = self._seen
+        while seen:  # entries arrive in rough time order: drop expired ones from the front
+            oldest, expiry = next(iter(seen.items()))
+            if expiry >= now:
+                break
+            del seen[oldest]
+        key = (payload.tx_id, payload.verification.sig)
+        if key in seen:
+            raise ReplayError(f"payload {payload.tx_id} was already accepted")
+        v = payload.verification
+        seen[key] = v.ts_ms + max(v.ttl_ms, MAX_TTL_MS)
+        if len(seen) > self._replay_capacity:
+            seen.popitem(last=False)
+
