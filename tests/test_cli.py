@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+CPYTHON_ONLY = pytest.mark.skipif(sys.platform == "emscripten", reason="needs subprocesses / asyncio.run (CPython tooling)")
+
 from _vectors import VECTORS
 from rings_web.native.cli import main
 from rings_web.wire import json as wire_json
@@ -62,6 +64,7 @@ def test_decode_bad_input_is_one_line_and_exit_2(capsys, bad):
     assert code == 2 and out == "" and err.count("\n") == 1 and "DecodeError" in err
 
 
+@CPYTHON_ONLY
 def test_module_entry_point_reads_stdin_and_fails_cleanly():
     ok = subprocess.run([sys.executable, "-m", "rings_web", "decode"], input=FRAMES[1]["frames_hex"][0],
                         capture_output=True, text=True, timeout=60)
@@ -70,6 +73,7 @@ def test_module_entry_point_reads_stdin_and_fails_cleanly():
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
+@CPYTHON_ONLY
 def test_demo_prints_identity_and_a_verified_frame(capsys):
     code, out, _ = run(capsys, "demo", "--key", VECTORS["test_keys"]["A"]["priv"], "--text", "hi")
     assert code == 0

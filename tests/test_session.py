@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+
 import random
 import uuid
 from dataclasses import replace
 
 import pytest
 
+from _support import run_sync
 from _vectors import VECTORS
 from rings_web.crypto import default_backend
 from rings_web.did import Did
@@ -41,7 +42,7 @@ def seeded(seed: int):
 
 
 def make_session(key_hex: str, mode: Signer = Signer.EIP191, now: int = NOW, ttl_ms=2_592_000_000) -> SessionManager:
-    return asyncio.run(SessionManager.create(LocalKeySigner(key_hex, mode), crypto=CRYPTO, now=now, random_bytes=seeded(1), ttl_ms=ttl_ms))
+    return run_sync(SessionManager.create(LocalKeySigner(key_hex, mode), crypto=CRYPTO, now=now, random_bytes=seeded(1), ttl_ms=ttl_ms))
 
 
 def test_addresses_of_test_keys():
@@ -130,7 +131,7 @@ def test_eddsa_wallet_signature_verifies():
     pubkey33 = b"\0" + key.public_key().export_key(format="raw")
     signer = CallbackSigner(public_key_address(pubkey33, CRYPTO), lambda t: eddsa.new(key, "rfc8032").sign(t.encode()),
                             Signer.EdDSA, pubkey33)
-    sm = asyncio.run(SessionManager.create(signer, crypto=CRYPTO, now=NOW, random_bytes=seeded(2)))
+    sm = run_sync(SessionManager.create(signer, crypto=CRYPTO, now=NOW, random_bytes=seeded(2)))
     assert verify_session(sm.session, CRYPTO) == signer.address
 
 
@@ -141,13 +142,13 @@ def test_callback_signer_normalises_v_and_rejects_garbage():
         sig = local.sign_sync(text)
         return "0x" + (sig[:64] + bytes([sig[64] - 27])).hex()
 
-    asyncio.run(SessionManager.create(CallbackSigner(local.address, v01), crypto=CRYPTO, now=NOW, random_bytes=seeded(3)))
+    run_sync(SessionManager.create(CallbackSigner(local.address, v01), crypto=CRYPTO, now=NOW, random_bytes=seeded(3)))
     for bad in [b"short", 42, "zz"]:
         with pytest.raises(SignerError):
-            asyncio.run(SessionManager.create(CallbackSigner(local.address, lambda t, b=bad: b), crypto=CRYPTO, now=NOW, random_bytes=seeded(4)))
+            run_sync(SessionManager.create(CallbackSigner(local.address, lambda t, b=bad: b), crypto=CRYPTO, now=NOW, random_bytes=seeded(4)))
     other = LocalKeySigner(KEYS["B"]["priv"])  # signs, but is not the declared wallet
     with pytest.raises(SignerError, match="does not verify"):
-        asyncio.run(SessionManager.create(CallbackSigner(local.address, other.sign), crypto=CRYPTO, now=NOW, random_bytes=seeded(5)))
+        run_sync(SessionManager.create(CallbackSigner(local.address, other.sign), crypto=CRYPTO, now=NOW, random_bytes=seeded(5)))
 
 
 def test_session_ttl_over_usize_is_refused():
