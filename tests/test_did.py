@@ -1,0 +1,53 @@
+"""Did: 160-bit ring arithmetic and text forms (SPEC §5.1)."""
+
+import pytest
+
+from rings_web.did import RING_SIZE, Did
+from rings_web.errors import DecodeError, InvalidArgument
+
+A = "0x11e807fcc88dd319270493fb2e822e388fe36ab0"
+
+
+def test_text_forms():
+    d = Did.parse(A)
+    assert d.hex() == str(d) == A and d.bare() == A[2:]
+    assert Did.parse(A[2:].upper()) == Did.parse("0X" + A[2:]) == d
+    assert Did.from_bytes20(d.to_bytes20()) == d
+    assert repr(d) == f"Did({A})"
+
+
+@pytest.mark.parametrize("bad", ["", "0x", A[:-1], A + "0", "0x" + "g" * 40, None, 5])
+def test_parse_rejects(bad):
+    with pytest.raises(DecodeError):
+        Did.parse(bad)
+
+
+def test_serde_form_requires_0x():
+    with pytest.raises(DecodeError):
+        Did.from_serde(A[2:])
+    assert Did.from_serde(A.upper().replace("0X", "0x")) == Did.parse(A)
+
+
+def test_ring_arithmetic_wraps():
+    assert Did(0) - Did(1) == Did.MAX == Did(-1)
+    assert Did.MAX + 1 == Did(0) and isinstance(Did.MAX + 1, Did)
+    assert -Did(1) == Did.MAX and Did(RING_SIZE + 5) == Did(5)
+    assert 3 - Did(5) == Did(RING_SIZE - 2)
+    with pytest.raises(InvalidArgument):
+        Did("1")
+    with pytest.raises(InvalidArgument):
+        Did(True)
+
+
+def test_bias_and_ranges():
+    a, b = Did(10), Did(2)
+    assert b.bias(a) == RING_SIZE - 8 and a.bias(b) == 8 and a.bias(a) == 0
+    assert Did(5).in_range(Did(2), Did(10)) and Did(10).in_range(Did(2), Did(10))
+    assert not Did(2).in_range(Did(2), Did(10)) and not Did(11).in_range(Did(2), Did(10))
+    assert Did(1).in_range(Did.MAX - 5, Did(3))  # wraps through zero
+    assert Did(7).in_range(Did(3), Did(3))  # start == end: whole ring
+
+
+def test_topic_id():
+    assert Did.from_topic("rings-oracle-topic-0").bare() == "9cfe98d07fc4eea155eaf22ee4711d4d90511697"
+    assert Did.from_topic(b"rings-oracle-topic-0") == Did.from_topic("rings-oracle-topic-0")
