@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything rings-web's tests and demo need on a fresh Debian machine (idempotent):
+# Debian Chromium, a Python venv with the package and test tools, npm packages (Pyodide,
+# @noble, the genuine 0.2.5 node for interop), and the offline Pyodide dist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_browser=${1:-all}   # "python" = only what the CLI demo needs
+
+if [ "$want_browser" != python ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v node >/dev/null || missing+=(nodejs npm)
+  command -v unshare >/dev/null || missing+=(util-linux)
+  command -v ip >/dev/null || missing+=(iproute2)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "== apt-get install ${missing[*]}"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "== python venv"
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v WARNING || true
+echo "== pip install -e .[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v -i warning || true
+
+if [ "$want_browser" != python ]; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "== offline Pyodide dist"
+  .venv/bin/python scripts/build_pyodide_dist.py | tail -1
+fi
