@@ -16,6 +16,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 __all__ = ["CPythonBackend"]
 
+_P = 2**256 - 2**32 - 977  # secp256k1 field prime
+
 
 class CPythonBackend:
     """Library-backed primitives for CPython; see :class:`rings_web.crypto.CryptoBackend`."""
@@ -65,14 +67,21 @@ class CPythonBackend:
 
     def secp256k1_decompress(self, public_key: bytes) -> bytes:
         check_len("public_key", public_key, 33)
+        if public_key[0] not in (2, 3) or int.from_bytes(public_key[1:], "big") >= _P:
+            raise CryptoError("invalid compressed secp256k1 key")
         try:
             if coincurve:
-                return coincurve.PublicKey(bytes(public_key)).format(compressed=False)[1:]
-            from eth_keys import keys
+                full = coincurve.PublicKey(bytes(public_key)).format(compressed=False)[1:]
+            else:
+                from eth_keys import keys
 
-            return keys.PublicKey.from_compressed_bytes(bytes(public_key)).to_bytes()
+                full = keys.PublicKey.from_compressed_bytes(bytes(public_key)).to_bytes()
         except Exception as e:
             raise CryptoError(f"invalid compressed secp256k1 key: {e}") from None
+        x, y = int.from_bytes(full[:32], "big"), int.from_bytes(full[32:], "big")
+        if (y * y - x * x * x - 7) % _P:  # eth-keys does not check that x is on the curve
+            raise CryptoError("invalid compressed secp256k1 key: not on the curve")
+        return full
 
     def secp256k1_ecdh(self, secret: bytes, public_key: bytes) -> bytes:
         check_len("secret", secret, 32)
