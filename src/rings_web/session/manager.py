@@ -22,6 +22,8 @@ class SessionManager:
     key: SessionKey
     session: Session
     crypto: CryptoBackend
+    insecure_unsigned: bool = False
+    """Simulator only: messages carry a zero signature (no pack_msg, no ECDSA)."""
 
     @property
     def wallet(self) -> Did:

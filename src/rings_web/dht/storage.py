@@ -1,0 +1,81 @@
+"""VNode storage: the operations of SPEC §7.7 over an in-memory map (persistence wraps it)."""
+
+from __future__ import annotations
+
+from typing import Iterator, MutableMapping
+
+from ..did import Did
+from ..errors import RemoteError
+from ..wire.types import Extend, JoinSubring, Overwrite, Touch, VirtualNode, VNodeOperation
+
+__all__ = ["VNODE_DATA_MAX_LEN", "apply_operation", "VNodeStore"]
+
+VNODE_DATA_MAX_LEN = 1024
+
+
+def apply_operation(existing: VirtualNode | None, op: VNodeOperation) -> VirtualNode:
+    """The VNode after ``op`` (``VirtualNode::operate``).
+
+    Raises:
+        RemoteError: ``JoinSubring`` (broken in 0.2.5, SPEC §10 item 15) or a kind mismatch.
+    """
+    if isinstance(op, JoinSubring):
+        raise RemoteError("JoinSubring is not supported (it cannot work in 0.2.5 either)")
+    new = op.vnode
+    if existing is not None and existing.kind != new.kind:
+        raise RemoteError(f"VNode {new.did.hex()} is {existing.kind.name}, operation is {new.kind.name}")
+    if isinstance(op, Overwrite):
+        return new
+    old = existing.data if existing is not None else ()
+    if isinstance(op, Extend):
+        data = old + new.data
+    elif isinstance(op, Touch):
+        data = tuple(x for x in old if x not in new.data) + new.data
+    else:  # pragma: no cover - closed union
+        raise RemoteError(f"unknown VNode operation {op!r}")
+    return VirtualNode(new.did, data[-VNODE_DATA_MAX_LEN:], new.kind)
+
+
+class VNodeStore:
+    """VNodes this node is responsible for, and replicas it keeps for its neighbours."""
+
+    def __init__(self, owned: MutableMapping[Did, VirtualNode] | None = None,
+                 replicas: MutableMapping[Did, VirtualNode] | None = None) -> None:
+        self.owned = {} if owned is None else owned
+        self.replicas = {} if replicas is None else replicas
+
+    def get(self, vid: Did) -> VirtualNode | None:
+        return self.owned.get(vid) or self.replicas.get(vid)
+
+    def operate(self, op: VNodeOperation) -> tuple[VirtualNode, bool]:
+        """Apply ``op`` to the owned copy; returns the new VNode and whether it changed."""
+        vid = op.vnode.did if not isinstance(op, JoinSubring) else op.did
+        before = self.owned.get(vid) or self.replicas.pop(vid, None)
+        after = apply_operation(before, op)
+        self.owned[vid] = after
+        return after, after != before
+
+    def keep_replica(self, vnode: VirtualNode) -> None:
+        if vnode.did not in self.owned:
+            self.replicas[vnode.did] = vnode
+
+    def promote(self, vid: Did) -> VirtualNode | None:
+        """A replica becomes owned (its owner left and this node took over its range)."""
+        vnode = self.replicas.pop(vid, None)
+        if vnode is not None:
+            self.owned[vid] = vnode
+        return vnode
+
+    def hand_over(self, keep) -> list[VirtualNode]:
+        """Remove and return the owned VNodes for which ``keep(vid)`` is false."""
+        moved = [v for vid, v in self.owned.items() if not keep(vid)]
+        for v in moved:
+            del self.owned[v.did]
+            self.replicas[v.did] = v  # keep a copy: the new owner may leave again
+        return moved
+
+    def __iter__(self) -> Iterator[VirtualNode]:
+        return iter(list(self.owned.values()))
+
+    def __len__(self) -> int:
+        return len(self.owned)

@@ -1,0 +1,229 @@
+"""Discrete-event driver: many engines over in-memory links, on a virtual clock.
+
+Every payload is really encoded, chunked, decoded and (by default) signed and verified;
+links deliver frames after a seeded random latency.  Handshakes are stand-ins: an offer is
+a token naming its transport, and applying the answer joins the two ends.  The same seed
+gives the same run.
+
+For large networks ``insecure_fast=True`` replaces signatures with zeros and trusts every
+payload (the codec still runs) -- never use it outside simulation.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+from ..crypto import CryptoBackend, default_backend
+from ..did import Did
+from ..engine.config import Config
+from ..engine.events import AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, SendFrames
+from ..engine.node import Node
+from ..message.payload import Verifier
+from ..session.auth import SessionKey, new_auth
+from ..session.manager import SessionManager
+from ..session.signers import LocalKeySigner
+from ..wire.types import HandshakeInfo, MessagePayload, Session
+
+__all__ = ["Simulator", "TrustingVerifier", "START_MS"]
+
+START_MS = 1_800_000_000_000
+
+
+class TrustingVerifier(Verifier):
+    """Accepts every payload (simulation with ``insecure_fast`` only)."""
+
+    def verify(self, payload: MessagePayload, now: int) -> Did:
+        return payload.relay.path[0]
+
+
+@dataclass(slots=True)
+class _Endpoint:
+    node: Did
+    transport_id: str
+
+
+class Simulator:
+    """Runs nodes and links; ``run_for``/``run_until_idle`` advance the virtual clock.
+
+    Args:
+        seed: seeds every random choice (keys, latencies, node ids' rngs).
+        latency_ms: ``(low, high)`` one-way delay of a frame.
+        config: the nodes' configuration.
+        insecure_fast: zero signatures and trusting verifiers, for large N.
+    """
+
+    def __init__(self, seed: int = 0, latency_ms: tuple[int, int] = (5, 30), config: Config = Config(),
+                 insecure_fast: bool = False, crypto: CryptoBackend | None = None) -> None:
+        self.rng = random.Random(seed)
+        self.now = START_MS
+        self.latency_ms = latency_ms
+        self.config = config
+        self.insecure_fast = insecure_fast
+        self.crypto = crypto or default_backend()
+        self.nodes: dict[Did, Node] = {}
+        self.events: dict[Did, list[Event]] = {}
+        self.on_event: Callable[[Did, Event], None] | None = None
+        self.frames_sent = 0
+        self._heap: list = []
+        self._seq = 0
+        self._links: dict[tuple[Did, str], _Endpoint] = {}
+        self._timers: dict[Did, int] = {}
+
+    # -- building -----------------------------------------------------------------------------
+    def make_session(self) -> SessionManager:
+        secret = self.rng.randbytes(32)
+        if self.insecure_fast:  # an arbitrary identity: no key pair, no wallet signature
+            did = Did(int.from_bytes(self.rng.randbytes(20), "big"))
+            key = SessionKey(secret, bytes(64), did)
+            auth = new_auth(did, key, self.now, ttl_ms=None)
+            return SessionManager(key, Session(bytes(65), auth), self.crypto, insecure_unsigned=True)
+        coro = SessionManager.create(LocalKeySigner(secret, crypto=self.crypto), crypto=self.crypto, now=self.now,
+                                     random_bytes=self.rng.randbytes)
+        try:
+            coro.send(None)  # a local signer never suspends
+        except StopIteration as done:
+            return done.value
+        raise RuntimeError("local signer suspended")  # pragma: no cover
+
+    def add_node(self, session: SessionManager | None = None) -> Node:
+        session = session or self.make_session()
+        verifier = TrustingVerifier(self.crypto) if self.insecure_fast else None
+        node = Node(session, rng=random.Random(self.rng.getrandbits(64)), config=self.config, verifier=verifier)
+        self.nodes[node.me] = node
+        self.events[node.me] = []
+        node.start(self.now)
+        self._pump(node)
+        return node
+
+    def fail(self, did: Did, detect_ms: int = 1000) -> None:
+        """The node vanishes; its peers notice their links closing after ``detect_ms``."""
+        self.nodes.pop(did, None)
+        self._timers.pop(did, None)
+        for (owner, tid), far in list(self._links.items()):
+            if owner == did:
+                del self._links[(owner, tid)]
+                self._links.pop((far.node, far.transport_id), None)
+                self._at(detect_ms, far.node, lambda n, t=far.transport_id: n.transport_closed(t, self.now))
+
+    def link(self, a: Node, b: Node) -> None:
+        """Connect two nodes directly (as a manual handshake would)."""
+        rid = a.create_offer(self.now)
+        self._pump(a)
+        self.run_until(lambda: self._result(a, rid) is not None, max_ms=60_000)
+        offer = self._result(a, rid)
+        rid_b = b.answer_offer(offer, self.now)
+        self._pump(b)
+        self.run_until(lambda: self._result(b, rid_b) is not None, max_ms=60_000)
+        a.accept_answer(self._result(b, rid_b), self.now)
+        self._pump(a)
+
+    def _result(self, node: Node, rid: int):
+        for e in self.events[node.me]:
+            if getattr(e, "request_id", None) == rid:
+                return getattr(e, "value", e)
+        return None
+
+    # -- running --------------------------------------------------------------------------------
+    def call(self, node: Node, fn: Callable[[Node], object]):
+        """Call into a node now (an API call) and let it act."""
+        result = fn(node)
+        self._pump(node)
+        return result
+
+    def run_for(self, ms: int) -> None:
+        self._run(self.now + ms, None)
+
+    def run_until(self, done: Callable[[], bool], max_ms: int = 600_000) -> bool:
+        """Advance until ``done()`` holds (checked after every step) or ``max_ms`` pass."""
+        return self._run(self.now + max_ms, done)
+
+    def run_until_idle(self, max_ms: int = 600_000) -> None:
+        """Advance until only timers remain (no frame or handshake in flight)."""
+        self._run(self.now + max_ms, lambda: all(kind == "timer" for _, _, kind, _, _ in self._heap))
+
+    def _run(self, end: int, done: Callable[[], bool] | None) -> bool:
+        while self._heap and self._heap[0][0] <= end:
+            if done is not None and done():
+                return True
+            t, _, kind, did, fn = heapq.heappop(self._heap)
+            self.now = max(self.now, t)
+            node = self.nodes.get(did)
+            if node is None:
+                continue
+            if kind == "timer":
+                if self._timers.get(did) != t:
+                    continue  # superseded
+                del self._timers[did]
+                node.handle_timer(self.now)
+            else:
+                fn(node)
+            self._pump(node)
+        self.now = max(self.now, end) if done is None else self.now
+        return done() if done is not None else True
+
+    def _at(self, delay: int, did: Did, fn: Callable[[Node], object], kind: str = "io") -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (self.now + delay, self._seq, kind, did, fn))
+
+    def _latency(self) -> int:
+        low, high = self.latency_ms
+        return self.rng.randint(low, high)
+
+    # -- performing actions ---------------------------------------------------------------------
+    def _pump(self, node: Node) -> None:
+        me = node.me
+        for action in node.actions_to_perform():
+            if isinstance(action, SendFrames):
+                far = self._links.get((me, action.transport_id))
+                if far is None:
+                    continue
+                delay = self._latency()
+                self.frames_sent += len(action.frames)
+                for frame in action.frames:
+                    self._at(delay, far.node, lambda n, t=far.transport_id, f=frame: n.receive(t, f, self.now))
+            elif isinstance(action, CreateOffer):
+                info = _token(me, action.transport_id, "offer")
+                self._at(1, me, lambda n, t=action.transport_id, i=info: n.offer_ready(t, i, self.now))
+            elif isinstance(action, AcceptOffer):
+                info = _token(me, action.transport_id, "answer")
+                self._at(1, me, lambda n, t=action.transport_id, i=info: n.answer_ready(t, i, self.now))
+            elif isinstance(action, ApplyAnswer):
+                far = _parse_token(action.answer)
+                if far is None or far.node not in self.nodes:
+                    continue
+                here = _Endpoint(me, action.transport_id)
+                self._links[(me, action.transport_id)] = far
+                self._links[(far.node, far.transport_id)] = here
+                delay = self._latency()
+                self._at(delay, me, lambda n, t=action.transport_id: n.transport_open(t, self.now))
+                self._at(delay, far.node, lambda n, t=far.transport_id: n.transport_open(t, self.now))
+            elif isinstance(action, CloseTransport):
+                far = self._links.pop((me, action.transport_id), None)
+                if far is not None:
+                    self._links.pop((far.node, far.transport_id), None)
+                    self._at(self._latency(), far.node, lambda n, t=far.transport_id: n.transport_closed(t, self.now))
+        while (event := node.next_event()) is not None:
+            self.events[me].append(event)
+            if self.on_event is not None:
+                self.on_event(me, event)
+        timer = node.get_timer()
+        if timer is not None and (me not in self._timers or timer < self._timers[me]):
+            self._timers[me] = timer
+            self._seq += 1
+            heapq.heappush(self._heap, (timer, self._seq, "timer", me, None))
+
+
+def _token(node: Did, transport_id: str, kind: str) -> HandshakeInfo:
+    return HandshakeInfo(json.dumps({"sdp": f"memory:{node.hex()}:{transport_id}", "type": kind}))
+
+
+def _parse_token(info: HandshakeInfo) -> _Endpoint | None:
+    try:
+        _, node, tid = json.loads(info.sdp)["sdp"].split(":", 2)
+        return _Endpoint(Did.parse(node), tid)
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,23 @@
+"""Node configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Config"]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Tunables of a node; the defaults are the browser node's."""
+
+    stabilize_interval_ms: int = 25_000
+    """Period of a stabilization round (0.2.5: 25 s in the browser, 3 s native)."""
+    successors: int = 3
+    """Length of the successor list."""
+    request_timeout_ms: int = 10_000
+    """How long ``fetch``/``store``/``connect`` wait for an answer before failing."""
+    fingers_per_round: int = 8
+    """Finger-table lookups per stabilization round (0.2.5 does one)."""
+    replicas: bool = True
+    """Copy stored VNodes to the neighbours that take over if their owner leaves."""

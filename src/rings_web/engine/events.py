@@ -1,0 +1,105 @@
+"""What the engine asks of its driver (actions) and tells its application (events)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Union
+
+from ..did import Did
+from ..errors import RingsError
+from ..wire.types import HandshakeInfo, MessagePayload, VirtualNode
+
+__all__ = [
+    "SendFrames", "CreateOffer", "AcceptOffer", "ApplyAnswer", "CloseTransport", "Action",
+    "PeerConnected", "PeerDisconnected", "MessageReceived", "RequestDone", "RequestFailed",
+    "PayloadRejected", "Event",
+]
+
+
+# -- actions: performed by the driver -----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SendFrames:
+    """Send these data-channel frames, in order, on the transport to ``peer``."""
+
+    transport_id: str
+    peer: Did
+    frames: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOffer:
+    """Create a peer connection and its offer; answer with ``Node.offer_ready``."""
+
+    transport_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOffer:
+    """Create a peer connection for ``remote`` from its offer; answer with ``Node.answer_ready``."""
+
+    transport_id: str
+    remote: Did
+    offer: HandshakeInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyAnswer:
+    """Apply the remote answer to the pending transport we offered."""
+
+    transport_id: str
+    answer: HandshakeInfo
+
+
+@dataclass(frozen=True, slots=True)
+class CloseTransport:
+    transport_id: str
+
+
+Action = Union[SendFrames, CreateOffer, AcceptOffer, ApplyAnswer, CloseTransport]
+
+
+# -- events: for the application ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PeerConnected:
+    peer: Did
+
+
+@dataclass(frozen=True, slots=True)
+class PeerDisconnected:
+    peer: Did
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """A ``CustomMessage`` whose destination is this node."""
+
+    origin: Did
+    body: bytes
+    tx_id: uuid.UUID
+    payload: MessagePayload
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDone:
+    """An API call finished; ``value`` depends on the call (a VirtualNode, a DID, a string…)."""
+
+    request_id: int
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFailed:
+    request_id: int
+    error: RingsError
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRejected:
+    """Input from a peer was dropped; the node carries on."""
+
+    transport_id: str | None
+    error: RingsError
+
+
+Event = Union[PeerConnected, PeerDisconnected, MessageReceived, RequestDone, RequestFailed, PayloadRejected]

@@ -1,0 +1,621 @@
+"""The node engine: Chord, relay, storage and handshakes as one sans-IO state machine.
+
+Inputs are method calls that carry ``now`` (ms since the epoch): frames from a transport,
+transports opening and closing, offers and answers the driver made, timer expiries and API
+calls.  Outputs are pulled: :meth:`Node.actions_to_perform` (send frames, create an offer…)
+for the driver and :meth:`Node.next_event` for the application.  Nothing here reads a
+clock, touches a socket or draws randomness except from the ``rng`` it was given, so a
+simulator replays a run exactly from its seed.
+
+Message semantics follow Rings 0.2.5 (SPEC §7) so genuine nodes understand every byte we
+send; where 0.2.5 is broken (SPEC §10) we do the sensible thing on our side only: fingers
+aim at ``self + 2^k``, storage messages are forwarded to the responsible node, results are
+matched to requests by ``tx_id``, LeaveDHT/JoinDHT from the wire are refused.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import uuid
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from ..crypto.hashing import ecies_decrypt
+from ..did import Did
+from ..dht.chord import Local, PeerRing
+from ..dht.storage import VNodeStore
+from ..errors import DecodeError, LocalError, RelayError, RemoteError, RingsError
+from ..message import payload as pl
+from ..message.relay import check_relay
+from ..session.manager import SessionManager
+from ..wire.chunk import Reassembler, split
+from ..wire.types import (
+    AlreadyConnected, ConnectNodeReport, ConnectNodeSend, CustomMessage, FindSuccessorReport,
+    FindSuccessorSend, FoundVNode, Handler, HandshakeInfo, JoinDHT, JoinSubring, LeaveDHT, Message,
+    MessagePayload, MultiCall, NotifyPredecessorReport, NotifyPredecessorSend, OperateVNode, Overwrite,
+    SearchVNode, SyncVNodeWithSuccessor, VirtualNode, VNodeOperation,
+)
+from .config import Config
+from .events import (
+    AcceptOffer, Action, ApplyAnswer, CloseTransport, CreateOffer, Event, MessageReceived, PayloadRejected,
+    PeerConnected, PeerDisconnected, RequestDone, RequestFailed, SendFrames,
+)
+
+__all__ = ["Node", "RequestTimeout", "NotFound"]
+
+
+class RequestTimeout(LocalError):
+    """No answer came back in time."""
+
+
+class NotFound(LocalError):
+    """The DHT holds no value under that id."""
+
+
+@dataclass(slots=True)
+class _Transport:
+    id: str
+    remote: Did | None = None
+    deadline: int = 0  # a handshake not finished by then is abandoned
+    connected: bool = False
+    # what to do once the driver has made our offer / answer
+    on_ready: Callable[[HandshakeInfo, int], None] | None = None
+    reassembler: Reassembler = field(default_factory=Reassembler)
+
+
+@dataclass(slots=True)
+class _Request:
+    id: int
+    kind: str  # "connect", "fetch", "store", "lookup"
+    deadline: int
+    key: Any = None  # the DID connected to / fetched
+    tx_id: uuid.UUID | None = None  # of the request message, when one was sent
+
+
+class Node:
+    """One rings-web node.
+
+    Args:
+        session: the signed session (wallet delegation + session key).
+        rng: the only source of randomness (tx ids, chunk ids, transport ids).
+        config: tunables.
+        verifier: payload verifier; the default checks every signature (SPEC §5.5).
+    """
+
+    def __init__(self, session: SessionManager, *, rng: random.Random, config: Config = Config(),
+                 verifier: pl.Verifier | None = None) -> None:
+        self.session = session
+        self.me: Did = session.wallet
+        self.config = config
+        self.rng = rng
+        self.ring = PeerRing(self.me, successors=config.successors)
+        self.verifier = verifier or pl.Verifier(session.crypto)
+        self.storage = VNodeStore()
+        self.cache: dict[Did, VirtualNode] = {}  # FoundVNode results (0.2.5's storage_check_cache)
+        self._transports: dict[str, _Transport] = {}
+        self._peers: dict[Did, str] = {}  # remote DID -> registered transport id
+        self._requests: dict[int, _Request] = {}
+        self._by_tx: dict[uuid.UUID, int] = {}  # tx_id of a request message -> request id
+        self._back: dict[uuid.UUID, tuple[Did, Did]] = {}  # forwarded tx_id -> (previous hop, origin)
+        self._ids = itertools.count(1)
+        self._actions: list[Action] = []
+        self._events: deque[Event] = deque()
+        self._next_round: int | None = None
+
+    # == outputs ====================================================================================
+    def actions_to_perform(self) -> list[Action]:
+        actions, self._actions = self._actions, []
+        return actions
+
+    def next_event(self) -> Event | None:
+        return self._events.popleft() if self._events else None
+
+    def get_timer(self) -> int | None:
+        deadlines = [r.deadline for r in self._requests.values()]
+        deadlines += [t.deadline for t in self._transports.values() if not t.connected]
+        if self._next_round is not None:
+            deadlines.append(self._next_round)
+        return min(deadlines, default=None)
+
+    @property
+    def peers(self) -> list[Did]:
+        """DIDs of the registered (connected) transports."""
+        return list(self._peers)
+
+    # == driver inputs ==============================================================================
+    def start(self, now: int) -> None:
+        """Arm the stabilization timer (the first round runs one interval from now)."""
+        self._next_round = now + self.config.stabilize_interval_ms
+
+    def handle_timer(self, now: int) -> None:
+        for req in [r for r in self._requests.values() if r.deadline <= now]:
+            self._fail(req.id, RequestTimeout(f"{req.kind} {req.key!s} timed out"))
+        for t in [t for t in self._transports.values() if not t.connected and t.deadline <= now]:
+            self._close(t, now)
+        if self._next_round is not None and self._next_round <= now:
+            self._next_round = now + self.config.stabilize_interval_ms
+            self.stabilize(now)
+
+    def offer_ready(self, transport_id: str, offer: HandshakeInfo, now: int) -> None:
+        """The driver created the offer asked for by :class:`CreateOffer`."""
+        self._handshake_ready(transport_id, offer, now)
+
+    def answer_ready(self, transport_id: str, answer: HandshakeInfo, now: int) -> None:
+        """The driver created the answer asked for by :class:`AcceptOffer`."""
+        self._handshake_ready(transport_id, answer, now)
+
+    def _handshake_ready(self, transport_id: str, info: HandshakeInfo, now: int) -> None:
+        t = self._transports.get(transport_id)
+        if t is None or t.on_ready is None:
+            return
+        on_ready, t.on_ready = t.on_ready, None
+        on_ready(info, now)
+
+    def transport_open(self, transport_id: str, now: int) -> None:
+        """ICE connected: register the peer and join it to the ring (SPEC §7.4)."""
+        t = self._transports.get(transport_id)
+        if t is None or t.remote is None or t.remote == self.me:
+            if t is not None:
+                self._close(t, now)
+            return
+        t.connected = True
+        old = self._peers.get(t.remote)
+        if old is not None and old != t.id:  # a newer link replaces the older one (quirk 17)
+            self._close(self._transports[old], now, quiet=True)
+        self._peers[t.remote] = t.id
+        self._join(t.remote, now)
+        self._events.append(PeerConnected(t.remote))
+        for req in [r for r in self._requests.values() if r.kind == "connect" and r.key == t.remote]:
+            self._done(req.id, t.remote)
+        # ask the new peer where we belong (0.2.5's JoinDHT handler)
+        self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), t.remote, now)
+
+    def transport_closed(self, transport_id: str, now: int) -> None:
+        t = self._transports.get(transport_id)
+        if t is not None:
+            self._close(t, now, quiet=True)
+
+    def receive(self, transport_id: str, frame: bytes, now: int) -> None:
+        """A data-channel message arrived.  Never raises: bad input becomes an event."""
+        t = self._transports.get(transport_id)
+        if t is None:
+            return
+        try:
+            raw = t.reassembler.receive(frame, now)
+            if raw is None:
+                return
+            p = pl.decode_payload(raw)
+            self.verifier.verify(p, now)
+            self._dispatch(p, now)
+        except RingsError as e:
+            self._events.append(PayloadRejected(transport_id, e))
+
+    # == API ========================================================================================
+    def create_offer(self, now: int) -> int:
+        """Manual handshake, offering side; the result is the offer string."""
+        rid = self._new_request("offer", now)
+
+        def ready(info: HandshakeInfo, now: int) -> None:
+            p = pl.first_hop(self.session, ConnectNodeSend(t.id, info), next_hop=self.me, destination=self.me,
+                             now=now, tx_id=self._uuid())
+            self._done(rid, pl.payload_to_json(p))
+
+        t = self._new_transport(None, ready, now)
+        self._actions.append(CreateOffer(t.id))
+        return rid
+
+    def answer_offer(self, text: str | bytes, now: int) -> int:
+        """Manual handshake, answering side; the result is the answer string."""
+        rid = self._new_request("answer", now)
+        try:
+            offer = self._verified(text, ConnectNodeSend, now)
+        except RingsError as e:
+            return self._fail(rid, e)
+        remote = offer.relay.path[0]
+        if remote in self._peers:
+            return self._fail(rid, LocalError("Found existing transport when answer offer from remote node"))
+
+        def ready(info: HandshakeInfo, now: int) -> None:
+            p = pl.first_hop(self.session, ConnectNodeReport(offer.data.transport_uuid, info), next_hop=self.me,
+                             destination=self.me, now=now, tx_id=self._uuid())
+            self._done(rid, pl.payload_to_json(p))
+
+        t = self._new_transport(remote, ready, now)
+        self._actions.append(AcceptOffer(t.id, remote, offer.data.offer))
+        return rid
+
+    def accept_answer(self, text: str | bytes, now: int) -> int:
+        """Manual handshake, offering side again; the result is the answerer's DID."""
+        rid = self._new_request("accept", now)
+        try:
+            answer = self._verified(text, ConnectNodeReport, now)
+            self._apply_answer(answer)
+        except RingsError as e:
+            return self._fail(rid, e)
+        return self._done(rid, answer.relay.path[0])
+
+    def connect(self, did: Did, now: int) -> int:
+        """Connect to any DID through the ring (SPEC §7.3); done when the link is up."""
+        rid = self._new_request("connect", now, did)
+        if did in self._peers:
+            return self._done(rid, did)
+        if did == self.me:
+            return self._fail(rid, LocalError("cannot connect to this node itself"))
+        self._connect(did, now)
+        return rid
+
+    def disconnect(self, did: Did, now: int) -> None:
+        tid = self._peers.get(did)
+        if tid is not None:
+            self._close(self._transports[tid], now)
+
+    def send_message(self, destination: Did, body: bytes, now: int) -> uuid.UUID:
+        """Send a CustomMessage body (see :mod:`rings_web.message.backend`); returns its tx_id.
+
+        Raises:
+            LocalError: no route to ``destination``.
+        """
+        tx_id = self._uuid()
+        self._send(CustomMessage(bytes(body)), destination, now, tx_id=tx_id)
+        return tx_id
+
+    def store(self, op: VNodeOperation, now: int) -> int:
+        """Store in the DHT; done (with the stored VNode) when the responsible node confirms."""
+        vid = op.did if isinstance(op, JoinSubring) else op.vnode.did
+        rid = self._new_request("store", now, vid)
+        if self._owns(vid):
+            try:
+                return self._done(rid, self._operate_local(op, now))
+            except RemoteError as e:
+                return self._fail(rid, e)
+        return self._route_request(rid, OperateVNode(op), vid, now)
+
+    def fetch(self, vid: Did, now: int) -> int:
+        """Look a VNode up; done with the VirtualNode, or failed with NotFound / RequestTimeout."""
+        rid = self._new_request("fetch", now, vid)
+        if self._owns(vid):
+            found = self.storage.get(vid)
+            if found is not None:
+                return self._done(rid, found)
+            if not self.ring.successors:
+                return self._fail(rid, NotFound(f"no VNode {vid.hex()}"))
+            # the owner may be new: a replica lives with its successor (0.2.5's vnode_lookup)
+            succ = self.ring.successors.first()
+            return self._route_request(rid, SearchVNode(vid), succ, now, next_hop=succ)
+        return self._route_request(rid, SearchVNode(vid), vid, now)
+
+    # == stabilization ==============================================================================
+    def stabilize(self, now: int) -> None:
+        """One round: notify successors, fix some fingers (SPEC §7.6, correct targets)."""
+        for s in list(self.ring.successors):
+            self._send_via(NotifyPredecessorSend(self.me), s, s, now)
+        for _ in range(self.config.fingers_per_round):
+            step = self.ring.fix_fingers_step()
+            found = self.ring.find_successor(step.target)
+            if isinstance(found, Local):
+                if found.did != self.me:
+                    self.ring.apply_finger(step.index, found.did)
+            else:
+                self._send_via(FindSuccessorSend(step.target, False, Handler.FixFingerTable), found.next_hop,
+                               found.next_hop, now)
+
+    # == dispatch ===================================================================================
+    def _dispatch(self, p: MessagePayload, now: int) -> None:
+        handler = self._HANDLERS.get(type(p.data))
+        if handler is None:  # pragma: no cover - closed union
+            raise DecodeError(f"no handler for {type(p.data).__name__}")
+        handler(self, p, now)
+
+    def _on_multicall(self, p: MessagePayload, now: int) -> None:
+        for inner in p.data.messages:
+            try:
+                self._dispatch(replace(p, data=inner), now)
+            except RingsError as e:
+                self._events.append(PayloadRejected(None, e))
+
+    def _on_refused(self, p: MessagePayload, now: int) -> None:
+        raise RemoteError(f"{type(p.data).__name__} is local-only; refused from the wire (SPEC §10 item 10)")
+
+    def _on_connect_send(self, p: MessagePayload, now: int) -> None:
+        if p.relay.destination != self.me:
+            return self._forward(p, now)
+        origin = p.relay.path[0]
+        if origin in self._peers:
+            return self._emit(pl.report(self.session, p, AlreadyConnected(), now=now), now)
+
+        def ready(info: HandshakeInfo, now: int) -> None:
+            self._emit(pl.report(self.session, p, ConnectNodeReport(p.data.transport_uuid, info), now=now), now)
+
+        t = self._new_transport(origin, ready, now)
+        self._actions.append(AcceptOffer(t.id, origin, p.data.offer))
+
+    def _on_connect_report(self, p: MessagePayload, now: int) -> None:
+        if p.relay.destination != self.me:
+            return self._forward(p, now)
+        self._apply_answer(p)
+
+    def _on_already_connected(self, p: MessagePayload, now: int) -> None:
+        if p.relay.destination != self.me:
+            return self._forward(p, now)
+        remote = p.relay.path[0]
+        if remote not in self._peers:
+            raise RemoteError(f"{remote.hex()} says it is already connected, but no link to it exists")
+        for t in [t for t in self._transports.values() if t.remote == remote and not t.connected]:
+            self._close(t, now, quiet=True)
+
+    def _on_find_successor_send(self, p: MessagePayload, now: int) -> None:
+        msg: FindSuccessorSend = p.data
+        found = self.ring.find_successor(msg.did)
+        if isinstance(found, Local):
+            if msg.strict and msg.did != self.me and msg.did in self._peers:
+                return self._forward(p, now, next_hop=msg.did)
+            return self._emit(pl.report(self.session, p, FindSuccessorReport(found.did, msg.then), now=now), now)
+        check_relay(p.relay, self.me)
+        if found.next_hop in p.relay.path:
+            raise RelayError("FindSuccessor would go back along its own path")
+        self._remember_back(p)
+        self._emit(pl.reset_destination(self.session, p, next_hop=found.next_hop, now=now), now)
+
+    def _on_find_successor_report(self, p: MessagePayload, now: int) -> None:
+        if p.relay.destination != self.me:
+            return self._forward(p, now)
+        did, handler = p.data.did, p.data.handler
+        rid = self._by_tx.get(p.tx_id)
+        if rid is not None:
+            self._done(rid, did)
+        if did == self.me:
+            return
+        if handler in (Handler.Connect, Handler.FixFingerTable, Handler.SyncStorage):
+            if did not in self._peers:
+                self._connect(did, now)
+            else:
+                self._join(did, now)
+
+    def _on_notify_send(self, p: MessagePayload, now: int) -> None:
+        sender = p.relay.path[0]
+        if p.data.did != sender:  # only a node may announce itself (0.2.5 trusts any did)
+            raise RemoteError("NotifyPredecessorSend for a DID other than its origin")
+        old = self.ring.notify(sender)
+        if old is not None and old != sender:
+            self._emit(pl.report(self.session, p, NotifyPredecessorReport(old), now=now), now)
+            if self.ring.predecessor == sender and old in self._peers:
+                # beyond 0.2.5: tell the old predecessor at once that its successor changed
+                self._send_direct(NotifyPredecessorReport(sender), old, now)
+
+    def _on_notify_report(self, p: MessagePayload, now: int) -> None:
+        did = p.data.did
+        if did == self.me:
+            return
+        if did not in self._peers:
+            self._connect(did, now)
+        else:
+            self._join(did, now)
+
+    def _on_search_vnode(self, p: MessagePayload, now: int) -> None:
+        vid = p.data.vid
+        found = self.storage.get(vid)
+        if found is not None or p.relay.destination == self.me or self._owns(vid):
+            # an empty answer tells a rings-web asker "not found" at once (0.2.5 stays silent)
+            data = (found,) if found is not None else ()
+            return self._emit(pl.report(self.session, p, FoundVNode(data), now=now), now)
+        self._forward(p, now, next_hop=self._route(vid))
+
+    def _on_found_vnode(self, p: MessagePayload, now: int) -> None:
+        if p.relay.destination != self.me:
+            return self._forward(p, now)
+        for vnode in p.data.data:
+            self.cache[vnode.did] = vnode
+        rid = self._by_tx.get(p.tx_id)
+        req = self._requests.get(rid) if rid is not None else None
+        if req is None:
+            return
+        match = next((v for v in p.data.data if v.did == req.key), None)
+        if match is not None:
+            self._done(rid, match)
+        else:
+            self._fail(rid, NotFound(f"no VNode {req.key.hex()}"))
+
+    def _on_operate_vnode(self, p: MessagePayload, now: int) -> None:
+        op = p.data.op
+        vid = op.did if isinstance(op, JoinSubring) else op.vnode.did
+        if not self._owns(vid) and p.relay.destination != self.me:
+            return self._forward(p, now, next_hop=self._route(vid))
+        vnode = self._operate_local(op, now)
+        self._emit(pl.report(self.session, p, FoundVNode((vnode,)), now=now), now)  # the store's ack
+
+    def _on_sync_vnode(self, p: MessagePayload, now: int) -> None:
+        for vnode in p.data.data:
+            if self._owns(vnode.did):
+                self._operate_local(Overwrite(vnode), now)
+            else:
+                self.storage.keep_replica(vnode)
+
+    def _on_custom(self, p: MessagePayload, now: int) -> None:
+        if p.relay.destination != self.me:
+            return self._forward(p, now)
+        body = p.data.data
+        if p.data.encrypted:  # SPEC §5.7: encrypted to our session key
+            inner = ecies_decrypt(self.session.crypto, self.session.key.secret, body)
+            if len(inner) < 8 or int.from_bytes(inner[:8], "little") != len(inner) - 8:
+                raise DecodeError("encrypted custom message is not a bincode Vec<u8>")
+            body = inner[8:]
+        self._events.append(MessageReceived(p.relay.path[0], body, p.tx_id, p))
+
+    _HANDLERS: dict[type, Callable[["Node", MessagePayload, int], None]] = {
+        MultiCall: _on_multicall,
+        JoinDHT: _on_refused,
+        LeaveDHT: _on_refused,
+        ConnectNodeSend: _on_connect_send,
+        AlreadyConnected: _on_already_connected,
+        ConnectNodeReport: _on_connect_report,
+        FindSuccessorSend: _on_find_successor_send,
+        FindSuccessorReport: _on_find_successor_report,
+        NotifyPredecessorSend: _on_notify_send,
+        NotifyPredecessorReport: _on_notify_report,
+        SearchVNode: _on_search_vnode,
+        FoundVNode: _on_found_vnode,
+        OperateVNode: _on_operate_vnode,
+        SyncVNodeWithSuccessor: _on_sync_vnode,
+        CustomMessage: _on_custom,
+    }
+
+    # == ring and storage ===========================================================================
+    def _join(self, did: Did, now: int) -> None:
+        before = self.ring.successors.first()
+        self.ring.join(did)
+        self._after_ring_change(before, now)
+
+    def _after_ring_change(self, before: Did | None, now: int) -> None:
+        """A new first successor takes over the ids between it and the old one (0.2.5 sync)."""
+        after = self.ring.successors.first()
+        if after is None or after == before:
+            return
+        if after in self._peers:  # beyond 0.2.5: notify a new successor now, not next round
+            self._send_direct(NotifyPredecessorSend(self.me), after, now)
+        moved = self.storage.hand_over(self._owns)
+        if moved and after in self._peers:
+            self._send_direct(SyncVNodeWithSuccessor(tuple(moved)), after, now)
+
+    def _owns(self, vid: Did) -> bool:
+        """0.2.5 placement: this node stores ids in ``(self, first successor]`` (SPEC §7.7)."""
+        return self.ring.stores_here(vid)
+
+    def _operate_local(self, op: VNodeOperation, now: int) -> VirtualNode:
+        vnode, changed = self.storage.operate(op)
+        if changed and self.config.replicas:
+            # the neighbours that take over (predecessor) or are asked first (successor)
+            for n in {self.ring.predecessor, self.ring.successors.first()} - {None, self.me}:
+                if n in self._peers:
+                    self._send_direct(SyncVNodeWithSuccessor((vnode,)), n, now)
+        return vnode
+
+    # == sending ====================================================================================
+    def _route(self, destination: Did) -> Did:
+        """Next hop towards ``destination``: the peer itself if linked, else the ring's choice."""
+        if destination in self._peers:
+            return destination
+        found = self.ring.find_successor(destination)
+        hop = found.did if isinstance(found, Local) else found.next_hop
+        if hop == self.me or hop not in self._peers:
+            raise LocalError(f"no route to {destination.hex()}")
+        return hop
+
+    def _send(self, msg: Message, destination: Did, now: int, tx_id: uuid.UUID | None = None) -> uuid.UUID:
+        return self._send_via(msg, self._route(destination), destination, now, tx_id)
+
+    def _send_via(self, msg: Message, next_hop: Did, destination: Did, now: int, tx_id: uuid.UUID | None = None) -> uuid.UUID:
+        tx_id = tx_id or self._uuid()
+        self._emit(pl.send(self.session, msg, next_hop=next_hop, destination=destination, now=now, tx_id=tx_id), now)
+        return tx_id
+
+    def _send_direct(self, msg: Message, peer: Did, now: int) -> uuid.UUID:
+        return self._send_via(msg, peer, peer, now)
+
+    def _forward(self, p: MessagePayload, now: int, next_hop: Did | None = None) -> None:
+        check_relay(p.relay, self.me)
+        # a report goes back the way its request came (0.2.5 hopes the ring finds it)
+        back = self._back.get(p.tx_id)
+        if next_hop is None and back is not None and back[1] == p.relay.destination and back[0] in self._peers:
+            next_hop = back[0]
+        hop = next_hop or self._route(p.relay.destination)
+        if hop in p.relay.path:
+            raise RelayError(f"forwarding {type(p.data).__name__} to {hop.hex()} would revisit the path")
+        self._remember_back(p)
+        self._emit(pl.forward(self.session, p, next_hop=hop, now=now), now)
+
+    def _remember_back(self, p: MessagePayload) -> None:
+        """Remember where a forwarded request came from, for its report (bounded)."""
+        self._back[p.tx_id] = (p.relay.path[-1], p.relay.path[0])
+        if len(self._back) > 4096:
+            del self._back[next(iter(self._back))]
+
+    def _emit(self, p: MessagePayload, now: int) -> None:
+        tid = self._peers.get(p.relay.next_hop)
+        if tid is None:
+            raise LocalError(f"no link to next hop {p.relay.next_hop.hex()}")
+        frames = split(pl.encode_payload(p), self._uuid(), now)
+        self._actions.append(SendFrames(tid, p.relay.next_hop, tuple(frames)))
+
+    def _route_request(self, rid: int, msg: Message, destination: Did, now: int, next_hop: Did | None = None) -> int:
+        try:
+            hop = next_hop or self._route(destination)
+            tx_id = self._send_via(msg, hop, destination, now)
+        except RingsError as e:
+            return self._fail(rid, e)
+        self._by_tx[tx_id] = rid
+        self._requests[rid].tx_id = tx_id
+        return rid
+
+    # == transports and handshakes ==================================================================
+    def _new_transport(self, remote: Did | None, on_ready, now: int) -> _Transport:
+        t = _Transport(str(self._uuid()), remote, now + self.config.request_timeout_ms, on_ready=on_ready)
+        self._transports[t.id] = t
+        return t
+
+    def _connect(self, did: Did, now: int) -> None:
+        """Offer a link to ``did`` and send the offer through the ring (SPEC §7.3)."""
+        if any(t.remote == did for t in self._transports.values()):
+            return  # already linked or being linked: never two offers at once (quirk 17)
+
+        def ready(info: HandshakeInfo, now: int) -> None:
+            try:
+                self._send(ConnectNodeSend(t.id, info), did, now)
+            except RingsError as e:
+                self._close(t, now, quiet=True)
+                self._events.append(PayloadRejected(None, e))
+
+        t = self._new_transport(did, ready, now)
+        self._actions.append(CreateOffer(t.id))
+
+    def _apply_answer(self, p: MessagePayload) -> None:
+        answer: ConnectNodeReport = p.data
+        t = self._transports.get(answer.transport_uuid)
+        if t is None or t.connected:
+            raise RemoteError(f"no pending transport {answer.transport_uuid[:40]}")
+        remote = p.relay.path[0]
+        if t.remote is not None and t.remote != remote:
+            raise RemoteError(f"answer from {remote.hex()} for a link offered to {t.remote.hex()}")
+        t.remote = remote
+        self._actions.append(ApplyAnswer(t.id, answer.answer))
+
+    def _verified(self, text: str | bytes, kind: type, now: int) -> MessagePayload:
+        p = pl.payload_from_json(text)
+        self.verifier.verify(p, now)
+        if not isinstance(p.data, kind):
+            raise RemoteError(f"expected {kind.__name__}, got {type(p.data).__name__}")
+        return p
+
+    def _close(self, t: _Transport, now: int, quiet: bool = False) -> None:
+        self._transports.pop(t.id, None)
+        if not quiet:
+            self._actions.append(CloseTransport(t.id))
+        if t.remote is not None and self._peers.get(t.remote) == t.id:
+            del self._peers[t.remote]
+            before = self.ring.successors.first()
+            self.ring.remove(t.remote)
+            self._events.append(PeerDisconnected(t.remote))
+            self._after_ring_change(before, now)
+
+    # == requests ===================================================================================
+    def _uuid(self) -> uuid.UUID:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+
+    def _new_request(self, kind: str, now: int, key: Any = None) -> int:
+        rid = next(self._ids)
+        self._requests[rid] = _Request(rid, kind, now + self.config.request_timeout_ms, key)
+        return rid
+
+    def _finish(self, rid: int, event: Event) -> int:
+        req = self._requests.pop(rid, None)
+        if req is not None:
+            self._by_tx.pop(req.tx_id, None)
+            self._events.append(event)
+        return rid
+
+    def _done(self, rid: int, value: Any) -> int:
+        return self._finish(rid, RequestDone(rid, value))
+
+    def _fail(self, rid: int, error: RingsError) -> int:
+        return self._finish(rid, RequestFailed(rid, error))
