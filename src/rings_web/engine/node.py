@@ -351,7 +351,11 @@ class Node:
         if isinstance(found, Local):
             if msg.strict and msg.did != self.me and msg.did in self._peers:
                 return self._forward(p, now, next_hop=msg.did)
-            return self._emit(pl.report(self.session, p, FindSuccessorReport(found.did, msg.then), now=now), now)
+            answer = found.did
+            if answer == msg.did:  # the asker already is our successor: name the node after it
+                later = [s for s in self.ring.successors if s != msg.did]
+                answer = later[0] if later else self.me
+            return self._emit(pl.report(self.session, p, FindSuccessorReport(answer, msg.then), now=now), now)
         check_relay(p.relay, self.me)
         if found.next_hop in p.relay.path:
             raise RelayError("FindSuccessor would go back along its own path")

@@ -1,0 +1,201 @@
+"""The node engine over the in-memory simulator: handshakes, ring, relay, storage, hostile input."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from rings_web.did import Did
+from rings_web.drivers.simulator import Simulator
+from rings_web.engine.config import Config
+from rings_web.engine.events import MessageReceived, PayloadRejected, PeerConnected, RequestDone, RequestFailed, SendFrames
+from rings_web.engine.node import NotFound
+from rings_web.errors import RelayError, RemoteError, ReplayError
+from rings_web.message import payload as pl
+from rings_web.message.backend import BackendType, backend_body
+from rings_web.wire import base58
+from rings_web.wire.chunk import split
+from rings_web.wire.types import (
+    CustomMessage, Extend, FindSuccessorReport, Handler, LeaveDHT, MessageRelay, NotifyPredecessorSend, Overwrite,
+    Touch, VirtualNode,
+)
+
+CONFIG = Config(stabilize_interval_ms=3000)
+
+
+def build_ring(n: int, seed: int = 1, fast: bool = False, rounds: int = 8) -> tuple[Simulator, list]:
+    sim = Simulator(seed=seed, config=CONFIG, insecure_fast=fast)
+    nodes = [sim.add_node()]
+    for _ in range(n - 1):
+        node = sim.add_node()
+        sim.link(node, sim.rng.choice(nodes))
+        nodes.append(node)
+        sim.run_for(200)
+    sim.run_for(rounds * CONFIG.stabilize_interval_ms)
+    return sim, nodes
+
+
+def ring_correct(nodes) -> bool:
+    ids = sorted(n.me for n in nodes)
+    succ = {d: ids[(i + 1) % len(ids)] for i, d in enumerate(ids)}
+    pred = {d: ids[i - 1] for i, d in enumerate(ids)}
+    return all(n.ring.successors.first() == succ[n.me] and n.ring.predecessor == pred[n.me] for n in nodes)
+
+
+def result(sim: Simulator, node, rid: int):
+    sim.run_until(lambda: any(getattr(e, "request_id", None) == rid for e in sim.events[node.me]), max_ms=30_000)
+    for e in sim.events[node.me]:
+        if getattr(e, "request_id", None) == rid:
+            return e
+    raise AssertionError(f"request {rid} never finished")
+
+
+def texts(sim: Simulator, node) -> list[tuple[Did, bytes]]:
+    return [(e.origin, e.body) for e in sim.events[node.me] if isinstance(e, MessageReceived)]
+
+
+@pytest.fixture(scope="module")
+def ring50():
+    return build_ring(50, seed=7)
+
+
+def test_manual_handshake_strings_are_signed_0_2_5_payloads():
+    sim = Simulator(seed=3, config=CONFIG)
+    a, b = sim.add_node(), sim.add_node()
+    offer = result(sim, a, sim.call(a, lambda n: n.create_offer(sim.now))).value
+    p = pl.payload_from_json(offer)
+    assert type(p.data).__name__ == "ConnectNodeSend" and p.relay == MessageRelay((a.me,), a.me, a.me)
+    answer = result(sim, b, sim.call(b, lambda n: n.answer_offer(offer, sim.now))).value
+    assert pl.payload_from_json(answer).data.transport_uuid == p.data.transport_uuid
+    assert result(sim, a, sim.call(a, lambda n: n.accept_answer(answer, sim.now))).value == b.me
+    sim.run_for(1000)
+    assert a.peers == [b.me] and b.peers == [a.me]
+    assert PeerConnected(b.me) in sim.events[a.me]
+    # the same offer again is a replay; a fresh one meets the existing link (0.2.5's error)
+    again = result(sim, b, sim.call(b, lambda n: n.answer_offer(offer, sim.now)))
+    assert isinstance(again, RequestFailed) and isinstance(again.error, ReplayError)
+    fresh = result(sim, a, sim.call(a, lambda n: n.create_offer(sim.now))).value
+    again = result(sim, b, sim.call(b, lambda n: n.answer_offer(fresh, sim.now)))
+    assert isinstance(again, RequestFailed) and "existing transport" in str(again.error)
+    bad = result(sim, b, sim.call(b, lambda n: n.answer_offer("{not json", sim.now)))
+    assert isinstance(bad, RequestFailed) and isinstance(bad.error, RemoteError)
+
+
+def test_ring_of_50_with_real_signatures_is_correct(ring50):
+    sim, nodes = ring50
+    assert ring_correct(nodes)
+
+
+def test_every_node_reaches_every_other_by_did(ring50):
+    sim, nodes = ring50
+    for a in nodes:
+        for b in nodes:
+            if a is not b:
+                sim.call(a, lambda n, d=b.me: n.send_message(d, backend_body(BackendType.SimpleText, n.me.to_bytes20()), sim.now))
+    sim.run_for(5000)
+    for b in nodes:
+        got = {origin for origin, body in texts(sim, b) if body[36:] == origin.to_bytes20()}
+        assert got == {a.me for a in nodes if a is not b}, f"{b.me.hex()} missed {len(nodes) - 1 - len(got)}"
+
+
+def test_storage_written_at_one_node_is_fetched_from_every_other(ring50):
+    sim, nodes = ring50
+    topic = "rings-web-test-topic"
+    vnode = VirtualNode(Did.from_topic(topic), (base58.encode_check(topic.encode()),))
+    stored = result(sim, nodes[3], sim.call(nodes[3], lambda n: n.store(Overwrite(vnode), sim.now)))
+    assert isinstance(stored, RequestDone) and stored.value == vnode
+    for node in nodes:
+        got = result(sim, node, sim.call(node, lambda n: n.fetch(vnode.did, sim.now)))
+        assert isinstance(got, RequestDone) and got.value == vnode, node.me.hex()
+    missing = result(sim, nodes[5], sim.call(nodes[5], lambda n: n.fetch(Did.from_topic("nothing here"), sim.now)))
+    assert isinstance(missing, RequestFailed) and isinstance(missing.error, NotFound)
+
+
+def test_extend_and_touch_keep_order_and_cap(ring50):
+    sim, nodes = ring50
+    vid = Did.from_topic("a list")
+    for i, op in enumerate([Extend(VirtualNode(vid, ("a", "b"))), Extend(VirtualNode(vid, ("c",))), Touch(VirtualNode(vid, ("a",)))]):
+        assert isinstance(result(sim, nodes[i], sim.call(nodes[i], lambda n, o=op: n.store(o, sim.now))), RequestDone)
+    got = result(sim, nodes[9], sim.call(nodes[9], lambda n: n.fetch(vid, sim.now)))
+    assert got.value.data == ("b", "c", "a")
+
+
+def test_connect_through_the_ring(ring50):
+    sim, nodes = ring50
+    a = nodes[0]
+    target = next(n for n in nodes if n.me not in a.peers and n is not a)
+    done = result(sim, a, sim.call(a, lambda n: n.connect(target.me, sim.now)))
+    sim.run_for(100)  # the far end registers the link at the same virtual moment
+    assert isinstance(done, RequestDone) and target.me in a.peers and a.me in target.peers
+
+
+def test_relayed_message_over_three_hops_and_reports_back(monkeypatch):
+    sim = Simulator(seed=5, config=Config(stabilize_interval_ms=10**9))  # no stabilization rounds
+    a, b, c, d = sorted((sim.add_node() for _ in range(4)), key=lambda n: n.me)
+    for node in (a, b, c, d):  # keep the chain a-b-c-d: no connect-through-the-ring
+        monkeypatch.setattr(node, "_connect", lambda did, now: None)
+    for x, y in [(a, b), (b, c), (c, d)]:
+        sim.link(x, y)
+    sim.run_for(2000)
+    assert d.me not in a.peers and d.me not in b.peers
+    tx = sim.call(a, lambda n: n.send_message(d.me, backend_body(2, b"far"), sim.now))
+    sim.run_for(2000)
+    got = [e for e in sim.events[d.me] if isinstance(e, MessageReceived)]
+    assert got and got[0].tx_id == tx and got[0].payload.relay.path == (a.me, b.me, c.me)
+    # a fetch that d answers: its FoundVNode report travels back d -> c -> b -> a
+    vid = d.me + 1  # stored by d (0.2.5 placement: (d, successor])
+    d.storage.owned[vid] = VirtualNode(vid, ("x",))
+    done = result(sim, a, sim.call(a, lambda n: n.fetch(vid, sim.now)))
+    assert isinstance(done, RequestDone) and done.value.data == ("x",)
+    assert any(isinstance(e, MessageReceived) for e in sim.events[d.me])
+
+
+def inject(sim, node, payload, peer_tid=None):
+    tid = peer_tid or next(iter(node._peers.values()))
+    frames = split(pl.encode_payload(payload), uuid.uuid4(), sim.now)
+    for f in frames:
+        sim.call(node, lambda n, f=f: n.receive(tid, f, sim.now))
+    return [e for e in sim.events[node.me] if isinstance(e, PayloadRejected)]
+
+
+def test_hostile_input_never_crashes_the_engine(ring50):
+    sim, nodes = ring50
+    a, b = nodes[0], nodes[1]
+    evil = b.session
+    peers_before = list(a.peers)
+    # LeaveDHT from the wire is refused and drops no link
+    p = pl.direct(evil, LeaveDHT(peers_before[0]), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
+    assert isinstance(inject(sim, a, p)[-1].error, RemoteError) and a.peers == peers_before
+    # a forged report for a request nobody made is ignored
+    p = pl.direct(evil, FindSuccessorReport(Did(12345), Handler.None_), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
+    n_events = len(sim.events[a.me])
+    inject(sim, a, p)
+    assert not any(isinstance(e, RequestDone) for e in sim.events[a.me][n_events:])
+    # NotifyPredecessorSend naming someone else
+    p = pl.direct(evil, NotifyPredecessorSend(Did(1)), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
+    assert "origin" in str(inject(sim, a, p)[-1].error)
+    # a message for a DID nobody has, with a looping path and a wrong next hop
+    p = pl.send(evil, CustomMessage(b"x"), next_hop=a.me, destination=Did(99), now=sim.now, tx_id=uuid.uuid4())
+    looped = pl.MessagePayload(p.data, p.tx_id, p.addr, MessageRelay((b.me, a.me, b.me, a.me, b.me), a.me, Did(99)),
+                               p.verification, p.origin_verification)
+    errors = inject(sim, a, looped)
+    assert isinstance(errors[-1].error, RemoteError)
+    wrong_hop = pl.send(evil, CustomMessage(b"x"), next_hop=Did(5), destination=Did(99), now=sim.now, tx_id=uuid.uuid4())
+    assert isinstance(inject(sim, a, wrong_hop)[-1].error, RelayError)
+    # garbage bytes
+    sim.call(a, lambda n: n.receive(a._peers[peers_before[0]], b"\x00" * 40, sim.now))
+    assert isinstance(sim.events[a.me][-1], PayloadRejected)
+    # and the node still works
+    rid = sim.call(a, lambda n: n.fetch(Did.from_topic("rings-web-test-topic"), sim.now))
+    assert isinstance(result(sim, a, rid), (RequestDone, RequestFailed))
+    assert a.peers
+
+
+def test_same_seed_same_run():
+    def trace(seed):
+        sim, nodes = build_ring(8, seed=seed, fast=True, rounds=3)
+        return sim.frames_sent, [(n.me, tuple(n.ring.successors)) for n in nodes]
+
+    assert trace(11) == trace(11)
+    assert trace(11) != trace(12)
