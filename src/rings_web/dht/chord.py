@@ -111,6 +111,24 @@ class PeerRing:
                     break
                 self.successors.update(f)
 
+    def would_improve(self, did: Did) -> bool:
+        """True if joining ``did`` would change a finger, the successor list or the predecessor.
+
+        Checking the topmost slot ``did`` can take suffices: slots never get farther with k.
+        The engine connects to a reported node only when this holds.
+        """
+        bias = (int(_did(did)) - int(self.self_id)) & _MASK
+        if bias == 0:
+            return False
+        successors = self.successors
+        if did not in successors and (not successors.is_full or bias < (int(successors.max()) - int(self.self_id)) & _MASK):
+            return True
+        current = self.fingers[bias.bit_length() - 1]
+        if current is None or bias < (int(current) - int(self.self_id)) & _MASK:
+            return True
+        pred = self.predecessor
+        return pred is None or (int(pred) - int(self.self_id)) & _MASK < bias
+
     # -- routing ----------------------------------------------------------------------------
     def find_successor(self, target: Did) -> Lookup:
         """Route a lookup one step (0.2.5 ``find_successor``, §7.6).

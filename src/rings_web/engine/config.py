@@ -17,7 +17,7 @@ class Config:
     """Length of the successor list."""
     request_timeout_ms: int = 10_000
     """How long ``fetch``/``store``/``connect`` wait for an answer before failing."""
-    fingers_per_round: int = 8
-    """Finger-table lookups per stabilization round (0.2.5 does one)."""
+    fingers_per_round: int = 2
+    """Finger lookups sent per round; slots answered locally are fixed for free (0.2.5: one slot)."""
     replicas: bool = True
     """Copy stored VNodes to the neighbours that take over if their owner leaves."""

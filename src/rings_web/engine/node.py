@@ -60,6 +60,7 @@ class _Transport:
     remote: Did | None = None
     deadline: int = 0  # a handshake not finished by then is abandoned
     connected: bool = False
+    ring_managed: bool = False  # opened by this node for the ring: closed when not needed
     # what to do once the driver has made our offer / answer
     on_ready: Callable[[HandshakeInfo, int], None] | None = None
     reassembler: Reassembler = field(default_factory=Reassembler)
@@ -243,7 +244,7 @@ class Node:
             return self._done(rid, did)
         if did == self.me:
             return self._fail(rid, LocalError("cannot connect to this node itself"))
-        self._connect(did, now)
+        self._connect(did, now, ring_managed=False)
         return rid
 
     def disconnect(self, did: Did, now: int) -> None:
@@ -291,15 +292,29 @@ class Node:
         """One round: notify successors, fix some fingers (SPEC §7.6, correct targets)."""
         for s in list(self.ring.successors):
             self._send_via(NotifyPredecessorSend(self.me), s, s, now)
-        for _ in range(self.config.fingers_per_round):
+        # walk the slots; those answered locally cost nothing, so bound only the lookups sent
+        sent = 0
+        for _ in range(len(self.ring.fingers.slots)):
             step = self.ring.fix_fingers_step()
             found = self.ring.find_successor(step.target)
             if isinstance(found, Local):
                 if found.did != self.me:
                     self.ring.apply_finger(step.index, found.did)
-            else:
-                self._send_via(FindSuccessorSend(step.target, False, Handler.FixFingerTable), found.next_hop,
-                               found.next_hop, now)
+                continue
+            self._send_via(FindSuccessorSend(step.target, False, Handler.FixFingerTable), found.next_hop,
+                           found.next_hop, now)
+            sent += 1
+            if sent >= self.config.fingers_per_round:
+                break
+        self._prune(now)
+
+    def _prune(self, now: int) -> None:
+        """Close links this node opened for the ring and no longer uses (beyond 0.2.5)."""
+        keep = {*self.ring.fingers, *self.ring.successors, self.ring.predecessor}
+        for peer, tid in list(self._peers.items()):
+            t = self._transports[tid]
+            if t.ring_managed and peer not in keep:
+                self._close(t, now)
 
     # == dispatch ===================================================================================
     def _dispatch(self, p: MessagePayload, now: int) -> None:
@@ -372,10 +387,7 @@ class Node:
         if did == self.me:
             return
         if handler in (Handler.Connect, Handler.FixFingerTable, Handler.SyncStorage):
-            if did not in self._peers:
-                self._connect(did, now)
-            else:
-                self._join(did, now)
+            self._learn(did, now)
 
     def _on_notify_send(self, p: MessagePayload, now: int) -> None:
         sender = p.relay.path[0]
@@ -389,13 +401,8 @@ class Node:
                 self._send_direct(NotifyPredecessorReport(sender), old, now)
 
     def _on_notify_report(self, p: MessagePayload, now: int) -> None:
-        did = p.data.did
-        if did == self.me:
-            return
-        if did not in self._peers:
-            self._connect(did, now)
-        else:
-            self._join(did, now)
+        if p.data.did != self.me:
+            self._learn(p.data.did, now)
 
     def _on_search_vnode(self, p: MessagePayload, now: int) -> None:
         vid = p.data.vid
@@ -466,6 +473,13 @@ class Node:
     }
 
     # == ring and storage ===========================================================================
+    def _learn(self, did: Did, now: int) -> None:
+        """A report named ``did``: join it if linked; link to it if the ring would use it."""
+        if did in self._peers:
+            self._join(did, now)
+        elif self.ring.would_improve(did):  # 0.2.5 connects to every reported node
+            self._connect(did, now)
+
     def _join(self, did: Did, now: int) -> None:
         before = self.ring.successors.first()
         self.ring.join(did)
@@ -558,7 +572,7 @@ class Node:
         self._transports[t.id] = t
         return t
 
-    def _connect(self, did: Did, now: int) -> None:
+    def _connect(self, did: Did, now: int, ring_managed: bool = True) -> None:
         """Offer a link to ``did`` and send the offer through the ring (SPEC §7.3)."""
         if any(t.remote == did for t in self._transports.values()):
             return  # already linked or being linked: never two offers at once (quirk 17)
@@ -571,6 +585,7 @@ class Node:
                 self._events.append(PayloadRejected(None, e))
 
         t = self._new_transport(did, ready, now)
+        t.ring_managed = ring_managed
         self._actions.append(CreateOffer(t.id))
 
     def _apply_answer(self, p: MessagePayload) -> None:
