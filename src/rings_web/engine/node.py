@@ -407,6 +407,11 @@ class Node:
     def _on_search_vnode(self, p: MessagePayload, now: int) -> None:
         vid = p.data.vid
         found = self.storage.get(vid)
+        if found is None and p.relay.destination != self.me and self._owns(vid):
+            # the owner may be new after churn: the old owner's successors hold replicas
+            succ = self.ring.successors.first()
+            if succ is not None and succ not in p.relay.path:
+                return self._forward(p, now, next_hop=succ)
         if found is not None or p.relay.destination == self.me or self._owns(vid):
             # an empty answer tells a rings-web asker "not found" at once (0.2.5 stays silent)
             data = (found,) if found is not None else ()
@@ -503,8 +508,8 @@ class Node:
     def _operate_local(self, op: VNodeOperation, now: int) -> VirtualNode:
         vnode, changed = self.storage.operate(op)
         if changed and self.config.replicas:
-            # the neighbours that take over (predecessor) or are asked first (successor)
-            for n in {self.ring.predecessor, self.ring.successors.first()} - {None, self.me}:
+            # the neighbours that take over (predecessor) or are asked next (successors)
+            for n in {self.ring.predecessor, *self.ring.successors} - {None, self.me}:
                 if n in self._peers:
                     self._send_direct(SyncVNodeWithSuccessor((vnode,)), n, now)
         return vnode

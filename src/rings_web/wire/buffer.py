@@ -56,14 +56,21 @@ class Reader:
             raise DecodeError(f"invalid bool byte {v} at offset {self.pos - 1}")
         return v == 1
 
+    def _unpack(self, st: struct.Struct) -> int:
+        pos = self.pos
+        if pos + st.size > len(self.data):
+            raise DecodeError(f"truncated: need {st.size} bytes at offset {pos}, have {len(self.data) - pos}")
+        self.pos = pos + st.size
+        return st.unpack_from(self.data, pos)[0]
+
     def pull_u16(self) -> int:
-        return _U16.unpack(self._take(2))[0]
+        return self._unpack(_U16)
 
     def pull_u32(self) -> int:
-        return _U32.unpack(self._take(4))[0]
+        return self._unpack(_U32)
 
     def pull_u64(self) -> int:
-        return _U64.unpack(self._take(8))[0]
+        return self._unpack(_U64)
 
     def pull_usize(self) -> int:
         v = self.pull_u64()

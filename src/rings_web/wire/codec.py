@@ -159,16 +159,20 @@ class _Did(Codec):
 
     __slots__ = ()
     min_size = 50
+    _PREFIX = (42).to_bytes(8, "little") + b"0x"
+    _HEX = frozenset(b"0123456789abcdefABCDEF")
 
     def pull(self, r: Reader) -> Did:
-        raw = r.pull_bytes()
-        try:
-            return Did.from_serde(raw.decode("ascii"))
-        except UnicodeDecodeError:
-            raise DecodeError("Did: non-ASCII bytes") from None
+        # hot path (every payload has 8+ DIDs): length, prefix and digits checked inline
+        if r.pull_u64() != 42:
+            raise DecodeError(f"Did: expected a 42-character string at offset {r.pos - 8}")
+        raw = r.pull_fixed(42)
+        if raw[:2] != b"0x" or not self._HEX.issuperset(raw[2:]):
+            raise DecodeError(f"Did expected '0x' + 40 hex digits, got {raw[:60]!r}")
+        return int.__new__(Did, int(raw[2:], 16))
 
     def push(self, w: Writer, value: Did) -> None:
-        w.push_bytes(value.hex().encode())
+        w.buf += self._PREFIX + b"%040x" % value
 
     def to_json(self, value: Did) -> str:
         return value.hex()
@@ -314,19 +318,21 @@ class Struct(Codec):
     field must be present.
     """
 
-    __slots__ = ("cls", "fields", "min_size")
+    __slots__ = ("cls", "fields", "min_size", "_pulls", "_pushes")
 
     def __init__(self, cls: type, *fields: Field | tuple) -> None:
         self.cls = cls
         self.fields = tuple(f if isinstance(f, Field) else Field(*f) for f in fields)
         self.min_size = sum(f.codec.min_size for f in self.fields)
+        self._pulls = tuple(f.codec.pull for f in self.fields)
+        self._pushes = tuple((f.attr, f.codec.push) for f in self.fields)
 
     def pull(self, r: Reader) -> Any:
-        return self.cls(*[f.codec.pull(r) for f in self.fields])
+        return self.cls(*[pull(r) for pull in self._pulls])
 
     def push(self, w: Writer, value: Any) -> None:
-        for f in self.fields:
-            f.codec.push(w, getattr(value, f.attr))
+        for attr, push in self._pushes:
+            push(w, getattr(value, attr))
 
     def to_json(self, value: Any) -> dict:
         return {f.key: f.codec.to_json(getattr(value, f.attr)) for f in self.fields}
