@@ -140,7 +140,13 @@ def test_truncated_payloads_raise_decode_error(cut):
 
 def test_oversized_length_prefix_is_refused_before_allocating():
     raw = bytearray(reassemble(FRAMES[0]["frames_hex"]))
-    raw[4:12] = (2**62).to_bytes(8, "little")  # length of FindSuccessorSend.did
+    bad = bytearray(raw)
+    bad[4:12] = (2**62).to_bytes(8, "little")  # length of FindSuccessorSend.did
+    with pytest.raises(DecodeError, match="42-character"):
+        decode_payload(bytes(bad))
+    at = 4 + 50 + 1 + 4 + 4 + 24 + 50  # relay.path count: after data, tx_id and addr
+    assert raw[at : at + 8] == (1).to_bytes(8, "little")
+    raw[at : at + 8] = (2**62).to_bytes(8, "little")
     with pytest.raises(DecodeError, match="exceeds"):
         decode_payload(bytes(raw))
     frame = bytearray(bytes.fromhex(FRAMES[0]["frames_hex"][0]))
