@@ -104,6 +104,7 @@ class Node:
         self._actions: list[Action] = []
         self._events: deque[Event] = deque()
         self._next_round: int | None = None
+        self._rounds = 0
 
     # == outputs ====================================================================================
     def actions_to_perform(self) -> list[Action]:
@@ -164,6 +165,7 @@ class Node:
         t.connected = True
         old = self._peers.get(t.remote)
         if old is not None and old != t.id:  # a newer link replaces the older one (quirk 17)
+            t.ring_managed = t.ring_managed and self._transports[old].ring_managed  # keep a pinned link pinned
             self._close(self._transports[old], now, quiet=True)
         self._peers[t.remote] = t.id
         self._join(t.remote, now)
@@ -292,6 +294,15 @@ class Node:
         """One round: notify successors, fix some fingers (SPEC §7.6, correct targets)."""
         for s in list(self.ring.successors):
             self._send_via(NotifyPredecessorSend(self.me), s, s, now)
+        self._rounds += 1
+        if self._rounds <= 4 or self._rounds % 4 == 0:
+            # beyond 0.2.5: ask a peer the ring does not use where we belong, so a node in a
+            # loop of wrong successors (concurrent joins) finds the real ring; peers outside
+            # our own view are the likeliest to see a different part of it
+            used = {*self.ring.successors, *self.ring.fingers}
+            others = [d for d in self._peers if d not in used] or [d for d in self._peers if d not in self.ring.successors]
+            if others:
+                self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), self.rng.choice(others), now)
         # walk the slots; those answered locally cost nothing, so bound only the lookups sent
         sent = 0
         for _ in range(len(self.ring.fingers.slots)):
@@ -387,7 +398,7 @@ class Node:
         if did == self.me:
             return
         if handler in (Handler.Connect, Handler.FixFingerTable, Handler.SyncStorage):
-            self._learn(did, now)
+            self._learn(did, now, via=p.relay.path)
 
     def _on_notify_send(self, p: MessagePayload, now: int) -> None:
         sender = p.relay.path[0]
@@ -402,7 +413,7 @@ class Node:
 
     def _on_notify_report(self, p: MessagePayload, now: int) -> None:
         if p.data.did != self.me:
-            self._learn(p.data.did, now)
+            self._learn(p.data.did, now, via=p.relay.path)
 
     def _on_search_vnode(self, p: MessagePayload, now: int) -> None:
         vid = p.data.vid
@@ -410,8 +421,8 @@ class Node:
         if found is None and p.relay.destination != self.me and self._owns(vid):
             # the owner may be new after churn: the old owner's successors hold replicas
             succ = self.ring.successors.first()
-            if succ is not None and succ not in p.relay.path:
-                return self._forward(p, now, next_hop=succ)
+            if succ is not None and succ not in p.relay.path:  # it answers, found or not
+                return self._forward(p, now, next_hop=succ, destination=succ)
         if found is not None or p.relay.destination == self.me or self._owns(vid):
             # an empty answer tells a rings-web asker "not found" at once (0.2.5 stays silent)
             data = (found,) if found is not None else ()
@@ -478,12 +489,16 @@ class Node:
     }
 
     # == ring and storage ===========================================================================
-    def _learn(self, did: Did, now: int) -> None:
-        """A report named ``did``: join it if linked; link to it if the ring would use it."""
+    def _learn(self, did: Did, now: int, via: tuple[Did, ...] = ()) -> None:
+        """A report named ``did``: join it if linked; link to it if the ring would use it.
+
+        The offer goes back along the report's path (``via``): the reporter knows ``did``,
+        and the last hop is linked to us, while our own ring may not reach ``did`` yet.
+        """
         if did in self._peers:
             self._join(did, now)
         elif self.ring.would_improve(did):  # 0.2.5 connects to every reported node
-            self._connect(did, now)
+            self._connect(did, now, via=via)
 
     def _join(self, did: Did, now: int) -> None:
         before = self.ring.successors.first()
@@ -536,7 +551,7 @@ class Node:
     def _send_direct(self, msg: Message, peer: Did, now: int) -> uuid.UUID:
         return self._send_via(msg, peer, peer, now)
 
-    def _forward(self, p: MessagePayload, now: int, next_hop: Did | None = None) -> None:
+    def _forward(self, p: MessagePayload, now: int, next_hop: Did | None = None, destination: Did | None = None) -> None:
         check_relay(p.relay, self.me)
         # a report goes back the way its request came (0.2.5 hopes the ring finds it)
         back = self._back.get(p.tx_id)
@@ -546,7 +561,7 @@ class Node:
         if hop in p.relay.path:
             raise RelayError(f"forwarding {type(p.data).__name__} to {hop.hex()} would revisit the path")
         self._remember_back(p)
-        self._emit(pl.forward(self.session, p, next_hop=hop, now=now), now)
+        self._emit(pl.forward(self.session, p, next_hop=hop, now=now, destination=destination), now)
 
     def _remember_back(self, p: MessagePayload) -> None:
         """Remember where a forwarded request came from, for its report (bounded)."""
@@ -577,14 +592,15 @@ class Node:
         self._transports[t.id] = t
         return t
 
-    def _connect(self, did: Did, now: int, ring_managed: bool = True) -> None:
+    def _connect(self, did: Did, now: int, ring_managed: bool = True, via: tuple[Did, ...] = ()) -> None:
         """Offer a link to ``did`` and send the offer through the ring (SPEC §7.3)."""
         if any(t.remote == did for t in self._transports.values()):
             return  # already linked or being linked: never two offers at once (quirk 17)
 
         def ready(info: HandshakeInfo, now: int) -> None:
             try:
-                self._send(ConnectNodeSend(t.id, info), did, now)
+                hop = next((v for v in via if v in self._peers and v != did), None) or self._route(did)
+                self._send_via(ConnectNodeSend(t.id, info), hop, did, now)
             except RingsError as e:
                 self._close(t, now, quiet=True)
                 self._events.append(PayloadRejected(None, e))

@@ -1,0 +1,44 @@
+"""The simulator CLI: a ring of 128 engines meets the Chord bounds, survives 20 % churn."""
+
+import json
+import math
+
+import pytest
+
+from rings_web.sim import main, run
+
+
+@pytest.fixture(scope="module")
+def report():
+    return run(nodes=128, lookups=500, churn=0.2, seed=4, items=100)
+
+
+def test_ring_and_fingers_settle_within_2_log2_n_rounds(report):
+    bound = 2 * math.log2(128)
+    assert report["ring_rounds"] is not None and report["ring_rounds"] <= bound
+    assert report["finger_rounds"] is not None and report["finger_rounds"] <= bound
+
+
+def test_hops_and_lookups_after_churn(report):
+    assert report["mean_hops"] <= 0.5 * math.log2(128) + 0.5
+    assert report["lookup_success"] >= 0.99
+    assert report["failed_nodes"] == 25
+
+
+def test_no_stored_item_is_lost(report):
+    assert report["items_stored"] == 100 and report["items_lost"] == 0
+
+
+def test_cli_prints_one_json_object(capsys):
+    assert main(["--nodes", "12", "--lookups", "20", "--seed", "2", "--mode", "real", "--items", "5"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("nodes", "mean_hops", "p50_hops", "p99_hops", "lookup_success", "ring_rounds", "finger_rounds",
+                "items_stored", "items_lost", "wall_s"):
+        assert key in out
+    assert out["mode"] == "real" and out["lookup_success"] == 1.0
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--nodes", "1"])
+    assert e.value.code == 2
