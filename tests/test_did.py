@@ -1,6 +1,10 @@
 """Did: 160-bit ring arithmetic and text forms (SPEC §5.1)."""
 
+import hashlib
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rings_web.did import RING_SIZE, Did
 from rings_web.errors import DecodeError, InvalidArgument
@@ -16,7 +20,10 @@ def test_text_forms():
     assert repr(d) == f"Did({A})"
 
 
-@pytest.mark.parametrize("bad", ["", "0x", A[:-1], A + "0", "0x" + "g" * 40, None, 5])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "0x", A[:-1], A + "0", "0x" + "g" * 40, " " + A, A + "\n", "\u0661" * 40, "0x" + "_1" * 20, A.encode(), None, 5],
+)
 def test_parse_rejects(bad):
     with pytest.raises(DecodeError):
         Did.parse(bad)
@@ -48,6 +55,26 @@ def test_bias_and_ranges():
     assert Did(7).in_range(Did(3), Did(3))  # start == end: whole ring
 
 
+def test_bytes20_length_is_checked():
+    with pytest.raises(InvalidArgument):
+        Did.from_bytes20(bytes(19))
+
+
 def test_topic_id():
-    assert Did.from_topic("rings-oracle-topic-0").bare() == "9cfe98d07fc4eea155eaf22ee4711d4d90511697"
-    assert Did.from_topic(b"rings-oracle-topic-0") == Did.from_topic("rings-oracle-topic-0")
+    # vector: sha1("rings-oracle-topic-0"), as the genuine 0.2.5 node names that topic's vnode
+    vector = "9cfe98d07fc4eea155eaf22ee4711d4d90511697"
+    assert hashlib.sha1(b"rings-oracle-topic-0").hexdigest() == vector
+    assert Did.from_topic("rings-oracle-topic-0").bare() == vector
+    assert Did.from_topic("rings-oracle-topic-0").hex() == "0x" + vector
+    assert Did.from_topic(b"rings-oracle-topic-0") == Did.from_topic("rings-oracle-topic-0") == Did.parse(vector)
+
+
+dids = st.integers(0, RING_SIZE - 1).map(Did)
+
+
+@given(dids, dids, dids)
+def test_text_forms_and_arc_agree_with_bias(d, start, end):
+    assert Did.parse(d.hex()) == Did.parse(d.bare()) == Did.from_bytes20(d.to_bytes20()) == d
+    assert start + d.bias(start) == d and 0 <= d.bias(start) < RING_SIZE
+    if start != end:
+        assert d.in_range(start, end) == (0 < d.bias(start) <= end.bias(start))

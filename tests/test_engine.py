@@ -15,7 +15,7 @@ from rings_web.errors import RelayError, RemoteError, ReplayError
 from rings_web.message import payload as pl
 from rings_web.message.backend import BackendType, backend_body
 from rings_web.wire import base58
-from rings_web.wire.chunk import split
+from rings_web.wire.chunk import Reassembler, decode_frame, split
 from rings_web.wire.types import (
     CustomMessage, Extend, FindSuccessorReport, Handler, LeaveDHT, MessageRelay, NotifyPredecessorSend, Overwrite,
     Touch, VirtualNode,
@@ -199,3 +199,62 @@ def test_same_seed_same_run():
 
     assert trace(11) == trace(11)
     assert trace(11) != trace(12)
+
+
+def sent_messages(node) -> list:
+    """Decode what ``node`` wants to send right now (bypassing the simulator)."""
+    out = []
+    for action in node.actions_to_perform():
+        if isinstance(action, SendFrames):
+            ra = Reassembler()
+            for f in action.frames:
+                whole = ra.receive(f, decode_frame(f).meta.ts_ms)
+                if whole is not None:
+                    out.append((action.peer, pl.decode_payload(whole)))
+    return out
+
+
+def feed(node, payload, now):
+    tid = next(iter(node._peers.values()))
+    for f in split(pl.encode_payload(payload), uuid.uuid4(), now):
+        node.receive(tid, f, now)
+
+
+def test_already_connected_multicall_and_encrypted_custom_message():
+    from rings_web.crypto.hashing import ecies_encrypt
+    from rings_web.wire.types import AlreadyConnected, ConnectNodeSend, HandshakeInfo, MultiCall
+
+    sim = Simulator(seed=9, config=Config(stabilize_interval_ms=10**9))
+    a, b = sim.add_node(), sim.add_node()
+    sim.link(a, b)
+    sim.run_for(1000)
+    now = sim.now
+    # a ConnectNodeSend from a peer we are linked to is answered AlreadyConnected
+    p = pl.direct(a.session, ConnectNodeSend("t-1", HandshakeInfo('{"sdp":"x","type":"offer"}')), destination=b.me,
+                  now=now, tx_id=uuid.uuid4())
+    b.actions_to_perform()
+    feed(b, p, now)
+    (peer, reply), = sent_messages(b)
+    assert peer == a.me and isinstance(reply.data, AlreadyConnected) and reply.tx_id == p.tx_id
+    # MultiCall: every inner message is handled
+    multi = MultiCall((CustomMessage(b"\0\0\0\0one"), CustomMessage(b"\0\0\0\0two")))
+    feed(b, pl.direct(a.session, multi, destination=b.me, now=now, tx_id=uuid.uuid4()), now)
+    # an encrypted custom message (SPEC §5.7) to b's session key
+    inner = (8).to_bytes(8, "little") + b"secret!!"
+    blob = ecies_encrypt(a.session.crypto, b.session.key.public_key, inner, bytes(range(1, 33)), bytes(16))
+    feed(b, pl.direct(a.session, CustomMessage(blob, encrypted=True), destination=b.me, now=now, tx_id=uuid.uuid4()), now)
+    bodies = []
+    while (e := b.next_event()) is not None:
+        if isinstance(e, MessageReceived):
+            bodies.append(e.body)
+    assert bodies == [b"\0\0\0\0one", b"\0\0\0\0two", b"secret!!"]
+
+
+def test_stored_vnodes_are_replicated_to_the_neighbours(ring50):
+    sim, nodes = ring50
+    vnode = VirtualNode(Did.from_topic("replicated"), ("r",))
+    assert isinstance(result(sim, nodes[0], sim.call(nodes[0], lambda n: n.store(Overwrite(vnode), sim.now))), RequestDone)
+    sim.run_for(500)
+    owner = next(n for n in nodes if vnode.did in n.storage.owned)
+    holders = {n.me for n in nodes if vnode.did in n.storage.replicas}
+    assert owner.ring.predecessor in holders and set(owner.ring.successors) <= holders
