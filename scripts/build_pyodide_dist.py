@@ -1,12 +1,21 @@
-"""Build an offline Pyodide distribution in build/pyodide-dist (no CDN needed).
+"""Build an offline Pyodide 314 distribution in build/pyodide-dist (no CDN needed).
 
-Copies the core files of the npm ``pyodide`` package, builds the rings-web wheel, fetches
-the pure-Python wheels the in-Pyodide test run needs (pytest, hypothesis and their
-dependencies) from PyPI with the host pip, and writes a ``pyodide-lock.json`` that lists
-exactly the wheels shipped, with their real sha256 (Pyodide resolves a listed but missing
-package to nothing, and Chromium enforces the hashes).
+What it does, every step idempotent (files are only rewritten when their bytes change):
+
+1. copies the core files of the npm ``pyodide`` package (node_modules/pyodide, pinned below);
+2. builds the rings-web wheel (``py3-none-any``) from a clean copy of the project, with a fixed
+   SOURCE_DATE_EPOCH so the same source gives the same bytes (and the same sha256);
+3. fetches the pure-Python wheels the in-Pyodide test run needs (pytest, hypothesis, their
+   dependencies, tblib) from PyPI with the host pip, into build/wheel-cache/, and checks each
+   against the sha256 pinned here;
+4. writes ``pyodide-lock.json`` = the npm lock's ``info`` block + entries for exactly the
+   wheels shipped, with their real sha256 and their ``depends``. The npm lock's other ~357
+   packages live on a CDN that is unreachable here: a listed-but-missing package makes
+   ``loadPackage`` resolve to [] after a "fetch failed" message instead of throwing, and
+   Chromium enforces the hashes.
 
 Usage: python scripts/build_pyodide_dist.py [--out build/pyodide-dist]
+Then:  pytest tests/pyodide --runtime node --dist-dir build/pyodide-dist
 """
 
 from __future__ import annotations
@@ -14,81 +23,227 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
+try:
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+except ImportError:  # a bare interpreter: pip carries its own copy
+    from pip._vendor.packaging.markers import Marker
+    from pip._vendor.packaging.requirements import Requirement
+    from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename
+
 ROOT = Path(__file__).resolve().parent.parent
+NPM = ROOT / "node_modules" / "pyodide"
+PYODIDE_VERSION = "314.0.7"  # package.json pins the same; its wheels are tagged cp314/pyemscripten_2026_0
+# The six files pytest-pyodide's --dist-dir needs are these five plus the lock we write. package.json
+# is copied too: it keeps pyodide.js CommonJS wherever the dist dir ends up.
 CORE = ["pyodide.js", "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "package.json"]
-# name==version: the in-Pyodide test stack (all pure-Python wheels from PyPI)
-TEST_WHEELS = [
-    "pytest==9.0.2", "pluggy==1.6.0", "iniconfig==2.3.0", "packaging==26.1", "pygments==2.19.2",
-    "hypothesis==6.148.7", "sortedcontainers==2.4.0", "attrs==26.1.0", "tblib==3.2.2", "micropip==0.11.1",
-]
+
+# The in-Pyodide test stack: name -> (version, sha256 of the PyPI wheel). All pure wheels.
+# hypothesis is held at 6.155.7, the last release with a py3-none-any wheel: later ones ship only
+# per-platform wheels with a native extension (pyemscripten_2026_0 included), which we keep out of
+# the dist (memory snapshots break with native extensions; the browser node is pure Python).
+# attrs is no longer a hypothesis dependency; micropip is not needed by the tests.
+PINS = {
+    "pytest": ("9.1.1", "37a86b45efb9a47a61a36449063e8e18d0cab3161329fc099eb21783169c4f0c"),
+    "pluggy": ("1.7.0", "7dd7b0d8832ba3cb632c306926ded123429211b83641b35dc5c41ad2d34f9bec"),
+    "iniconfig": ("2.3.1", "9121e2c1fdb355232495be3194c8dfe87ccc2d5dee45947b78e68f499790d7a7"),
+    "packaging": ("26.3", "d7193f7c8e4e93f444fde0262bf90af30e16fa0ad0ad44cb553c87339b23cd1c"),
+    "pygments": ("2.21.0", "2363c69b61c4a97c838da3b130dcd6468f4848992b21a82f2a63ec34377137d9"),
+    "hypothesis": ("6.155.7", "9f634bdb1f9e9b8ab6ba09431cf2deedb750c96978125a6fb3c5a0f6c6db4131"),
+    "sortedcontainers": ("2.4.0", "a163dcaede0f1c021485e957a39245190e74249897e2ae4b2aa38595db237ee0"),
+    # pytest-pyodide's @run_in_pyodide loads it (when listed) to carry tracebacks back to the host
+    "tblib": ("3.2.2", "26bdccf339bcce6a88b2b5432c988b266ebbe63a4e593f6b578b1d2e723d2b76"),
+}
+PIP_TARGET = ["--only-binary=:all:", "--python-version", "3.14", "--implementation", "cp",
+              "--abi", "cp314", "--abi", "abi3", "--abi", "none",
+              "--platform", "pyemscripten_2026_0_wasm32", "--platform", "any"]
+# Fixed wheel timestamps (2020-01-01): a rebuild of unchanged sources is byte-identical.
+SOURCE_DATE_EPOCH = "1577836800"
+# The project files a wheel is built from (a clean copy: setuptools' build/lib keeps deleted modules).
+PROJECT_FILES = ["pyproject.toml", "README.md", "LICENSE", "src"]
 
 
-def run(*cmd: str) -> None:
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+class BuildError(Exception):
+    pass
 
 
-def fetch_wheels(cache: Path) -> list[Path]:
+def run(*cmd: str, **kw) -> None:
+    print("  +", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if proc.returncode:
+        raise BuildError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def install(src: Path, dest: Path) -> str:
+    """Copy src to dest unless dest already has the same bytes; say which."""
+    if dest.exists() and dest.read_bytes() == src.read_bytes():
+        return "unchanged"
+    shutil.copyfile(src, dest)
+    return "updated"
+
+
+def copy_core(out: Path) -> None:
+    version = json.loads((NPM / "package.json").read_text())["version"]
+    if version != PYODIDE_VERSION:
+        raise BuildError(f"node_modules/pyodide is {version}, this script expects {PYODIDE_VERSION}: run `npm ci`")
+    for name in CORE:
+        print(f"core   {name:<44} {install(NPM / name, out / name)}")
+
+
+def fetch_pinned(cache: Path) -> list[Path]:
+    """Return the pinned wheels from the cache, downloading the missing ones with the host pip."""
     cache.mkdir(parents=True, exist_ok=True)
-    missing = [spec for spec in TEST_WHEELS if not list(cache.glob(_glob(spec)))]
+
+    def cached(name: str) -> Path | None:
+        version, digest = PINS[name]
+        for path in cache.glob("*.whl"):
+            wname, wversion, _, _ = parse_wheel_filename(path.name)
+            if wname == name and str(wversion) == version:
+                if sha256(path) == digest:
+                    return path
+                path.unlink()  # a corrupt or substituted download: fetch again
+        return None
+
+    missing = [f"{name}=={PINS[name][0]}" for name in PINS if cached(name) is None]
     if missing:
-        run(sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.14",
-            "--implementation", "cp", "--abi", "cp314", "--abi", "abi3", "--abi", "none",
-            "--platform", "pyemscripten_2026_0_wasm32", "--platform", "any", "-d", str(cache), *missing)
-    return [next(cache.glob(_glob(spec))) for spec in TEST_WHEELS]
+        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+            run(sys.executable, "-m", "pip", "download", "-q", "--no-deps", *PIP_TARGET, "-d", tmp, *missing)
+            for path in Path(tmp).glob("*.whl"):
+                path.replace(cache / path.name)
+    wheels = []
+    for name, (version, digest) in PINS.items():
+        path = cached(name)
+        if path is None:
+            got = [p.name for p in cache.glob(f"{name}-*.whl")]
+            raise BuildError(f"{name}=={version}: no wheel with sha256 {digest} in {cache} (have {got})")
+        if not path.name.endswith("-none-any.whl"):
+            raise BuildError(f"{path.name} is not a pure wheel")
+        how = "downloaded" if f"{name}=={version}" in missing else "cached"
+        print(f"pypi   {path.name:<44} {how}, sha256 ok")
+        wheels.append(path)
+    return wheels
 
 
-def _glob(spec: str) -> str:
-    name, version = spec.split("==")
-    return f"{name.replace('-', '_')}-{version}-*.whl"
+def build_rings_web(out: Path) -> Path:
+    """Build the rings-web wheel from a clean copy of the project; install it into out."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "project"
+        src.mkdir()
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+        for name in PROJECT_FILES:
+            path = ROOT / name
+            if path.is_dir():
+                shutil.copytree(path, src / name, ignore=ignore)
+            elif path.exists():
+                shutil.copy2(path, src / name)
+        env = dict(os.environ, SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH, PIP_DISABLE_PIP_VERSION_CHECK="1")
+        run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(Path(tmp) / "dist"), str(src), env=env)
+        built = list((Path(tmp) / "dist").glob("*.whl"))
+        if len(built) != 1 or not built[0].name.endswith("-py3-none-any.whl"):
+            raise BuildError(f"expected one py3-none-any wheel, got {[p.name for p in built]}")
+        wheel = built[0]
+        for old in out.glob("rings_web-*.whl"):
+            if old.name != wheel.name:
+                old.unlink()
+        print(f"build  {wheel.name:<44} {install(wheel, out / wheel.name)}")
+        return out / wheel.name
 
 
-def build_wheel(out: Path) -> Path:
-    for old in out.glob("rings_web-*.whl"):
-        old.unlink()
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT))
-    return next(out.glob("rings_web-*-py3-none-any.whl"))
-
-
-def lock_entry(wheel: Path) -> dict:
-    name, version = wheel.name.split("-")[:2]
-    with zipfile.ZipFile(wheel) as zf:
-        tops = {n.split("/")[0] for n in zf.namelist() if not n.split("/")[0].endswith((".dist-info", ".data"))}
-    imports = sorted(t.removesuffix(".py") for t in tops if "." not in t.removesuffix(".py"))
+def pyodide_marker_env(python: str) -> dict[str, str]:
     return {
-        "name": name.replace("_", "-").lower(), "version": version, "file_name": wheel.name,
-        "install_dir": "site", "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
-        "package_type": "package", "imports": imports, "depends": [], "unvendored_tests": False,
+        "python_version": ".".join(python.split(".")[:2]), "python_full_version": python,
+        "sys_platform": "emscripten", "platform_system": "Emscripten", "platform_machine": "wasm32",
+        "os_name": "posix", "implementation_name": "cpython", "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+
+
+def lock_entry(wheel: Path, marker_env: dict[str, str]) -> dict:
+    name, version, _, _ = parse_wheel_filename(wheel.name)
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        meta = next(n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+        metadata = zf.read(meta).decode()
+    tops = set()
+    for n in names:
+        top = n.split("/")[0]
+        if top.endswith((".dist-info", ".data")):
+            continue
+        if "/" in n:
+            tops.add(top)
+        elif n.endswith(".py"):
+            tops.add(top.removesuffix(".py"))
+    depends = []
+    for line in metadata.splitlines():
+        if line.startswith("Requires-Dist:"):
+            req = Requirement(line.split(":", 1)[1].strip())
+            if req.marker is None or Marker(str(req.marker)).evaluate(marker_env):
+                depends.append(canonicalize_name(req.name))
+    return {
+        "name": str(name), "version": str(version), "file_name": wheel.name,
+        "install_dir": "site", "sha256": sha256(wheel), "package_type": "package",
+        "imports": sorted(t for t in tops if t.isidentifier()), "depends": sorted(depends),
+        "unvendored_tests": False, "shared_library": False,
     }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=str(ROOT / "build" / "pyodide-dist"))
-    out = Path(ap.parse_args().out)
-    npm = ROOT / "node_modules" / "pyodide"
-    if not (npm / "pyodide.asm.wasm").exists():
-        print("node_modules/pyodide is missing: run `npm install` first", file=sys.stderr)
-        return 1
+    ap.add_argument("--out", default=str(ROOT / "build" / "pyodide-dist"), help="dist dir (default: %(default)s)")
+    ap.add_argument("--cache", default=str(ROOT / "build" / "wheel-cache"), help="PyPI wheel cache (default: %(default)s)")
+    args = ap.parse_args()
+    out, cache = Path(args.out).resolve(), Path(args.cache).resolve()
+    if not (NPM / "pyodide.asm.wasm").exists():
+        raise BuildError("node_modules/pyodide is missing: run `npm ci` first")
     out.mkdir(parents=True, exist_ok=True)
-    for name in CORE:
-        shutil.copy2(npm / name, out / name)
-    wheels = [build_wheel(out)]
-    for wheel in fetch_wheels(ROOT / "build" / "wheel-cache"):
-        shutil.copy2(wheel, out / wheel.name)
-        wheels.append(out / wheel.name)
-    info = json.loads((npm / "pyodide-lock.json").read_text())["info"]
-    lock = {"info": info, "packages": {e["name"]: e for e in map(lock_entry, wheels)}}
-    (out / "pyodide-lock.json").write_text(json.dumps(lock, indent=1))
-    print(f"wrote {out} with {len(wheels)} wheels: {', '.join(sorted(lock['packages']))}")
+    print(f"Pyodide {PYODIDE_VERSION} offline dist -> {out}")
+
+    copy_core(out)
+    wheels = [build_rings_web(out)]
+    for path in fetch_pinned(cache):
+        install(path, out / path.name)
+        wheels.append(out / path.name)
+    shipped = {w.name for w in wheels}
+    for stale in out.glob("*.whl"):
+        if stale.name not in shipped:
+            stale.unlink()
+            print(f"remove {stale.name:<44} (no longer shipped)")
+
+    info = json.loads((NPM / "pyodide-lock.json").read_text())["info"]
+    marker_env = pyodide_marker_env(info["python"])
+    packages = {e["name"]: e for e in (lock_entry(w, marker_env) for w in wheels)}
+    for entry in packages.values():
+        unmet = [d for d in entry["depends"] if d not in packages]
+        if unmet:
+            raise BuildError(f"{entry['file_name']} depends on {unmet}, which the dist does not ship: pin them in PINS")
+    lock = json.dumps({"info": info, "packages": dict(sorted(packages.items()))}, indent=1, sort_keys=True) + "\n"
+    lock_path = out / "pyodide-lock.json"
+    state = "unchanged" if lock_path.exists() and lock_path.read_text() == lock else "updated"
+    lock_path.write_text(lock)
+    print(f"lock   {'pyodide-lock.json':<44} {state}: {len(packages)} packages")
+    for e in packages.values():
+        print(f"         {e['name']:<17} {e['version']:<9} sha256 {e['sha256'][:12]}…  depends {e['depends']}")
+    size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+    print(f"done: {out} ({size / 1e6:.1f} MB); test with: pytest tests/pyodide --runtime node --dist-dir {os.path.relpath(out)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BuildError as exc:
+        print(f"build_pyodide_dist: error: {exc}", file=sys.stderr)
+        sys.exit(1)

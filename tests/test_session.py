@@ -12,6 +12,7 @@ import pytest
 from _support import run_sync
 from _vectors import VECTORS
 from rings_web.crypto import default_backend
+from rings_web.crypto.hashing import eip191_digest
 from rings_web.did import Did
 from rings_web.dissect import dissect
 from rings_web.errors import (
@@ -55,7 +56,7 @@ def test_eip191_wallet_signature_is_reproduced_byte_exact():
     signer = LocalKeySigner(KEYS["A"]["priv"], Signer.EIP191)
     assert signer.sign_sync(s["unsigned_info_auth"]).hex() == s["eip191_personal_sign_hex"]
     # the backend path (used in Pyodide, where eth-account is absent) gives the same bytes
-    assert signer._raw(__import__("rings_web.crypto.hashing", fromlist=["x"]).eip191_digest(CRYPTO, s["unsigned_info_auth"].encode()), 27).hex() == s["eip191_personal_sign_hex"]
+    assert signer._raw(eip191_digest(CRYPTO, s["unsigned_info_auth"].encode()), 27).hex() == s["eip191_personal_sign_hex"]
 
 
 @pytest.mark.parametrize("mode", ["DEFAULT", "EIP191", "EdDSA", "BIP137"])
