@@ -436,7 +436,48 @@ class Session:
     auth: AuthorizedInfo
 
 
-SESSION = Struct(Session, ("sig", BYTES), ("auth", AUTHORIZED_INFO))
+class _SessionCodec(Struct):
+    """``Session``, with its bytes remembered: every payload carries the same sessions again.
+
+    A session is decoded once and then recognised by its bytes (the 65-byte wallet signature
+    is the key; the whole encoding must match), and encoded once per Session object.
+    """
+
+    __slots__ = ("_decoded", "_encoded")
+    CAPACITY = 4096
+
+    def __init__(self, *fields) -> None:
+        super().__init__(Session, *fields)
+        self._decoded: dict[bytes, tuple[Session, bytes]] = {}
+        self._encoded: dict[int, tuple[Session, bytes]] = {}
+
+    def pull(self, r: Reader) -> Session:
+        start, data = r.pos, r.data
+        key = data[start : start + 80]
+        hit = self._decoded.get(key)
+        if hit is not None and data.startswith(hit[1], start):
+            r.pos = start + len(hit[1])
+            return hit[0]
+        value = super().pull(r)
+        self._remember(self._decoded, key, (value, data[start : r.pos]))
+        return value
+
+    def push(self, w: Writer, value: Session) -> None:
+        hit = self._encoded.get(id(value))
+        if hit is not None and hit[0] is value:
+            w.buf += hit[1]
+            return
+        start = len(w.buf)
+        super().push(w, value)
+        self._remember(self._encoded, id(value), (value, bytes(w.buf[start:])))
+
+    def _remember(self, cache: dict, key, entry) -> None:
+        cache[key] = entry
+        if len(cache) > self.CAPACITY:
+            del cache[next(iter(cache))]
+
+
+SESSION = _SessionCodec(("sig", BYTES), ("auth", AUTHORIZED_INFO))
 
 
 # -- payload (SPEC §4.1–4.3) -----------------------------------------------------------------
