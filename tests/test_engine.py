@@ -55,6 +55,9 @@ def texts(sim: Simulator, node) -> list[tuple[Did, bytes]]:
     return [(e.origin, e.body) for e in sim.events[node.me] if isinstance(e, MessageReceived)]
 
 
+HEAVY = pytest.mark.cpython_only  # a 50-node ring with real signatures: minutes at @noble speed in Pyodide
+
+
 @pytest.fixture(scope="module")
 def ring50():
     return build_ring(50, seed=7)
@@ -82,11 +85,13 @@ def test_manual_handshake_strings_are_signed_0_2_5_payloads():
     assert isinstance(bad, RequestFailed) and isinstance(bad.error, RemoteError)
 
 
+@HEAVY
 def test_ring_of_50_with_real_signatures_is_correct(ring50):
     sim, nodes = ring50
     assert ring_correct(nodes)
 
 
+@HEAVY
 def test_every_node_reaches_every_other_by_did(ring50):
     sim, nodes = ring50
     for a in nodes:
@@ -99,6 +104,7 @@ def test_every_node_reaches_every_other_by_did(ring50):
         assert got == {a.me for a in nodes if a is not b}, f"{b.me.hex()} missed {len(nodes) - 1 - len(got)}"
 
 
+@HEAVY
 def test_storage_written_at_one_node_is_fetched_from_every_other(ring50):
     sim, nodes = ring50
     topic = "rings-web-test-topic"
@@ -112,6 +118,7 @@ def test_storage_written_at_one_node_is_fetched_from_every_other(ring50):
     assert isinstance(missing, RequestFailed) and isinstance(missing.error, NotFound)
 
 
+@HEAVY
 def test_extend_and_touch_keep_order_and_cap(ring50):
     sim, nodes = ring50
     vid = Did.from_topic("a list")
@@ -121,6 +128,7 @@ def test_extend_and_touch_keep_order_and_cap(ring50):
     assert got.value.data == ("b", "c", "a")
 
 
+@HEAVY
 def test_connect_through_the_ring(ring50):
     sim, nodes = ring50
     a = nodes[0]
@@ -159,6 +167,7 @@ def inject(sim, node, payload, peer_tid=None):
     return [e for e in sim.events[node.me] if isinstance(e, PayloadRejected)]
 
 
+@HEAVY
 def test_hostile_input_never_crashes_the_engine(ring50):
     sim, nodes = ring50
     a, b = nodes[0], nodes[1]
@@ -250,6 +259,7 @@ def test_already_connected_multicall_and_encrypted_custom_message():
     assert bodies == [b"\0\0\0\0one", b"\0\0\0\0two", b"secret!!"]
 
 
+@HEAVY
 def test_stored_vnodes_are_replicated_to_the_neighbours(ring50):
     sim, nodes = ring50
     vnode = VirtualNode(Did.from_topic("replicated"), ("r",))

@@ -7,6 +7,8 @@ import pytest
 
 from rings_web.sim import main, run
 
+pytestmark = pytest.mark.cpython_only(reason="the simulator is CPython tooling; its engine runs in Pyodide via test_engine")
+
 
 @pytest.fixture(scope="module")
 def report():

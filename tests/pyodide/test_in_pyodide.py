@@ -158,7 +158,7 @@ class InPyodide:
         else:
             print(f"note: {SHIM.relative_to(REPO)} not found: running without the JS crypto shim")
         shim = "JS crypto shim registered" if self.shim else "no JS crypto shim"
-        selenium.run(f"ROOT = {FS_ROOT!r}\nimport sys; sys.path.insert(0, ROOT)\n" + SETUP)
+        selenium.run(f"ROOT = {FS_ROOT!r}\nimport os, sys; sys.path.insert(0, ROOT); os.chdir(ROOT)\n" + SETUP)
         self.versions = selenium.run("import pyodide, pytest, hypothesis; "
                                      "f'Pyodide {pyodide.__version__}, Python {sys.version.split()[0]}, "
                                      "pytest {pytest.__version__}, hypothesis {hypothesis.__version__}'") + f", {shim}"

@@ -1,0 +1,42 @@
+"""Simulator figures for the README: Chord hops, settling rounds, churn, wall time.
+
+Runs ``rings_web.sim`` for each size and writes bench/sim_results.json (figures, no
+assertions).  ``--sizes 1000,10000`` takes a long time at 10 000 (see the README).
+
+    .venv/bin/python bench/bench_sim.py --sizes 128,1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+from rings_web.sim import run
+
+OUT = Path(__file__).with_name("sim_results.json")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="128,1000")
+    ap.add_argument("--lookups", type=int, default=1000)
+    ap.add_argument("--churn", type=float, default=0.2)
+    ap.add_argument("--seed", type=int, default=1)
+    ns = ap.parse_args()
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    for n in (int(x) for x in ns.sizes.split(",")):
+        r = run(nodes=n, lookups=ns.lookups, churn=ns.churn, seed=ns.seed)
+        r["bounds"] = {"mean_hops": round(0.5 * math.log2(n) + 0.5, 2), "rounds": round(2 * math.log2(n), 1)}
+        r["measured_at"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+        r["machine"] = f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
+        results[str(n)] = r
+        print(json.dumps(r), flush=True)
+        OUT.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
