@@ -21,12 +21,14 @@ def _pyodide():
         return None
 
 
-def _cpython():
+def _cpython() -> list:
+    """The library backend; where coincurve is installed, its eth-keys variant too."""
     try:
         from .cpython import CPythonBackend
     except ImportError:
-        return None
-    return CPythonBackend()
+        return []
+    fast, plain = CPythonBackend(), CPythonBackend(use_coincurve=False)
+    return [fast] if fast.name == plain.name else [fast, plain]
 
 
 def _pure():
@@ -38,7 +40,7 @@ def _pure():
 @lru_cache(maxsize=None)
 def available_backends() -> tuple:
     """Every backend usable here, fastest first; ``pure`` is always last."""
-    return tuple(b for b in (_pyodide(), _cpython(), _pure()) if b is not None)
+    return tuple(b for b in (_pyodide(), *_cpython(), _pure()) if b is not None)
 
 
 def default_backend():
@@ -47,7 +49,7 @@ def default_backend():
 
 
 def get_backend(name: str):
-    """The backend called ``name`` ("pyodide", "cpython" or "pure").
+    """The backend called ``name`` ("pyodide", "cpython", "cpython-eth-keys" or "pure").
 
     Raises:
         CryptoError: not available in this environment.

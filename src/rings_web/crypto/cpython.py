@@ -10,9 +10,9 @@ from ..errors import CryptoError, InvalidSignature
 from ._checks import check_len
 
 try:  # libsecp256k1 when installed (~20x faster), eth-keys' pure Python otherwise
-    import coincurve
+    import coincurve as _coincurve
 except ImportError:  # pragma: no cover - depends on the environment
-    coincurve = None
+    _coincurve = None
 
 __all__ = ["CPythonBackend"]
 
@@ -20,9 +20,16 @@ _P = 2**256 - 2**32 - 977  # secp256k1 field prime
 
 
 class CPythonBackend:
-    """Library-backed primitives for CPython; see :class:`rings_web.crypto.CryptoBackend`."""
+    """Library-backed primitives for CPython; see :class:`rings_web.crypto.CryptoBackend`.
 
-    name = "cpython"
+    Args:
+        use_coincurve: secp256k1 from coincurve (libsecp256k1) if installed (default), or
+            always from eth-keys.
+    """
+
+    def __init__(self, use_coincurve: bool = True) -> None:
+        self._cc = _coincurve if use_coincurve else None
+        self.name = "cpython" if self._cc or _coincurve is None else "cpython-eth-keys"
 
     def keccak256(self, data: bytes) -> bytes:
         return keccak.new(data=bytes(data), digest_bits=256).digest()
@@ -30,8 +37,8 @@ class CPythonBackend:
     def secp256k1_public_key(self, secret: bytes) -> bytes:
         check_len("secret", secret, 32)
         try:
-            if coincurve:
-                return coincurve.PrivateKey(bytes(secret)).public_key.format(compressed=False)[1:]
+            if self._cc:
+                return self._cc.PrivateKey(bytes(secret)).public_key.format(compressed=False)[1:]
             from eth_keys import keys
 
             return keys.PrivateKey(bytes(secret)).public_key.to_bytes()
@@ -42,8 +49,8 @@ class CPythonBackend:
         check_len("digest", digest, 32)
         check_len("secret", secret, 32)
         try:
-            if coincurve:
-                return coincurve.PrivateKey(bytes(secret)).sign_recoverable(bytes(digest), hasher=None)
+            if self._cc:
+                return self._cc.PrivateKey(bytes(secret)).sign_recoverable(bytes(digest), hasher=None)
             from eth_keys import keys
 
             return keys.PrivateKey(bytes(secret)).sign_msg_hash(bytes(digest)).to_bytes()
@@ -56,8 +63,8 @@ class CPythonBackend:
         if signature[64] > 3:
             raise InvalidSignature(f"recovery id must be 0..3, got {signature[64]}")
         try:
-            if coincurve:
-                pub = coincurve.PublicKey.from_signature_and_message(bytes(signature), bytes(digest), hasher=None)
+            if self._cc:
+                pub = self._cc.PublicKey.from_signature_and_message(bytes(signature), bytes(digest), hasher=None)
                 return pub.format(compressed=False)[1:]
             from eth_keys import keys
 
@@ -70,8 +77,8 @@ class CPythonBackend:
         if public_key[0] not in (2, 3) or int.from_bytes(public_key[1:], "big") >= _P:
             raise CryptoError("invalid compressed secp256k1 key")
         try:
-            if coincurve:
-                full = coincurve.PublicKey(bytes(public_key)).format(compressed=False)[1:]
+            if self._cc:
+                full = self._cc.PublicKey(bytes(public_key)).format(compressed=False)[1:]
             else:
                 from eth_keys import keys
 
@@ -86,9 +93,9 @@ class CPythonBackend:
     def secp256k1_ecdh(self, secret: bytes, public_key: bytes) -> bytes:
         check_len("secret", secret, 32)
         check_len("public_key", public_key, 64)
-        if coincurve:
+        if self._cc:
             try:
-                point = coincurve.PublicKey(b"\x04" + bytes(public_key)).multiply(bytes(secret))
+                point = self._cc.PublicKey(b"\x04" + bytes(public_key)).multiply(bytes(secret))
             except Exception as e:
                 raise CryptoError(f"secp256k1 ECDH failed: {e}") from None
             return point.format(compressed=False)
