@@ -268,3 +268,31 @@ def test_stored_vnodes_are_replicated_to_the_neighbours(ring50):
     owner = next(n for n in nodes if vnode.did in n.storage.owned)
     holders = {n.me for n in nodes if vnode.did in n.storage.replicas}
     assert owner.ring.predecessor in holders and set(owner.ring.successors) <= holders
+
+
+def test_driver_inputs_never_raise_when_the_way_back_is_gone(monkeypatch):
+    from rings_web.engine.events import AcceptOffer
+    from rings_web.wire.types import ConnectNodeSend, HandshakeInfo
+
+    sim = Simulator(seed=12, config=Config(stabilize_interval_ms=10**9))
+    a, b, c = (sim.add_node() for _ in range(3))
+    for node in (a, b, c):
+        monkeypatch.setattr(node, "_connect", lambda *args, **kwargs: None)
+    sim.link(a, b)
+    sim.link(b, c)
+    sim.run_for(1000)
+    now = sim.now
+    offer = pl.send(a.session, ConnectNodeSend("t-9", HandshakeInfo('{"sdp":"x","type":"offer"}')), next_hop=b.me,
+                    destination=c.me, now=now, tx_id=uuid.uuid4())
+    relayed = pl.forward(b.session, offer, next_hop=c.me, now=now)
+    c.actions_to_perform()
+    tid_b = c._peers[b.me]
+    for f in split(pl.encode_payload(relayed), uuid.uuid4(), now):
+        c.receive(tid_b, f, now)
+    (accept,) = [x for x in c.actions_to_perform() if isinstance(x, AcceptOffer)]
+    c.transport_closed(tid_b, now)  # the hop the answer must go back through is gone
+    c.answer_ready(accept.transport_id, HandshakeInfo('{"sdp":"y","type":"answer"}'), now)  # must not raise
+    events = []
+    while (e := c.next_event()) is not None:
+        events.append(e)
+    assert isinstance(events[-1], PayloadRejected) and "next hop" in str(events[-1].error)

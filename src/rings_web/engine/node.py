@@ -138,7 +138,10 @@ class Node:
             self._close(t, now)
         if self._next_round is not None and self._next_round <= now:
             self._next_round = now + self.config.stabilize_interval_ms
-            self.stabilize(now)
+            try:
+                self.stabilize(now)
+            except RingsError as e:  # pragma: no cover - every target is a linked peer
+                self._events.append(PayloadRejected(None, e))
 
     def offer_ready(self, transport_id: str, offer: HandshakeInfo, now: int) -> None:
         """The driver created the offer asked for by :class:`CreateOffer`."""
@@ -153,7 +156,11 @@ class Node:
         if t is None or t.on_ready is None:
             return
         on_ready, t.on_ready = t.on_ready, None
-        on_ready(info, now)
+        try:
+            on_ready(info, now)
+        except RingsError as e:  # e.g. the hop the offer came through has gone meanwhile
+            self._close(t, now)
+            self._events.append(PayloadRejected(transport_id, e))
 
     def transport_open(self, transport_id: str, now: int) -> None:
         """ICE connected: register the peer and join it to the ring (SPEC §7.4)."""
@@ -172,8 +179,10 @@ class Node:
         self._events.append(PeerConnected(t.remote))
         for req in [r for r in self._requests.values() if r.kind == "connect" and r.key == t.remote]:
             self._done(req.id, t.remote)
-        # ask the new peer where we belong (0.2.5's JoinDHT handler)
-        self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), t.remote, now)
+        # ask the new peer where we belong (0.2.5's JoinDHT handler) -- unless the ring
+        # opened this link itself and already has its successors: then the answer is known
+        if not (t.ring_managed and self.ring.successors.is_full):
+            self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), t.remote, now)
 
     def transport_closed(self, transport_id: str, now: int) -> None:
         t = self._transports.get(transport_id)

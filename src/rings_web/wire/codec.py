@@ -311,6 +311,15 @@ class Field:
         return self.json_name or self.attr
 
 
+def _compile_pull(cls: type, pulls: list[Callable]) -> Callable[[Reader], Any]:
+    """``lambda r: cls(pull0(r), pull1(r), ...)`` without a list per call (hot path)."""
+    names = {f"p{i}": p for i, p in enumerate(pulls)}
+    args = ", ".join(f"p{i}(r)" for i in range(len(pulls)))
+    scope = {"cls": cls, **names}
+    exec(f"def pull(r):\n    return cls({args})\n", scope)
+    return scope["pull"]
+
+
 class Struct(Codec):
     """A struct: fields back to back in declaration order; JSON object in that order.
 
@@ -318,17 +327,17 @@ class Struct(Codec):
     field must be present.
     """
 
-    __slots__ = ("cls", "fields", "min_size", "_pulls", "_pushes")
+    __slots__ = ("cls", "fields", "min_size", "_pull", "_pushes")
 
     def __init__(self, cls: type, *fields: Field | tuple) -> None:
         self.cls = cls
         self.fields = tuple(f if isinstance(f, Field) else Field(*f) for f in fields)
         self.min_size = sum(f.codec.min_size for f in self.fields)
-        self._pulls = tuple(f.codec.pull for f in self.fields)
         self._pushes = tuple((f.attr, f.codec.push) for f in self.fields)
+        self._pull = _compile_pull(cls, [f.codec.pull for f in self.fields])
 
     def pull(self, r: Reader) -> Any:
-        return self.cls(*[pull(r) for pull in self._pulls])
+        return self._pull(r)
 
     def push(self, w: Writer, value: Any) -> None:
         for attr, push in self._pushes:
