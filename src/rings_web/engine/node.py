@@ -122,6 +122,11 @@ class Node:
         return min(deadlines, default=None)
 
     @property
+    def transport_ids(self) -> list[str]:
+        """Every transport this node holds, pending or connected."""
+        return list(self._transports)
+
+    @property
     def peers(self) -> list[Did]:
         """DIDs of the registered (connected) transports."""
         return list(self._peers)

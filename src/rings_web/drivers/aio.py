@@ -1,0 +1,189 @@
+"""asyncio driver: runs a :class:`~rings_web.engine.node.Node` on an event loop.
+
+The same driver serves CPython (with the aiortc transport) and Pyodide (its WebLoop, with
+the browser transport).  In aioquic's manner it only moves data: feed the engine, perform
+its actions through a :class:`Transport`, turn request events into futures, re-arm one
+timer.  The clock is read here and nowhere in the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any, Callable, Protocol
+
+from ..did import Did
+from ..engine.events import (
+    AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, RequestDone, RequestFailed, SendFrames,
+)
+from ..engine.node import Node
+from ..wire.types import HandshakeInfo, VNodeOperation, VirtualNode
+
+__all__ = ["Transport", "AsyncNode", "wall_clock_ms"]
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Transport(Protocol):
+    """What a transport (memory, aiortc, browser) does for the driver.
+
+    It reports back through the callbacks the driver passes to :meth:`bind`:
+    ``opened(transport_id)``, ``frame(transport_id, bytes)``, ``closed(transport_id)``.
+    """
+
+    def bind(self, opened: Callable[[str], None], frame: Callable[[str, bytes], None],
+             closed: Callable[[str], None]) -> None: ...
+
+    async def create_offer(self, transport_id: str) -> HandshakeInfo: ...
+
+    async def accept_offer(self, transport_id: str, remote: Did, offer: HandshakeInfo) -> HandshakeInfo: ...
+
+    async def apply_answer(self, transport_id: str, answer: HandshakeInfo) -> None: ...
+
+    def send(self, transport_id: str, frames: tuple[bytes, ...]) -> None: ...
+
+    def close(self, transport_id: str) -> None: ...
+
+
+class AsyncNode:
+    """A node on an asyncio loop: ``await node.fetch(vid)`` instead of request ids.
+
+    Create it inside a running loop (CPython's, or Pyodide's WebLoop).
+
+    Args:
+        node: the engine.
+        transport: performs the engine's transport actions.
+        clock: ms since the epoch (``wall_clock_ms`` by default).
+    """
+
+    def __init__(self, node: Node, transport: Transport, clock: Callable[[], int] = wall_clock_ms) -> None:
+        self.node = node
+        self.transport = transport
+        self.clock = clock
+        self._loop = asyncio.get_running_loop()
+        self._futures: dict[int, asyncio.Future] = {}
+        self._listeners: list[Callable[[Event], Any]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] = set()
+        transport.bind(self._opened, self._frame, self._closed)
+
+    @property
+    def address(self) -> Did:
+        return self.node.me
+
+    def start(self) -> None:
+        self.node.start(self.clock())
+        self._pump()
+
+    def on_event(self, listener: Callable[[Event], Any]) -> None:
+        """Call ``listener(event)`` for every engine event (MessageReceived, PeerConnected…)."""
+        self._listeners.append(listener)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for tid in self.node.transport_ids:
+            self.transport.close(tid)
+        for task in self._tasks:
+            task.cancel()
+
+    # -- API --------------------------------------------------------------------------------------
+    async def create_offer(self) -> str:
+        return await self._request(self.node.create_offer)
+
+    async def answer_offer(self, offer: str) -> str:
+        return await self._request(lambda now: self.node.answer_offer(offer, now))
+
+    async def accept_answer(self, answer: str) -> Did:
+        return await self._request(lambda now: self.node.accept_answer(answer, now))
+
+    async def connect(self, did: Did) -> Did:
+        return await self._request(lambda now: self.node.connect(did, now))
+
+    async def store(self, op: VNodeOperation) -> VirtualNode:
+        return await self._request(lambda now: self.node.store(op, now))
+
+    async def fetch(self, vid: Did) -> VirtualNode:
+        return await self._request(lambda now: self.node.fetch(vid, now))
+
+    def send_message(self, destination: Did, body: bytes) -> uuid.UUID:
+        tx_id = self.node.send_message(destination, body, self.clock())
+        self._pump()
+        return tx_id
+
+    async def _request(self, call: Callable[[int], int]) -> Any:
+        future = self._loop.create_future()
+        rid = call(self.clock())
+        self._futures[rid] = future
+        self._pump()
+        return await future
+
+    # -- transport callbacks ----------------------------------------------------------------------
+    def _opened(self, tid: str) -> None:
+        self.node.transport_open(tid, self.clock())
+        self._pump()
+
+    def _frame(self, tid: str, data: bytes) -> None:
+        self.node.receive(tid, data, self.clock())
+        self._pump()
+
+    def _closed(self, tid: str) -> None:
+        self.node.transport_closed(tid, self.clock())
+        self._pump()
+
+    # -- the pump ---------------------------------------------------------------------------------
+    def _pump(self) -> None:
+        for action in self.node.actions_to_perform():
+            if isinstance(action, SendFrames):
+                self.transport.send(action.transport_id, action.frames)
+            elif isinstance(action, CreateOffer):
+                self._spawn(self._offer(action.transport_id))
+            elif isinstance(action, AcceptOffer):
+                self._spawn(self._answer(action))
+            elif isinstance(action, ApplyAnswer):
+                self._spawn(self.transport.apply_answer(action.transport_id, action.answer))
+            elif isinstance(action, CloseTransport):
+                self.transport.close(action.transport_id)
+        while (event := self.node.next_event()) is not None:
+            if isinstance(event, (RequestDone, RequestFailed)):
+                future = self._futures.pop(event.request_id, None)
+                if future is not None and not future.done():
+                    if isinstance(event, RequestDone):
+                        future.set_result(event.value)
+                    else:
+                        future.set_exception(event.error)
+            for listener in self._listeners:
+                listener(event)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        deadline = self.node.get_timer()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None:
+            delay = max(0.0, (deadline - self.clock()) / 1000)
+            self._timer = self._loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.node.handle_timer(self.clock())
+        self._pump()
+
+    async def _offer(self, tid: str) -> None:
+        info = await self.transport.create_offer(tid)
+        self.node.offer_ready(tid, info, self.clock())
+        self._pump()
+
+    async def _answer(self, action: AcceptOffer) -> None:
+        info = await self.transport.accept_offer(action.transport_id, action.remote, action.offer)
+        self.node.answer_ready(action.transport_id, info, self.clock())
+        self._pump()
+
+    def _spawn(self, coro) -> None:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
