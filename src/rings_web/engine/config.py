@@ -19,5 +19,7 @@ class Config:
     """How long ``fetch``/``store``/``connect`` wait for an answer before failing."""
     fingers_per_round: int = 2
     """Finger lookups sent per round; slots answered locally are fixed for free (0.2.5: one slot)."""
+    self_lookup_every: int = 4
+    """Every this many rounds (and in the first four), ask a peer where this node belongs."""
     replicas: bool = True
     """Copy stored VNodes to the neighbours that take over if their owner leaves."""
