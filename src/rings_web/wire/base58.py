@@ -33,16 +33,21 @@ def _encode_block(block: bytes) -> str:
     return "".join(reversed(out))
 
 
-def _decode_block(text: str) -> bytes:
-    size = _BLOCK_BYTES.get(len(text))
-    if not size:
-        raise DecodeError(f"base58-monero: invalid block length {len(text)}")
+def _to_int(text: str, what: str) -> int:
     num = 0
     for ch in text:
         digit = _INDEX.get(ch)
         if digit is None:
-            raise DecodeError(f"base58-monero: invalid character {ch!r}")
+            raise DecodeError(f"{what}: invalid character {ch!r}")
         num = num * 58 + digit
+    return num
+
+
+def _decode_block(text: str) -> bytes:
+    size = _BLOCK_BYTES.get(len(text))
+    if not size:
+        raise DecodeError(f"base58-monero: invalid block length {len(text)}")
+    num = _to_int(text, "base58-monero")
     if num >> (8 * size):
         raise DecodeError("base58-monero: block overflows")
     return num.to_bytes(size, "big")
@@ -92,11 +97,6 @@ def b58decode(text: str) -> bytes:
     """Inverse of :func:`b58encode`; raises DecodeError."""
     if not isinstance(text, str):
         raise DecodeError(f"base58: expected str, got {type(text).__name__}")
-    num = 0
-    for ch in text:
-        digit = _INDEX.get(ch)
-        if digit is None:
-            raise DecodeError(f"base58: invalid character {ch!r}")
-        num = num * 58 + digit
+    num = _to_int(text, "base58")
     body = num.to_bytes((num.bit_length() + 7) // 8, "big")
     return b"\0" * (len(text) - len(text.lstrip("1"))) + body
