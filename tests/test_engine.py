@@ -296,3 +296,39 @@ def test_driver_inputs_never_raise_when_the_way_back_is_gone(monkeypatch):
     while (e := c.next_event()) is not None:
         events.append(e)
     assert isinstance(events[-1], PayloadRejected) and "next hop" in str(events[-1].error)
+
+
+@pytest.fixture(scope="module")
+def pair_for_fuzz():
+    sim = Simulator(seed=13, config=Config(stabilize_interval_ms=10**9), insecure_fast=True)
+    a, b = sim.add_node(), sim.add_node()
+    sim.link(a, b)
+    sim.run_for(1000)
+    samples = [pl.encode_payload(pl.direct(a.session, m, destination=b.me, now=sim.now, tx_id=uuid.UUID(int=i)))
+               for i, m in enumerate([CustomMessage(b"\0\0\0\0x"), NotifyPredecessorSend(a.me),
+                                      FindSuccessorReport(Did(3), Handler.Connect)])]
+    return sim, b, samples
+
+
+def test_engine_receive_never_raises_on_mutated_frames(pair_for_fuzz):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    sim, b, samples = pair_for_fuzz
+    tid = next(iter(b._peers.values()))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(samples), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=4),
+           st.binary(max_size=64))
+    def check(payload, flips, tail):
+        data = bytearray(payload)
+        for pos, byte in flips:
+            data[pos % len(data)] ^= byte
+        for frame in split(bytes(data) + tail, uuid.uuid4(), sim.now):
+            b.receive(tid, frame, sim.now)  # must never raise
+        b.handle_timer(sim.now)
+        b.actions_to_perform()
+        while b.next_event() is not None:
+            pass
+
+    check()

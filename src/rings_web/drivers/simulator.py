@@ -22,6 +22,7 @@ from ..did import Did
 from ..engine.config import Config
 from ..engine.events import AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, SendFrames
 from ..engine.node import Node
+from ..errors import RelayError
 from ..message.payload import Verifier
 from ..session.auth import SessionKey, new_auth
 from ..session.manager import SessionManager
@@ -37,6 +38,8 @@ class TrustingVerifier(Verifier):
     """Accepts every payload (simulation with ``insecure_fast`` only)."""
 
     def verify(self, payload: MessagePayload, now: int) -> Did:
+        if not payload.relay.path:
+            raise RelayError("empty relay path")
         return payload.relay.path[0]
 
 
