@@ -1,0 +1,171 @@
+"""WebRTC transport for CPython on aiortc, with the data-channel convention of 0.2.5 (SPEC §3).
+
+Each peer connection gets its own ``rings`` data channel, created before the offer/answer
+(in-band, ordered, reliable); this side sends only on it and reads the channel the remote
+announces, exactly as the genuine node does.  ICE is non-trickle: aiortc gathers before it
+returns a description, and the candidates travel both inside the SDP and in
+``HandshakeInfo.candidates``.  aiortc is imported lazily: the rest of rings-web never needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..did import Did
+from ..errors import LocalError
+from ..wire.types import HandshakeInfo, IceCandidate
+
+__all__ = ["AiortcTransport", "loopback_only"]
+
+LABEL = "rings"
+
+
+def loopback_only() -> None:
+    """Make aioice offer 127.0.0.1 host candidates only (tests in a loopback-only namespace).
+
+    aioice never offers loopback addresses by itself (RECIPES.md), so in a namespace with
+    only ``lo`` it would gather nothing.
+    """
+    import aioice.ice
+
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+
+
+@dataclass
+class _Link:
+    pc: object
+    own: object  # the channel we created and send on
+    remote_channel: object | None = None
+    opened: bool = False
+    pending: list[bytes] = field(default_factory=list)
+
+
+class AiortcTransport:
+    """One node's WebRTC endpoints; see :class:`rings_web.drivers.aio.Transport`.
+
+    Args:
+        ice_servers: ``RTCIceServer`` URLs (``stun:host:port``); none by default, so nothing
+            is contacted unless the operator configures it.
+    """
+
+    def __init__(self, ice_servers: list[str] | None = None) -> None:
+        from aiortc import RTCConfiguration, RTCIceServer
+
+        self._config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in (ice_servers or [])])
+        self._links: dict[str, _Link] = {}
+        self._opened: Callable[[str], None] = lambda tid: None
+        self._frame: Callable[[str, bytes], None] = lambda tid, data: None
+        self._closed: Callable[[str], None] = lambda tid: None
+
+    def bind(self, opened, frame, closed) -> None:
+        self._opened, self._frame, self._closed = opened, frame, closed
+
+    # -- handshakes ----------------------------------------------------------------------------
+    def _new_link(self, tid: str) -> _Link:
+        from aiortc import RTCPeerConnection
+
+        pc = RTCPeerConnection(self._config)
+        link = _Link(pc, pc.createDataChannel(LABEL))  # before the offer: it must be in the SDP
+        self._links[tid] = link
+
+        @link.own.on("open")
+        def _on_open() -> None:
+            link.opened = True
+            for frame in link.pending:
+                link.own.send(frame)
+            link.pending.clear()
+            self._opened(tid)
+
+        @pc.on("datachannel")
+        def _on_datachannel(channel) -> None:
+            link.remote_channel = channel
+
+            @channel.on("message")
+            def _on_message(message) -> None:
+                if isinstance(message, (bytes, bytearray)) and message:  # text is ignored, as 0.2.5
+                    self._frame(tid, bytes(message))
+
+        @pc.on("connectionstatechange")
+        async def _on_state() -> None:
+            if pc.connectionState in ("failed", "closed") and tid in self._links:
+                self._drop(tid)
+
+        return link
+
+    async def create_offer(self, transport_id: str) -> HandshakeInfo:
+        link = self._new_link(transport_id)
+        await link.pc.setLocalDescription(await link.pc.createOffer())
+        return _handshake(link.pc.localDescription)
+
+    async def accept_offer(self, transport_id: str, remote: Did, offer: HandshakeInfo) -> HandshakeInfo:
+        link = self._new_link(transport_id)
+        await self._apply(link, offer, "offer")
+        await link.pc.setLocalDescription(await link.pc.createAnswer())
+        return _handshake(link.pc.localDescription)
+
+    async def apply_answer(self, transport_id: str, answer: HandshakeInfo) -> None:
+        link = self._links.get(transport_id)
+        if link is None:
+            raise LocalError(f"no pending transport {transport_id}")
+        await self._apply(link, answer, "answer")
+
+    async def _apply(self, link: _Link, info: HandshakeInfo, expected: str) -> None:
+        from aiortc import RTCSessionDescription
+        from aiortc.sdp import candidate_from_sdp
+
+        try:
+            desc = json.loads(info.sdp)
+            sdp, kind = desc["sdp"], desc["type"]
+        except (ValueError, KeyError, TypeError):
+            raise LocalError("HandshakeInfo.sdp is not a {\"sdp\", \"type\"} JSON text") from None
+        if kind != expected:
+            raise LocalError(f"expected an SDP {expected}, got {kind!r}")
+        await link.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+        if "a=candidate:" not in sdp:  # the genuine node ships its candidates separately
+            for c in info.candidates:
+                try:
+                    candidate = candidate_from_sdp(c.candidate.removeprefix("candidate:"))
+                except (ValueError, IndexError):
+                    continue  # 0.2.5 only logs a bad candidate
+                candidate.sdpMid, candidate.sdpMLineIndex = c.sdp_mid, c.sdp_mline_index
+                await link.pc.addIceCandidate(candidate)
+
+    # -- data ----------------------------------------------------------------------------------
+    def send(self, transport_id: str, frames: tuple[bytes, ...]) -> None:
+        link = self._links.get(transport_id)
+        if link is None:
+            return
+        if not link.opened:
+            link.pending.extend(frames)
+            return
+        for frame in frames:
+            link.own.send(frame)
+
+    def close(self, transport_id: str) -> None:
+        link = self._links.pop(transport_id, None)
+        if link is not None:
+            asyncio.ensure_future(link.pc.close())
+
+    def _drop(self, tid: str) -> None:
+        link = self._links.pop(tid, None)
+        if link is not None:
+            asyncio.ensure_future(link.pc.close())
+            self._closed(tid)
+
+    async def aclose(self) -> None:
+        """Close every peer connection and wait for them."""
+        links, self._links = list(self._links.values()), {}
+        await asyncio.gather(*(link.pc.close() for link in links), return_exceptions=True)
+
+
+def _handshake(desc) -> HandshakeInfo:
+    """0.2.5's HandshakeInfo: SDP as JSON text (browser key order), candidates listed too."""
+    candidates = tuple(
+        IceCandidate(line[2:].strip(), "0", 0, None)
+        for line in desc.sdp.splitlines()
+        if line.startswith("a=candidate:")
+    )
+    return HandshakeInfo(json.dumps({"sdp": desc.sdp, "type": desc.type}, separators=(",", ":")), candidates)
