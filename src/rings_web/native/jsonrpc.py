@@ -1,0 +1,159 @@
+"""JSON-RPC 2.0 methods of the native node, compatible with rings-node 0.2.5 (SPEC §7.2).
+
+``dispatch(text, headers)`` takes a request body and returns the response body (or None for
+a notification); it never raises on bad input.  Methods marked *auth* need the header
+``X-SIGNATURE: base64(r||s)`` of Keccak-256("rings-node: " + the node's address as 40 hex
+digits) signed by the node key -- a static token, as 0.2.5 has it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from typing import Any, Awaitable, Callable
+
+from .. import __version__
+from ..did import Did
+from ..drivers.aio import AsyncNode
+from ..errors import DecodeError, RingsError
+from ..message.backend import BackendType, backend_body
+from ..message.payload import payload_from_json
+from ..wire import json as wire_json
+from ..wire.types import PAYLOAD
+
+__all__ = ["JsonRpc", "auth_token", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS"]
+
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
+NODE_ERROR, UNAUTHORIZED = -32000, -32001
+
+
+class RpcError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def auth_token(sign: Callable[[bytes], bytes], crypto, address: Did) -> str:
+    """The ``X-SIGNATURE`` value: base64 of r||s over keccak("rings-node: " + bare address)."""
+    digest = crypto.keccak256(f"rings-node: {address.bare()}".encode())
+    return base64.b64encode(sign(digest)[:64]).decode()
+
+
+def _did(value: Any) -> Did:
+    if not isinstance(value, str):
+        raise RpcError(INVALID_PARAMS, "a DID string expected")
+    try:
+        return Did.parse(value)
+    except DecodeError as e:
+        raise RpcError(INVALID_PARAMS, str(e)) from None
+
+
+def _str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise RpcError(INVALID_PARAMS, f"{what} must be a string")
+    return value
+
+
+class JsonRpc:
+    """The method table, bound to one :class:`AsyncNode`.
+
+    Args:
+        node: the node the methods act on.
+        token: the expected ``X-SIGNATURE`` (see :func:`auth_token`).
+    """
+
+    def __init__(self, node: AsyncNode, token: str) -> None:
+        self.node = node
+        self.token = token
+        self.methods: dict[str, tuple[Callable[[Any], Awaitable[Any]], bool]] = {
+            "answerOffer": (self.answer_offer, False),
+            "nodeInfo": (self.node_info, False),
+            "createOffer": (self.create_offer, True),
+            "acceptAnswer": (self.accept_answer, True),
+            "connectWithDid": (self.connect_with_did, True),
+            "listPeers": (self.list_peers, True),
+            "disconnect": (self.disconnect, True),
+            "sendSimpleText": (self.send_simple_text, True),
+            "sendCustomMessage": (self.send_custom_message, True),
+        }
+
+    async def dispatch(self, body: bytes, headers: dict[str, str]) -> bytes | None:
+        """One HTTP body in, one out; errors become JSON-RPC error objects."""
+        try:
+            request = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return self._error(None, PARSE_ERROR, "Parse error")
+        if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" or not isinstance(request.get("method"), str):
+            return self._error(request.get("id") if isinstance(request, dict) else None, INVALID_REQUEST, "Invalid Request")
+        rid = request.get("id")
+        entry = self.methods.get(request["method"])
+        if entry is None:
+            return self._error(rid, METHOD_NOT_FOUND, "Method not found")
+        method, needs_auth = entry
+        if needs_auth and not hmac.compare_digest(headers.get("x-signature", ""), self.token):
+            return self._error(rid, UNAUTHORIZED, "missing or invalid X-SIGNATURE")
+        try:
+            result = await method(request.get("params", []))
+        except RpcError as e:
+            return self._error(rid, e.code, str(e))
+        except RingsError as e:
+            return self._error(rid, NODE_ERROR, f"{type(e).__name__}: {e}")
+        if "id" not in request:
+            return None
+        return json.dumps({"jsonrpc": "2.0", "result": result, "id": rid}).encode()
+
+    @staticmethod
+    def _error(rid: Any, code: int, message: str) -> bytes:
+        return json.dumps({"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": rid}).encode()
+
+    @staticmethod
+    def _params(params: Any, n: int) -> list:
+        if not isinstance(params, list) or len(params) < n:
+            raise RpcError(INVALID_PARAMS, f"expected a list of {n} params")
+        return params
+
+    # -- methods --------------------------------------------------------------------------------
+    async def answer_offer(self, params: Any) -> Any:
+        offer = _str(self._params(params, 1)[0], "offer")
+        answer = await self.node.answer_offer(offer)
+        return PAYLOAD.to_json(payload_from_json(answer))  # an object, as 0.2.5 returns it
+
+    async def create_offer(self, params: Any) -> Any:
+        return wire_json.loads(await self.node.create_offer())
+
+    async def accept_answer(self, params: Any) -> Any:
+        answer = _str(self._params(params, 1)[0], "answer")
+        did = await self.node.accept_answer(answer)
+        return {"did": did.hex(), "transport_id": None, "state": "pending"}
+
+    async def connect_with_did(self, params: Any) -> Any:
+        await self.node.connect(_did(self._params(params, 1)[0]))
+        return None
+
+    async def list_peers(self, params: Any) -> Any:
+        return [{"did": d.hex(), "transport_id": None, "state": "connected"} for d in self.node.node.peers]
+
+    async def disconnect(self, params: Any) -> Any:
+        self.node.node.disconnect(_did(self._params(params, 1)[0]), self.node.clock())
+        self.node._pump()
+        return {}
+
+    async def send_simple_text(self, params: Any) -> Any:
+        p = self._params(params, 2)
+        tx = self.node.send_message(_did(p[0]), backend_body(BackendType.SimpleText, _str(p[1], "text").encode()))
+        return {"tx_id": str(tx)}
+
+    async def send_custom_message(self, params: Any) -> Any:
+        p = self._params(params, 3)
+        if not isinstance(p[1], int) or isinstance(p[1], bool) or not 0 <= p[1] <= 0xFFFF:
+            raise RpcError(INVALID_PARAMS, "message_type must be a u16")
+        try:
+            data = base64.b64decode(_str(p[2], "data"), validate=True)
+        except ValueError:
+            raise RpcError(INVALID_PARAMS, "data must be base64") from None
+        tx = self.node.send_message(_did(p[0]), backend_body(p[1], data))
+        return {"tx_id": str(tx)}
+
+    async def node_info(self, params: Any) -> Any:
+        return {"version": __version__, "did": self.node.address.hex(), "peers": len(self.node.node.peers)}

@@ -1,0 +1,110 @@
+"""The native node's JSON-RPC endpoint over real HTTP on 127.0.0.1: methods, auth, hostile input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+
+import pytest
+
+from rings_web.crypto import default_backend
+from rings_web.drivers.aio import AsyncNode, wall_clock_ms
+from rings_web.engine.config import Config
+from rings_web.engine.node import Node
+from rings_web.message.payload import payload_to_json
+from rings_web.native.http import HttpServer
+from rings_web.native.jsonrpc import JsonRpc, auth_token
+from rings_web.session import LocalKeySigner, SessionManager
+from rings_web.transport.memory import MemoryHub
+from rings_web.wire.types import PAYLOAD, Signer
+
+pytestmark = pytest.mark.cpython_only(reason="a socket server (the native node)")
+
+
+async def node(hub, name, mode=Signer.EIP191):
+    signer = LocalKeySigner(os.urandom(32), mode)
+    session = await SessionManager.create(signer, crypto=default_backend(), now=wall_clock_ms(), random_bytes=os.urandom)
+    n = AsyncNode(Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=1000)), hub.transport(name))
+    n.start()
+    return n
+
+
+async def http(port: int, body: bytes, method="POST", path="/", headers=None, raw: bytes | None = None):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}", "Content-Type: application/json",
+            "Connection: close", *[f"{k}: {v}" for k, v in (headers or {}).items()]]
+    writer.write(raw if raw is not None else ("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    try:
+        await writer.drain()
+    except ConnectionResetError:  # the server answered early (413) and closed
+        pass
+    data = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    status_line, _, rest = data.partition(b"\r\n")
+    headers_blob, _, payload = rest.partition(b"\r\n\r\n")
+    return int(status_line.split()[1]) if status_line else 0, headers_blob.decode().lower(), payload
+
+
+def call(method, params=None, rid=1):
+    return json.dumps({"jsonrpc": "2.0", "method": method, "params": params if params is not None else [], "id": rid}).encode()
+
+
+def test_jsonrpc_server_methods_auth_and_hostile_input():
+    async def main():
+        hub = MemoryHub()
+        seed = await node(hub, "seed", Signer.DEFAULT)  # a native node signs its own session (DEFAULT)
+        token = auth_token(seed.node.session.sign, seed.node.session.crypto, seed.address)
+        server = HttpServer(JsonRpc(seed, token), port=0)
+        port = await server.start()
+        auth = {"X-SIGNATURE": token}
+
+        status, headers, body = await http(port, call("nodeInfo"))
+        assert status == 200 and "x-node-version" in headers and "access-control-allow-origin: *" in headers
+        assert json.loads(body)["result"]["did"] == seed.address.hex()
+        status, headers, _ = await http(port, b"", method="OPTIONS")  # CORS preflight
+        assert status == 200 and "access-control-allow-headers: *" in headers
+        assert json.loads((await http(port, b"", "GET", "/status"))[2])["status"] == "ok"
+
+        # a browser-style bootstrap: answerOffer over HTTP, then accept the answer
+        joiner = await node(hub, "joiner")
+        offer = await joiner.create_offer()
+        status, _, body = await http(port, call("answerOffer", [offer]))
+        answer = json.loads(body)["result"]
+        assert isinstance(answer, dict) and "ConnectNodeReport" in answer["data"]
+        assert await joiner.accept_answer(payload_to_json(PAYLOAD.from_json(answer))) == seed.address
+        for _ in range(50):
+            if seed.node.peers:
+                break
+            await asyncio.sleep(0.05)
+        peers = json.loads((await http(port, call("listPeers"), headers=auth))[2])["result"]
+        assert [p["did"] for p in peers] == [joiner.address.hex()]
+
+        # auth: missing and wrong X-SIGNATURE
+        for hdrs in ({}, {"X-SIGNATURE": "AAAA"}):
+            err = json.loads((await http(port, call("listPeers"), headers=hdrs))[2])["error"]
+            assert err["code"] == -32001
+        # hostile input: the server answers every one and keeps answering
+        cases = [
+            (b"{not json", -32700), (b"[]", -32600), (b'{"jsonrpc":"1.0","method":"nodeInfo","id":1}', -32600),
+            (call("noSuchMethod"), -32601), (call("answerOffer", [42]), -32602), (call("answerOffer", "x"), -32602),
+            (call("answerOffer", ["{garbage"]), -32000), (call("sendSimpleText", ["0x12", "hi"]), -32001),
+        ]
+        for payload, code in cases:
+            status, _, body = await http(port, payload)
+            assert status == 200 and json.loads(body)["error"]["code"] == code, payload
+        bad = await http(port, call("sendCustomMessage", [joiner.address.hex(), 70000, "AA=="]), headers=auth)
+        assert json.loads(bad[2])["error"]["code"] == -32602
+        status, _, body = await http(port, b"x" * (10 << 20))  # 10 MB
+        assert status == 413
+        status, _, _ = await http(port, b"", raw=b"GARBAGE\r\n\r\n")
+        assert status in (0, 400)
+        assert (await http(port, call("nodeInfo")))[0] == 200  # still up
+        ok = json.loads((await http(port, call("sendSimpleText", [joiner.address.hex(), "hi"]), headers=auth))[2])
+        assert "tx_id" in ok["result"]
+        await server.close()
+        for n in (seed, joiner):
+            n.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
