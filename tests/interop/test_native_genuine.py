@@ -97,3 +97,44 @@ def test_manual_handshake_and_text_both_ways(genuine, offerer):
         await native.transport.aclose()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_genuine_client_bootstraps_from_a_native_node_over_http(genuine):
+    from rings_web.native.http import HttpServer
+    from rings_web.native.jsonrpc import JsonRpc, auth_token
+
+    page = "G-http"
+    call = lambda fn, *args: asyncio.to_thread(genuine.call, page, fn, *args, timeout=60)  # noqa: E731
+
+    async def main():
+        await asyncio.to_thread(genuine.request, "open", page)
+        g = await call("start", KEYS["B"]["priv"], "stun://127.0.0.1:3478", f"oracle-{page}")
+        g_did = Did.parse(g["address"])
+        seed = await native_node()
+        inbox: asyncio.Queue = asyncio.Queue()
+        seed.on_event(lambda e: inbox.put_nowait(e) if isinstance(e, MessageReceived) else None)
+        server = HttpServer(JsonRpc(seed, auth_token(seed.node.session.sign, seed.node.session.crypto, seed.address)), port=0)
+        await server.start()
+        # connect_peer_via_http: CORS preflight, POST answerOffer, accept_answer -- the genuine way
+        transport_uuid = await call("connectPeerViaHttp", server.url)
+        assert isinstance(transport_uuid, str) and len(transport_uuid) == 36
+
+        async def linked():
+            peers = await call("listPeers")
+            return g_did in seed.node.peers and any(p["state"] == "connected" for p in peers)
+
+        assert await until(linked, 20), "the genuine client did not join the native seed"
+        await call("sendSimpleText", seed.address.bare(), "hello seed")
+        got = await asyncio.wait_for(inbox.get(), 20)
+        assert got.origin == g_did and got.body.endswith(b"hello seed")
+        seed.send_message(g_did, backend_body(BackendType.SimpleText, b"welcome"))
+
+        async def delivered():
+            return b"welcome" in await asyncio.to_thread(genuine.custom_texts, page)
+
+        assert await until(delivered, 20)
+        await server.close()
+        seed.close()
+        await seed.transport.aclose()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
