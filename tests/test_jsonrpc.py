@@ -28,6 +28,7 @@ async def node(hub, name, mode=Signer.EIP191):
     session = await SessionManager.create(signer, crypto=default_backend(), now=wall_clock_ms(), random_bytes=os.urandom)
     n = AsyncNode(Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=1000)), hub.transport(name))
     n.start()
+    n.signer = signer
     return n
 
 
@@ -55,7 +56,7 @@ def test_jsonrpc_server_methods_auth_and_hostile_input():
     async def main():
         hub = MemoryHub()
         seed = await node(hub, "seed", Signer.DEFAULT)  # a native node signs its own session (DEFAULT)
-        token = auth_token(seed.node.session.sign, seed.node.session.crypto, seed.address)
+        token = auth_token(seed.signer.sign_digest, seed.node.session.crypto, seed.address)  # the node key
         server = HttpServer(JsonRpc(seed, token), port=0)
         port = await server.start()
         auth = {"X-SIGNATURE": token}

@@ -101,7 +101,7 @@ def test_manual_handshake_and_text_both_ways(genuine, offerer):
 
 def test_genuine_client_bootstraps_from_a_native_node_over_http(genuine):
     from rings_web.native.http import HttpServer
-    from rings_web.native.jsonrpc import JsonRpc, auth_token
+    from rings_web.native.jsonrpc import JsonRpc
 
     page = "G-http"
     call = lambda fn, *args: asyncio.to_thread(genuine.call, page, fn, *args, timeout=60)  # noqa: E731
@@ -113,7 +113,7 @@ def test_genuine_client_bootstraps_from_a_native_node_over_http(genuine):
         seed = await native_node()
         inbox: asyncio.Queue = asyncio.Queue()
         seed.on_event(lambda e: inbox.put_nowait(e) if isinstance(e, MessageReceived) else None)
-        server = HttpServer(JsonRpc(seed, auth_token(seed.node.session.sign, seed.node.session.crypto, seed.address)), port=0)
+        server = HttpServer(JsonRpc(seed, "no auth methods used here"), port=0)
         await server.start()
         # connect_peer_via_http: CORS preflight, POST answerOffer, accept_answer -- the genuine way
         transport_uuid = await call("connectPeerViaHttp", server.url)
@@ -138,3 +138,44 @@ def test_genuine_client_bootstraps_from_a_native_node_over_http(genuine):
         await seed.transport.aclose()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_genuine_client_joins_rings_web_run_and_talks_through_json_rpc(genuine, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from rings_web.crypto import default_backend as backend
+    from rings_web.native.jsonrpc import auth_token
+
+    cfg = tmp_path / "node.json"
+    subprocess.run([sys.executable, "-m", "rings_web", "init", "--config", str(cfg)], check=True, capture_output=True, timeout=60)
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "host_addresses": ["127.0.0.1"]}))  # loopback-only host
+    proc = subprocess.Popen([sys.executable, "-m", "rings_web", "run", "--config", str(cfg), "--bind", "127.0.0.1:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        hello = json.loads(proc.stdout.readline())
+        signer = LocalKeySigner((tmp_path / "node.key").read_text().strip())
+        token = auth_token(signer.sign_digest, backend(), signer.address)
+
+        def rpc(method, params):
+            body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
+            req = urllib.request.Request(hello["url"], data=body, headers={"content-type": "application/json",
+                                                                           "x-signature": token})
+            return json.loads(urllib.request.urlopen(req, timeout=20).read())
+
+        page = "G-run"
+        genuine.request("open", page)
+        g = genuine.call(page, "start", KEYS["C"]["priv"], "stun://127.0.0.1:3478", f"oracle-{page}")
+        genuine.call(page, "connectPeerViaHttp", hello["url"], timeout=60)
+        assert genuine.wait_for(lambda: [p for p in rpc("listPeers", [])["result"] if p["did"] == g["address"]], 20)
+        assert genuine.wait_for(lambda: any(p["state"] == "connected" for p in genuine.call(page, "listPeers")), 20)
+        assert "tx_id" in rpc("sendSimpleText", [g["address"], "hello from rings-web run"])["result"]
+        assert genuine.wait_for(lambda: b"hello from rings-web run" in genuine.custom_texts(page), 20)
+        genuine.call(page, "sendSimpleText", hello["did"][2:], "hello back")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert '"MessageReceived"' in err and proc.returncode == 0

@@ -68,6 +68,24 @@ def cmd_demo(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(ns: argparse.Namespace) -> int:
+    from .node import init_config
+
+    config = init_config(ns.config)
+    print(f"wrote {ns.config} and a new node key in {config.key_file} (mode 0600)")
+    return 0
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    from .node import NodeConfig, run_node
+
+    config = NodeConfig.load(ns.config)
+    if ns.bind:
+        config.bind = ns.bind
+    asyncio.run(run_node(config))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rings-web", description="rings-web: a Rings 0.2.5-compatible node in Python")
     parser.add_argument("--version", action="version", version=f"rings-web {__version__}")
@@ -82,6 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", action="store_true", help="check every signature, the origin rule and expiry (to stderr)")
     p.add_argument("--now", type=int, help="ms since the epoch for the expiry check (default: the clock)")
     p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("init", help="write a node config and a new node key",
+                       description="Write a JSON config (fields documented in rings_web.native.node.NodeConfig) "
+                                   "and a fresh secp256k1 node key beside it (mode 0600, never printed).")
+    p.add_argument("--config", default="rings-web.json", help="config file to write")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("run", help="run a native node: WebRTC (aiortc) + JSON-RPC endpoint",
+                       description="Run the node until SIGINT/SIGTERM. Prints one JSON 'listening' line on stdout; "
+                                   "structured JSON logs go to stderr. RINGS_WEB_KEY overrides the key file.")
+    p.add_argument("--config", default="rings-web.json", help="config file (see init)")
+    p.add_argument("--bind", help="host:port for JSON-RPC (default from the config, 127.0.0.1:50000)")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="print a node identity and a signed, encoded text message")
     p.add_argument("--text", default="hello rings", help="the message text")

@@ -76,6 +76,10 @@ class LocalKeySigner:
         sig = self._raw(bip137_digest(message), 27)  # BIP137: header (27 + recid) first
         return sig[64:] + sig[:64]
 
+    def sign_digest(self, digest: bytes) -> bytes:
+        """Raw r||s||v (v = 0/1) over a 32-byte digest with the wallet key (node tokens)."""
+        return self._crypto.secp256k1_sign(digest, self._secret)
+
     def _raw(self, digest: bytes, v_offset: int) -> bytes:
         sig = self._crypto.secp256k1_sign(digest, self._secret)
         return sig[:64] + bytes([sig[64] + v_offset])

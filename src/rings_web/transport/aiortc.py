@@ -18,20 +18,26 @@ from ..did import Did
 from ..errors import LocalError
 from ..wire.types import HandshakeInfo, IceCandidate
 
-__all__ = ["AiortcTransport", "loopback_only"]
+__all__ = ["AiortcTransport", "loopback_only", "use_host_addresses"]
 
 LABEL = "rings"
 
 
-def loopback_only() -> None:
-    """Make aioice offer 127.0.0.1 host candidates only (tests in a loopback-only namespace).
+def use_host_addresses(addresses: list[str]) -> None:
+    """Make aioice offer host candidates on exactly these IPv4 addresses.
 
-    aioice never offers loopback addresses by itself (RECIPES.md), so in a namespace with
-    only ``lo`` it would gather nothing.
+    aioice never offers loopback addresses by itself (RECIPES.md), so on a host whose only
+    interface is ``lo`` it would gather nothing; ``["127.0.0.1"]`` fixes that.
     """
     import aioice.ice
 
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+    chosen = list(addresses)
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: chosen if use_ipv4 else []
+
+
+def loopback_only() -> None:
+    """Host candidates on 127.0.0.1 only (tests in a loopback-only namespace)."""
+    use_host_addresses(["127.0.0.1"])
 
 
 @dataclass

@@ -1,0 +1,126 @@
+"""The native node process: config, node key, aiortc transport, JSON-RPC endpoint, logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..crypto import default_backend
+from ..drivers.aio import AsyncNode, wall_clock_ms
+from ..engine.config import Config
+from ..engine.events import MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
+from ..engine.node import Node
+from ..errors import InvalidArgument
+from ..session import LocalKeySigner, SessionManager
+from ..wire.types import Signer
+
+__all__ = ["NodeConfig", "init_config", "run_node"]
+
+
+@dataclass
+class NodeConfig:
+    """What ``rings-web init`` writes (JSON); every field can be edited by hand."""
+
+    key_file: str = "node.key"
+    """File holding the node's secp256k1 key as 64 hex digits (mode 0600). Never printed."""
+    bind: str = "127.0.0.1:50000"
+    """host:port of the JSON-RPC endpoint; loopback by default."""
+    ice_servers: list[str] = field(default_factory=list)
+    """STUN/TURN URLs for WebRTC; empty means host candidates only."""
+    host_addresses: list[str] = field(default_factory=list)
+    """Offer host candidates on exactly these IPv4 addresses (``["127.0.0.1"]`` on a
+    loopback-only host); empty lets aioice pick the interfaces."""
+    stabilize_interval_ms: int = 3000
+    """Chord stabilization period (0.2.5 native default: 3 s)."""
+
+    @classmethod
+    def load(cls, path: str | Path) -> "NodeConfig":
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as e:
+            raise InvalidArgument(f"cannot read config {path}: {e}") from None
+        if not isinstance(data, dict):
+            raise InvalidArgument(f"config {path} must be a JSON object")
+        config = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        key = Path(config.key_file)
+        if not key.is_absolute():  # relative to the config file, not to the working directory
+            config.key_file = str(Path(path).resolve().parent / key)
+        return config
+
+
+def init_config(path: str | Path, key_file: str | None = None) -> NodeConfig:
+    """Write a config and a fresh node key next to it (refuses to overwrite a key)."""
+    path = Path(path)
+    config = NodeConfig(key_file=key_file or str(path.with_suffix(".key")))
+    key = Path(config.key_file)
+    if key.exists():
+        raise InvalidArgument(f"{key} exists: not overwriting a node key")
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(os.urandom(32).hex() + "\n")
+    path.write_text(json.dumps(asdict(config), indent=2) + "\n")
+    return config
+
+
+def _load_key(config: NodeConfig) -> str:
+    secret = os.environ.get("RINGS_WEB_KEY")
+    if secret:
+        return secret
+    try:
+        return Path(config.key_file).read_text().strip()
+    except OSError as e:
+        raise InvalidArgument(f"cannot read the node key {config.key_file}: {e.strerror}") from None
+
+
+def _log(event: str, **fields) -> None:
+    print(json.dumps({"event": event, **fields}), file=sys.stderr, flush=True)
+
+
+async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM); prints one ``listening`` line on stdout."""
+    from ..transport.aiortc import AiortcTransport, use_host_addresses
+    from .http import HttpServer
+    from .jsonrpc import JsonRpc, auth_token
+
+    if config.host_addresses:
+        use_host_addresses(config.host_addresses)
+    crypto = default_backend()
+    secret = _load_key(config)
+    signer = LocalKeySigner(secret, Signer.DEFAULT, crypto)  # 0.2.5 native: DEFAULT
+    session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
+    node = AsyncNode(Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=config.stabilize_interval_ms)),
+                     AiortcTransport(config.ice_servers))
+    node.on_event(_log_event)
+    node.start()
+    host, _, port = config.bind.rpartition(":")
+    token = auth_token(signer.sign_digest, crypto, node.address)  # by the node key (SPEC §7.2)
+    server = HttpServer(JsonRpc(node, token), host or "127.0.0.1", int(port))
+    await server.start()
+    print(json.dumps({"event": "listening", "url": server.url, "did": node.address.hex()}), flush=True)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on the main thread
+            pass
+    await stop.wait()
+    _log("stopping")
+    await server.close()
+    node.close()
+    await node.transport.aclose()
+
+
+def _log_event(event) -> None:
+    if isinstance(event, (PeerConnected, PeerDisconnected)):
+        _log(type(event).__name__, did=event.peer.hex())
+    elif isinstance(event, MessageReceived):
+        _log("MessageReceived", origin=event.origin.hex(), bytes=len(event.body), tx_id=str(event.tx_id))
+    elif isinstance(event, PayloadRejected):
+        _log("PayloadRejected", error=f"{type(event.error).__name__}: {event.error}"[:300])

@@ -1,0 +1,72 @@
+"""``rings-web init`` and ``rings-web run`` as an operator uses them (subprocesses, 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.cpython_only(reason="spawns the native node")
+RINGS = [sys.executable, "-m", "rings_web"]
+
+
+def start_node(config: Path) -> tuple[subprocess.Popen, dict]:
+    proc = subprocess.Popen([*RINGS, "run", "--config", str(config), "--bind", "127.0.0.1:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line, proc.stderr.read()
+    return proc, json.loads(line)
+
+
+def stop_node(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    return err
+
+
+def test_init_writes_config_and_a_private_key(tmp_path):
+    cfg = tmp_path / "node.json"
+    out = subprocess.run([*RINGS, "init", "--config", str(cfg)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    key = tmp_path / "node.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert key.read_text().strip() not in out.stdout + out.stderr  # never printed
+    assert json.loads(cfg.read_text())["bind"] == "127.0.0.1:50000"
+    again = subprocess.run([*RINGS, "init", "--config", str(cfg)], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "not overwriting" in again.stderr
+
+
+def test_run_serves_status_and_json_rpc_and_stops_cleanly(tmp_path):
+    cfg = tmp_path / "node.json"
+    subprocess.run([*RINGS, "init", "--config", str(cfg)], check=True, capture_output=True, timeout=60)
+    proc, hello = start_node(cfg)
+    try:
+        status = json.loads(urllib.request.urlopen(hello["url"] + "status", timeout=10).read())
+        assert status["did"] == hello["did"]
+        req = urllib.request.Request(hello["url"], data=b'{"jsonrpc":"2.0","method":"nodeInfo","id":7}',
+                                     headers={"content-type": "application/json"})
+        info = json.loads(urllib.request.urlopen(req, timeout=10).read())
+        assert info["id"] == 7 and info["result"]["did"] == hello["did"]
+    finally:
+        err = stop_node(proc)
+    assert '"stopping"' in err and (tmp_path / "node.key").read_text().strip() not in err
+
+
+@pytest.mark.parametrize("command", ["decode", "demo", "init", "run"])
+def test_every_command_has_help(command):
+    out = subprocess.run([*RINGS, command, "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "usage:" in out.stdout
+
+
+def test_run_with_a_bad_config_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    out = subprocess.run([*RINGS, "run", "--config", str(bad)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "InvalidArgument" in out.stderr
