@@ -13,6 +13,7 @@ from rings_web.crypto import default_backend
 from rings_web.drivers.aio import AsyncNode, wall_clock_ms
 from rings_web.engine.config import Config
 from rings_web.engine.node import Node
+from rings_web.message.backend import backend_body
 from rings_web.message.payload import payload_to_json
 from rings_web.native.http import HttpServer
 from rings_web.native.jsonrpc import JsonRpc, auth_token
@@ -107,5 +108,50 @@ def test_jsonrpc_server_methods_auth_and_hostile_input():
         await server.close()
         for n in (seed, joiner):
             n.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_topics_services_poll_and_pendings():
+    async def main():
+        hub = MemoryHub()
+        seed, other = await node(hub, "s2", Signer.DEFAULT), await node(hub, "o2")
+        token = auth_token(seed.signer.sign_digest, seed.node.session.crypto, seed.address)
+        server = HttpServer(JsonRpc(seed, token), port=0)
+        port = await server.start()
+        auth = {"X-SIGNATURE": token}
+
+        async def rpc(method, params=None, headers=auth):
+            return json.loads((await http(port, call(method, params), headers=headers))[2])
+
+        for text in ["one", "two", "three"]:
+            assert (await rpc("publishMessageToTopic", ["news", text]))["result"] == {}
+        assert (await rpc("fetchMessagesOfTopic", ["news", 1]))["result"] == ["two", "three"]
+        assert (await rpc("fetchMessagesOfTopic", ["nothing", 0]))["result"] == []
+        assert (await rpc("registerService", ["ipfs"]))["result"] == {}
+        assert (await rpc("lookupService", ["ipfs"]))["result"] == [seed.address.bare()]
+        # pollMessage: a message from another node, then nothing
+        offer = await other.create_offer()
+        answer = (await rpc("answerOffer", [offer]))["result"]
+        await other.accept_answer(payload_to_json(PAYLOAD.from_json(answer)))
+        for _ in range(50):
+            if other.node.peers:
+                break
+            await asyncio.sleep(0.05)
+        other.send_message(seed.address, backend_body(7, b"\x01\x02"))
+        polled = (await rpc("pollMessage", [True], headers={}))["result"]["message"]
+        assert polled == {"message_type": 7, "data": "AQI="}
+        assert (await rpc("pollMessage", [False], headers={}))["result"] == {"message": None}
+        # pending transports: one offer left unanswered
+        await seed.create_offer()
+        pend = (await rpc("listPendings"))["result"]
+        assert len(pend) == 1
+        assert (await rpc("closePendingTransport", [pend[0]["transport_id"]]))["result"] == {}
+        assert (await rpc("listPendings"))["result"] == []
+        assert (await rpc("closePendingTransport", ["nope"]))["error"]["code"] == -32000
+        assert "tx_id" in (await rpc("sendTo", {"destination": other.address.hex(), "text": "raw"}))["result"]
+        await server.close()
+        seed.close()
+        other.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))

@@ -127,6 +127,17 @@ class Node:
         return list(self._transports)
 
     @property
+    def pending_transport_ids(self) -> list[str]:
+        """Transports whose handshake has not finished."""
+        return [tid for tid, t in self._transports.items() if not t.connected]
+
+    def close_transport(self, transport_id: str, now: int) -> None:
+        """Abandon a transport (pending or not)."""
+        t = self._transports.get(transport_id)
+        if t is not None:
+            self._close(t, now)
+
+    @property
     def peers(self) -> list[Did]:
         """DIDs of the registered (connected) transports."""
         return list(self._peers)

@@ -8,24 +8,31 @@ digits) signed by the node key -- a static token, as 0.2.5 has it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import json
+from collections import deque
 from typing import Any, Awaitable, Callable
 
 from .. import __version__
 from ..did import Did
 from ..drivers.aio import AsyncNode
 from ..errors import DecodeError, RingsError
-from ..message.backend import BackendType, backend_body
+from ..engine.events import MessageReceived
+from ..engine.node import NotFound
+from ..message.backend import BackendMessage, BackendType, backend_body, parse_body, raw_body
 from ..message.payload import payload_from_json
+from ..wire import base58
 from ..wire import json as wire_json
-from ..wire.types import PAYLOAD
+from ..wire.types import PAYLOAD, Extend, Touch, VirtualNode
 
 __all__ = ["JsonRpc", "auth_token", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS"]
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
 NODE_ERROR, UNAUTHORIZED = -32000, -32001
+INBOX_SIZE = 1024  # messages kept for pollMessage
+POLL_WAIT_S = 10.0
 
 
 class RpcError(Exception):
@@ -47,6 +54,14 @@ def _did(value: Any) -> Did:
         return Did.parse(value)
     except DecodeError as e:
         raise RpcError(INVALID_PARAMS, str(e)) from None
+
+
+def _text(encoded: str) -> str:
+    """A topic or service entry: base58-monero-check of UTF-8 text (raw if it is not)."""
+    try:
+        return base58.decode_check(encoded).decode("utf-8")
+    except (DecodeError, UnicodeDecodeError):
+        return encoded
 
 
 def _str(value: Any, what: str) -> str:
@@ -76,7 +91,18 @@ class JsonRpc:
             "disconnect": (self.disconnect, True),
             "sendSimpleText": (self.send_simple_text, True),
             "sendCustomMessage": (self.send_custom_message, True),
+            "sendTo": (self.send_to, True),
+            "publishMessageToTopic": (self.publish_message_to_topic, True),
+            "fetchMessagesOfTopic": (self.fetch_messages_of_topic, True),
+            "registerService": (self.register_service, True),
+            "lookupService": (self.lookup_service, True),
+            "pollMessage": (self.poll_message, False),
+            "listPendings": (self.list_pendings, True),
+            "closePendingTransport": (self.close_pending_transport, True),
         }
+        self._inbox: deque[MessageReceived] = deque(maxlen=INBOX_SIZE)
+        self._arrived = asyncio.Event()
+        node.on_event(self._collect)
 
     async def dispatch(self, body: bytes, headers: dict[str, str]) -> bytes | None:
         """One HTTP body in, one out; errors become JSON-RPC error objects."""
@@ -112,6 +138,11 @@ class JsonRpc:
         if not isinstance(params, list) or len(params) < n:
             raise RpcError(INVALID_PARAMS, f"expected a list of {n} params")
         return params
+
+    def _collect(self, event) -> None:
+        if isinstance(event, MessageReceived):
+            self._inbox.append(event)
+            self._arrived.set()
 
     # -- methods --------------------------------------------------------------------------------
     async def answer_offer(self, params: Any) -> Any:
@@ -154,6 +185,71 @@ class JsonRpc:
             raise RpcError(INVALID_PARAMS, "data must be base64") from None
         tx = self.node.send_message(_did(p[0]), backend_body(p[1], data))
         return {"tx_id": str(tx)}
+
+    async def send_to(self, params: Any) -> Any:
+        """0.2.5's ``sendTo``: named params, body = flag header + raw text (no BackendMessage)."""
+        if not isinstance(params, dict):
+            raise RpcError(INVALID_PARAMS, "expected {destination, text}")
+        body = raw_body(_str(params.get("text"), "text").encode())
+        return {"tx_id": str(self.node.send_message(_did(params.get("destination")), body))}
+
+    async def publish_message_to_topic(self, params: Any) -> Any:
+        p = self._params(params, 2)
+        topic, text = _str(p[0], "topic"), _str(p[1], "text")
+        await self.node.store(Extend(VirtualNode(Did.from_topic(topic), (base58.encode_check(text.encode()),))))
+        return {}
+
+    async def fetch_messages_of_topic(self, params: Any) -> Any:
+        p = self._params(params, 2)
+        topic = _str(p[0], "topic")
+        if not isinstance(p[1], int) or isinstance(p[1], bool) or p[1] < 0:
+            raise RpcError(INVALID_PARAMS, "index must be a non-negative integer")
+        return [_text(x) for x in (await self._fetch(Did.from_topic(topic)))[p[1]:]]
+
+    async def register_service(self, params: Any) -> Any:
+        name = _str(self._params(params, 1)[0], "name")
+        entry = base58.encode_check(self.node.address.bare().encode())
+        await self.node.store(Touch(VirtualNode(Did.from_topic(name), (entry,))))
+        return {}
+
+    async def lookup_service(self, params: Any) -> Any:
+        name = _str(self._params(params, 1)[0], "name")
+        return [_text(x) for x in await self._fetch(Did.from_topic(name))]
+
+    async def _fetch(self, vid: Did) -> tuple[str, ...]:
+        try:
+            return (await self.node.fetch(vid)).data
+        except NotFound:
+            return ()
+
+    async def poll_message(self, params: Any) -> Any:
+        wait = bool(self._params(params, 1)[0]) if params else False
+        if not self._inbox and wait:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), POLL_WAIT_S)
+            except asyncio.TimeoutError:
+                pass
+        if not self._inbox:
+            return {"message": None}
+        body = self._inbox.popleft().body
+        try:
+            _, content = parse_body(body)
+            msg = BackendMessage.decode(content)
+            return {"message": {"message_type": msg.message_type, "data": base64.b64encode(msg.data).decode()}}
+        except DecodeError:
+            return {"message": {"message_type": 0, "data": base64.b64encode(body[4:]).decode()}}
+
+    async def list_pendings(self, params: Any) -> Any:
+        return [{"transport_id": t, "state": "new"} for t in self.node.node.pending_transport_ids]
+
+    async def close_pending_transport(self, params: Any) -> Any:
+        tid = _str(self._params(params, 1)[0], "transport_uuid")
+        if tid not in self.node.node.pending_transport_ids:
+            raise RpcError(NODE_ERROR, f"no pending transport {tid[:40]}")
+        self.node.node.close_transport(tid, self.node.clock())
+        self.node._pump()
+        return {}
 
     async def node_info(self, params: Any) -> Any:
         return {"version": __version__, "did": self.node.address.hex(), "peers": len(self.node.node.peers)}
