@@ -16,6 +16,11 @@ pytestmark = pytest.mark.cpython_only(reason="spawns the native node")
 RINGS = [sys.executable, "-m", "rings_web"]
 
 
+def only_loopback() -> bool:
+    lines = Path("/proc/net/dev").read_text().splitlines()[2:]
+    return sorted(line.split(":")[0].strip() for line in lines) == ["lo"]
+
+
 def start_node(config: Path) -> tuple[subprocess.Popen, dict]:
     proc = subprocess.Popen([*RINGS, "run", "--config", str(config), "--bind", "127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -70,3 +75,39 @@ def test_run_with_a_bad_config_is_one_line_and_exit_2(tmp_path):
     bad.write_text("{nope")
     out = subprocess.run([*RINGS, "run", "--config", str(bad)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "InvalidArgument" in out.stderr
+
+
+def test_two_running_nodes_connect_and_talk_through_the_cli(tmp_path):
+    nodes = []
+    try:
+        for name in ("a", "b"):
+            cfg = tmp_path / f"{name}.json"
+            subprocess.run([*RINGS, "init", "--config", str(cfg)], check=True, capture_output=True, timeout=60)
+            cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "host_addresses": ["127.0.0.1"]}))
+            proc, hello = start_node(cfg)
+            nodes.append((cfg, proc, hello))
+        (cfg_a, _, a), (cfg_b, _, b) = nodes
+
+        def cli(cfg, hello, *args):
+            out = subprocess.run([*RINGS, args[0], "--config", str(cfg), "--url", hello["url"], *args[1:]],
+                                 capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, out.stderr
+            return json.loads(out.stdout)
+
+        if only_loopback():  # WebRTC between the two processes only in a loopback-only namespace
+            cli(cfg_a, a, "connect", b["url"])
+            for _ in range(100):
+                if cli(cfg_a, a, "peers"):
+                    break
+                time.sleep(0.1)
+            assert [p["did"] for p in cli(cfg_a, a, "peers")] == [b["did"]]
+            assert "tx_id" in cli(cfg_a, a, "send", b["did"], "over the CLI")
+        assert cli(cfg_a, a, "publish", "cli-topic", "first") == {}
+        assert cli(cfg_a, a, "fetch", "cli-topic") == ["first"]
+        assert cli(cfg_b, b, "register", "svc") == {}
+        assert cli(cfg_b, b, "lookup", "svc") == [b["did"][2:]]
+        assert cli(cfg_a, a, "info")["did"] == a["did"]
+    finally:
+        errs = [stop_node(proc) for _, proc, _ in nodes]
+    if len(errs) == 2 and '"PeerConnected"' in errs[0]:
+        assert '"MessageReceived"' in errs[1]

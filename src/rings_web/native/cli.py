@@ -86,6 +86,49 @@ def cmd_run(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _rpc(ns: argparse.Namespace, method: str, params) -> object:
+    """Call the running node named by ``--config`` (its bind address and key) over JSON-RPC."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from ..crypto import default_backend
+    from ..session import LocalKeySigner
+    from .jsonrpc import auth_token
+    from .node import NodeConfig, _load_key
+
+    config = NodeConfig.load(ns.config)
+    signer = LocalKeySigner(_load_key(config))
+    host, _, port = (ns.url or config.bind).removeprefix("http://").rstrip("/").rpartition(":")
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
+    req = urllib.request.Request(f"http://{host}:{port}/", data=body, headers={
+        "content-type": "application/json", "x-signature": auth_token(signer.sign_digest, default_backend(), signer.address)})
+    try:
+        reply = json.loads(urllib.request.urlopen(req, timeout=30).read())
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise RingsError(f"cannot reach the node at {host}:{port}: {e}") from None
+    if "error" in reply:
+        raise RingsError(f"{reply['error'].get('message')} (JSON-RPC {reply['error'].get('code')})")
+    return reply.get("result")
+
+
+def cmd_client(ns: argparse.Namespace) -> int:
+    import json
+
+    params = {
+        "info": lambda: ("nodeInfo", []),
+        "peers": lambda: ("listPeers", []),
+        "connect": lambda: ("connectPeerViaHttp", [ns.target]) if ns.target.startswith("http") else ("connectWithDid", [ns.target]),
+        "send": lambda: ("sendSimpleText", [ns.did, ns.text]),
+        "publish": lambda: ("publishMessageToTopic", [ns.topic, ns.text]),
+        "fetch": lambda: ("fetchMessagesOfTopic", [ns.topic, ns.index]),
+        "register": lambda: ("registerService", [ns.service]),
+        "lookup": lambda: ("lookupService", [ns.service]),
+    }[ns.command]()
+    print(json.dumps(_rpc(ns, *params)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rings-web", description="rings-web: a Rings 0.2.5-compatible node in Python")
     parser.add_argument("--version", action="version", version=f"rings-web {__version__}")
@@ -113,6 +156,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="rings-web.json", help="config file (see init)")
     p.add_argument("--bind", help="host:port for JSON-RPC (default from the config, 127.0.0.1:50000)")
     p.set_defaults(func=cmd_run)
+
+    client = argparse.ArgumentParser(add_help=False)
+    client.add_argument("--config", default="rings-web.json", help="the running node's config (address and key)")
+    client.add_argument("--url", help="the node's JSON-RPC address (default: bind from the config)")
+    for name, helptext, args in [
+        ("info", "the node's DID and peer count", []),
+        ("peers", "connected peers", []),
+        ("connect", "connect to a node: an http:// JSON-RPC URL or a DID (through the ring)", [("target", {})]),
+        ("send", "send a text message to a DID", [("did", {}), ("text", {})]),
+        ("publish", "append a text message to a topic", [("topic", {}), ("text", {})]),
+        ("fetch", "the messages of a topic", [("topic", {}), ("index", {"type": int, "nargs": "?", "default": 0})]),
+        ("register", "register this node under a service name", [("service", {})]),
+        ("lookup", "the DIDs registered under a service name", [("service", {})]),
+    ]:
+        p = sub.add_parser(name, parents=[client], help=helptext, description=helptext.capitalize() + " (JSON-RPC to a running node).")
+        for arg, kw in args:
+            p.add_argument(arg, **kw)
+        p.set_defaults(func=cmd_client)
 
     p = sub.add_parser("demo", help="print a node identity and a signed, encoded text message")
     p.add_argument("--text", default="hello rings", help="the message text")

@@ -83,6 +83,8 @@ class JsonRpc:
         self.token = token
         self.methods: dict[str, tuple[Callable[[Any], Awaitable[Any]], bool]] = {
             "answerOffer": (self.answer_offer, False),
+            "connectPeerViaHttp": (self.connect_peer_via_http, False),
+            "connectWithSeed": (self.connect_with_seed, False),
             "nodeInfo": (self.node_info, False),
             "createOffer": (self.create_offer, True),
             "acceptAnswer": (self.accept_answer, True),
@@ -149,6 +151,23 @@ class JsonRpc:
         offer = _str(self._params(params, 1)[0], "offer")
         answer = await self.node.answer_offer(offer)
         return PAYLOAD.to_json(payload_from_json(answer))  # an object, as 0.2.5 returns it
+
+    async def connect_peer_via_http(self, params: Any) -> Any:
+        from .http import connect_peer_via_http
+
+        return await connect_peer_via_http(self.node, _str(self._params(params, 1)[0], "url"))
+
+    async def connect_with_seed(self, params: Any) -> Any:
+        from .http import connect_peer_via_http
+
+        seed = self._params(params, 1)[0]
+        peers = seed.get("peers") if isinstance(seed, dict) else None
+        if not isinstance(peers, list) or not all(isinstance(p, dict) for p in peers):
+            raise RpcError(INVALID_PARAMS, 'expected {"peers": [{"did", "endpoint"}]}')
+        for peer in peers:
+            if _did(peer.get("did")) not in self.node.node.peers:
+                await connect_peer_via_http(self.node, _str(peer.get("endpoint"), "endpoint"))
+        return None
 
     async def create_offer(self, params: Any) -> Any:
         return wire_json.loads(await self.node.create_offer())
