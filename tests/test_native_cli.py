@@ -111,3 +111,28 @@ def test_two_running_nodes_connect_and_talk_through_the_cli(tmp_path):
         errs = [stop_node(proc) for _, proc, _ in nodes]
     if len(errs) == 2 and '"PeerConnected"' in errs[0]:
         assert '"MessageReceived"' in errs[1]
+
+
+def test_restart_keeps_stored_vnodes(tmp_path):
+    cfg = tmp_path / "node.json"
+    subprocess.run([*RINGS, "init", "--config", str(cfg)], check=True, capture_output=True, timeout=60)
+
+    def cli(hello, *args):
+        out = subprocess.run([*RINGS, args[0], "--config", str(cfg), "--url", hello["url"], *args[1:]],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    proc, hello = start_node(cfg)
+    try:
+        cli(hello, "publish", "durable", "kept across restarts")
+        cli(hello, "register", "svc")
+    finally:
+        stop_node(proc)
+    assert (tmp_path / "node.db").exists()
+    proc, hello = start_node(cfg)
+    try:
+        assert cli(hello, "fetch", "durable") == ["kept across restarts"]
+        assert cli(hello, "lookup", "svc") == [hello["did"][2:]]
+    finally:
+        stop_node(proc)

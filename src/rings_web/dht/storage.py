@@ -45,12 +45,15 @@ class VNodeStore:
         self.replicas = {} if replicas is None else replicas
 
     def get(self, vid: Did) -> VirtualNode | None:
-        return self.owned.get(vid) or self.replicas.get(vid)
+        found = self.owned.get(vid)
+        return found if found is not None else self.replicas.get(vid)
 
     def operate(self, op: VNodeOperation) -> tuple[VirtualNode, bool]:
         """Apply ``op`` to the owned copy; returns the new VNode and whether it changed."""
         vid = op.vnode.did if not isinstance(op, JoinSubring) else op.did
-        before = self.owned.get(vid) or self.replicas.pop(vid, None)
+        before = self.owned.get(vid)
+        if before is None:
+            before = self.replicas.pop(vid, None)
         after = apply_operation(before, op)
         self.owned[vid] = after
         return after, after != before

@@ -83,17 +83,18 @@ class Node:
         rng: the only source of randomness (tx ids, chunk ids, transport ids).
         config: tunables.
         verifier: payload verifier; the default checks every signature (SPEC §5.5).
+        storage: where VNodes live (in memory by default; sqlite for the native node).
     """
 
     def __init__(self, session: SessionManager, *, rng: random.Random, config: Config = Config(),
-                 verifier: pl.Verifier | None = None) -> None:
+                 verifier: pl.Verifier | None = None, storage: VNodeStore | None = None) -> None:
         self.session = session
         self.me: Did = session.wallet
         self.config = config
         self.rng = rng
         self.ring = PeerRing(self.me, successors=config.successors)
         self.verifier = verifier or pl.Verifier(session.crypto)
-        self.storage = VNodeStore()
+        self.storage = storage if storage is not None else VNodeStore()
         self.cache: dict[Did, VirtualNode] = {}  # FoundVNode results (0.2.5's storage_check_cache)
         self._transports: dict[str, _Transport] = {}
         self._peers: dict[Did, str] = {}  # remote DID -> registered transport id

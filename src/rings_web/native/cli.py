@@ -72,7 +72,7 @@ def cmd_init(ns: argparse.Namespace) -> int:
     from .node import init_config
 
     config = init_config(ns.config)
-    print(f"wrote {ns.config} and a new node key in {config.key_file} (mode 0600)")
+    print(f"wrote {ns.config} and a new node key in {config.key_file} (mode 0600); VNodes go to {config.storage_file}")
     return 0
 
 

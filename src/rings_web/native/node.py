@@ -38,6 +38,8 @@ class NodeConfig:
     loopback-only host); empty lets aioice pick the interfaces."""
     stabilize_interval_ms: int = 3000
     """Chord stabilization period (0.2.5 native default: 3 s)."""
+    storage_file: str = "node.db"
+    """sqlite file for stored VNodes; they survive a restart."""
 
     @classmethod
     def load(cls, path: str | Path) -> "NodeConfig":
@@ -48,20 +50,21 @@ class NodeConfig:
         if not isinstance(data, dict):
             raise InvalidArgument(f"config {path} must be a JSON object")
         config = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-        key = Path(config.key_file)
-        if not key.is_absolute():  # relative to the config file, not to the working directory
-            config.key_file = str(Path(path).resolve().parent / key)
+        base = Path(path).resolve().parent  # relative paths are relative to the config file
+        for name in ("key_file", "storage_file"):
+            if not Path(getattr(config, name)).is_absolute():
+                setattr(config, name, str(base / getattr(config, name)))
         return config
 
 
 def init_config(path: str | Path, key_file: str | None = None) -> NodeConfig:
     """Write a config and a fresh node key next to it (refuses to overwrite a key)."""
     path = Path(path)
-    config = NodeConfig(key_file=key_file or str(path.with_suffix(".key")))
-    key = Path(config.key_file)
-    if key.exists():
-        raise InvalidArgument(f"{key} exists: not overwriting a node key")
-    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    config = NodeConfig(key_file=key_file or path.with_suffix(".key").name, storage_file=path.with_suffix(".db").name)
+    key_path = path.parent / config.key_file
+    if key_path.exists():
+        raise InvalidArgument(f"{key_path} exists: not overwriting a node key")
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(os.urandom(32).hex() + "\n")
     path.write_text(json.dumps(asdict(config), indent=2) + "\n")
@@ -87,6 +90,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     from ..transport.aiortc import AiortcTransport, use_host_addresses
     from .http import HttpServer
     from .jsonrpc import JsonRpc, auth_token
+    from .storage import open_store
 
     if config.host_addresses:
         use_host_addresses(config.host_addresses)
@@ -94,8 +98,9 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     secret = _load_key(config)
     signer = LocalKeySigner(secret, Signer.DEFAULT, crypto)  # 0.2.5 native: DEFAULT
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
-    node = AsyncNode(Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=config.stabilize_interval_ms)),
-                     AiortcTransport(config.ice_servers))
+    engine = Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=config.stabilize_interval_ms),
+                  storage=open_store(config.storage_file))
+    node = AsyncNode(engine, AiortcTransport(config.ice_servers))
     node.on_event(_log_event)
     node.start()
     host, _, port = config.bind.rpartition(":")
