@@ -19,7 +19,7 @@ from rings_web.session import LocalKeySigner, SessionManager
 from rings_web.transport.memory import MemoryHub
 from rings_web.wire.types import Overwrite, VirtualNode
 
-pytestmark = pytest.mark.cpython_only(reason="asyncio.run needs stack switching in Pyodide; the browser driver test covers the WebLoop")
+pytestmark = pytest.mark.cpython_only(reason="asyncio.run needs stack switching in Pyodide; the driver itself is pure asyncio")
 
 
 async def make(hub: MemoryHub, i: int) -> AsyncNode:
