@@ -1,0 +1,92 @@
+/**
+ * @module WebRTC for rings-web in the browser: the browser objects, and nothing else.
+ * Python (rings_web.transport.browser) owns every protocol decision; this file creates
+ * RTCPeerConnections with 0.2.5's data-channel convention (SPEC §3.2) and hands events back.
+ */
+
+const LABEL = "rings";
+const GATHER_TIMEOUT_MS = 5000;
+
+/** Wait for ICE gathering to complete (non-trickle, as 0.2.5), bounded. */
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); } };
+    const timer = setTimeout(resolve, GATHER_TIMEOUT_MS);
+    pc.addEventListener("icegatheringstatechange", done);
+  });
+}
+
+/** The handshake record Python turns into a HandshakeInfo: SDP JSON text + candidates. */
+function describe(pc, candidates) {
+  const d = pc.localDescription;
+  return { sdp: JSON.stringify({ sdp: d.sdp, type: d.type }), candidates };
+}
+
+/**
+ * Build the transport functions for one node.
+ * @param {object} events - `{opened(tid), frame(tid, Uint8Array), closed(tid)}` from Python.
+ * @param {object[]} iceServers - RTCIceServer objects (empty: host candidates only).
+ * @example const t = createTransport({opened, frame, closed}, []);
+ */
+export function createTransport(events, iceServers = []) {
+  const links = new Map();
+
+  function peer(tid) {
+    const pc = new RTCPeerConnection({ iceServers });
+    const own = pc.createDataChannel(LABEL); // before the offer, so it is in the SDP
+    own.binaryType = "arraybuffer";
+    own.bufferedAmountLowThreshold = 1 << 20;
+    const link = { pc, own, candidates: [] };
+    links.set(tid, link);
+    pc.onicecandidate = (e) => { if (e.candidate) link.candidates.push(e.candidate.toJSON()); };
+    own.onopen = () => events.opened(tid);
+    pc.ondatachannel = (e) => {
+      e.channel.binaryType = "arraybuffer";
+      e.channel.onmessage = (m) => {
+        if (m.data instanceof ArrayBuffer && m.data.byteLength) events.frame(tid, new Uint8Array(m.data));
+      };
+    };
+    pc.onconnectionstatechange = () => {
+      if (["failed", "closed"].includes(pc.connectionState) && links.delete(tid)) events.closed(tid);
+    };
+    return link;
+  }
+
+  async function apply(link, sdpText, candidatesJson) {
+    const desc = JSON.parse(sdpText);
+    await link.pc.setRemoteDescription(desc);
+    for (const c of JSON.parse(candidatesJson)) {
+      try { await link.pc.addIceCandidate(c); } catch { /* 0.2.5 only logs a bad candidate */ }
+    }
+  }
+
+  return {
+    async createOffer(tid) {
+      const link = peer(tid);
+      await link.pc.setLocalDescription(await link.pc.createOffer());
+      await gathered(link.pc);
+      return describe(link.pc, link.candidates);
+    },
+    async acceptOffer(tid, sdpText, candidatesJson) {
+      const link = peer(tid);
+      await apply(link, sdpText, candidatesJson);
+      await link.pc.setLocalDescription(await link.pc.createAnswer());
+      await gathered(link.pc);
+      return describe(link.pc, link.candidates);
+    },
+    async applyAnswer(tid, sdpText, candidatesJson) {
+      const link = links.get(tid);
+      if (!link) throw new Error(`no pending transport ${tid}`);
+      await apply(link, sdpText, candidatesJson);
+    },
+    send(tid, frame) {
+      const link = links.get(tid);
+      if (link && link.own.readyState === "open") link.own.send(frame);
+    },
+    close(tid) {
+      const link = links.get(tid);
+      if (link) { links.delete(tid); link.pc.close(); }
+    },
+  };
+}

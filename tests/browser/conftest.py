@@ -1,0 +1,81 @@
+"""Pages running rings-web in headless Debian Chromium (Pyodide from build/pyodide-dist).
+
+Loopback-only namespace required (the test network rule); skipped elsewhere with the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--allow-loopback-in-peer-connection",
+         "--disable-features=WebRtcHideLocalIpsWithMdns"]
+
+
+def missing_requirement() -> str | None:
+    lines = Path("/proc/net/dev").read_text().splitlines()[2:]
+    if sorted(line.split(":")[0].strip() for line in lines) != ["lo"]:
+        return "browser tests run only in a loopback-only network namespace (scripts/test.sh)"
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not found at {CHROMIUM}"
+    if not (REPO / "build" / "pyodide-dist" / "pyodide-lock.json").exists():
+        return "build/pyodide-dist missing (python scripts/build_pyodide_dist.py)"
+    return None
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
+                      ".js": "text/javascript", ".wasm": "application/wasm"}
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site():
+    reason = missing_requirement()
+    if reason:
+        pytest.skip(reason)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(REPO)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser(site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_node(browser, site):
+    """``open_node(key_hex)`` → a page whose ``window.api`` drives one rings-web node."""
+    contexts, errors = [], []
+
+    def open_(key: str):
+        ctx = browser.new_context(permissions=["camera", "microphone"])  # makes Chromium gather 127.0.0.1
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{site}/tests/browser/node.html?key={key}")
+        page.wait_for_function("window.ready === true", timeout=60_000)
+        page.api = lambda fn, *args: page.evaluate("([f, a]) => window.api[f](...a)", [fn, list(args)])
+        return page
+
+    yield open_
+    for ctx in contexts:
+        ctx.close()
+    assert not errors, errors
