@@ -1,4 +1,4 @@
-"""Pages running rings-web in headless Debian Chromium (Pyodide from build/pyodide-dist).
+"""Fixtures for pages running rings-web in headless Debian Chromium (Pyodide from build/pyodide-dist).
 
 Loopback-only namespace required (the test network rule); skipped elsewhere with the reason.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent.parent
+REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--allow-loopback-in-peer-connection",
@@ -50,7 +50,7 @@ def site():
     server.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's sync API holds an event loop: release it after each module
 def browser(site):
     from playwright.sync_api import sync_playwright
 
