@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from _support import only_loopback
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -21,8 +23,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-
 
 
 def missing_requirement() -> str | None:
-    lines = Path("/proc/net/dev").read_text().splitlines()[2:]
-    if sorted(line.split(":")[0].strip() for line in lines) != ["lo"]:
+    if not only_loopback():
         return "browser tests run only in a loopback-only network namespace (scripts/test.sh)"
     if not Path(CHROMIUM).exists():
         return f"Chromium not found at {CHROMIUM}"

@@ -17,3 +17,14 @@ def run_sync(coro):
         return done.value
     coro.close()
     return asyncio.run(coro)  # pragma: no cover - only for signers that really wait
+
+
+def only_loopback() -> bool:
+    """True inside a network namespace whose only interface is ``lo`` (the test network rule).
+
+    /proc/net/dev belongs to this process's namespace (/sys/class/net may not).
+    """
+    from pathlib import Path
+
+    lines = Path("/proc/net/dev").read_text().splitlines()[2:]
+    return sorted(line.split(":")[0].strip() for line in lines) == ["lo"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.cpython_only(reason="aiortc is the native transport")
 aiortc = pytest.importorskip("aiortc", reason="aiortc is not installed (pip install aiortc)")
 
+from _support import only_loopback  # noqa: E402
 from rings_web.crypto import default_backend  # noqa: E402
 from rings_web.did import Did  # noqa: E402
 from rings_web.drivers.aio import AsyncNode, wall_clock_ms  # noqa: E402
@@ -22,11 +22,6 @@ from rings_web.message import payload as pl  # noqa: E402
 from rings_web.session import LocalKeySigner, SessionManager  # noqa: E402
 from rings_web.transport.aiortc import AiortcTransport, loopback_only  # noqa: E402
 from rings_web.wire.types import Overwrite, VirtualNode  # noqa: E402
-
-
-def only_loopback() -> bool:
-    lines = Path("/proc/net/dev").read_text().splitlines()[2:]
-    return sorted(line.split(":")[0].strip() for line in lines) == ["lo"]
 
 
 @pytest.fixture(autouse=True)

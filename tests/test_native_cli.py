@@ -12,13 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from _support import only_loopback
+
 pytestmark = pytest.mark.cpython_only(reason="spawns the native node")
 RINGS = [sys.executable, "-m", "rings_web"]
-
-
-def only_loopback() -> bool:
-    lines = Path("/proc/net/dev").read_text().splitlines()[2:]
-    return sorted(line.split(":")[0].strip() for line in lines) == ["lo"]
 
 
 def start_node(config: Path) -> tuple[subprocess.Popen, dict]:

@@ -15,7 +15,7 @@ from rings_web.wire.buffer import Reader, Writer
 from rings_web.wire.chunk import Reassembler, decode_frame, split
 from rings_web.wire.types import (
     AUTHORIZED_INFO, CHUNK, MESSAGE, PAYLOAD, AlreadyConnected, CustomCallback, CustomMessage,
-    FindSuccessorSend, Handler, JoinSubring, MultiCall, OperateVNode, Overwrite, Touch, VirtualNode,
+    FindSuccessorSend, Handler, JoinSubring, MultiCall, OperateVNode, Touch, VirtualNode,
     VNodeType,
 )
 

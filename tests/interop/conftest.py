@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from _support import only_loopback
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 ORACLE = Path(os.environ.get("RINGS_ORACLE_DIR", REPO.parent / "shared" / "rings-0.2.5" / "oracle"))
@@ -25,11 +27,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 def missing_requirement() -> str | None:
-    # /proc/net/dev belongs to this process's network namespace (/sys/class/net may not)
-    lines = Path("/proc/net/dev").read_text().splitlines()[2:]
-    interfaces = sorted(line.split(":")[0].strip() for line in lines)
-    if interfaces != ["lo"]:
-        return f"browser tests run only in a loopback-only network namespace (interfaces here: {interfaces}); see tests/interop/README.md"
+    if not only_loopback():
+        return "browser tests run only in a loopback-only network namespace; see tests/interop/README.md"
     if not shutil.which("node"):
         return "node is not installed"
     if not Path(CHROMIUM).exists():

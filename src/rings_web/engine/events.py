@@ -8,7 +8,7 @@ from typing import Any, Union
 
 from ..did import Did
 from ..errors import RingsError
-from ..wire.types import HandshakeInfo, MessagePayload, VirtualNode
+from ..wire.types import HandshakeInfo, MessagePayload
 
 __all__ = [
     "SendFrames", "CreateOffer", "AcceptOffer", "ApplyAnswer", "CloseTransport", "Action",
