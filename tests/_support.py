@@ -19,6 +19,19 @@ def run_sync(coro):
     return asyncio.run(coro)  # pragma: no cover - only for signers that really wait
 
 
+def wait_until(predicate, timeout: float, step: float = 0.1):
+    """Poll ``predicate`` until it is truthy or ``timeout`` seconds pass; returns its last value."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
 def only_loopback() -> bool:
     """True inside a network namespace whose only interface is ``lo`` (the test network rule).
 

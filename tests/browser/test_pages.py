@@ -1,9 +1,8 @@
 """Two Chromium pages, each a rings-web node in Pyodide, link over WebRTC and exchange messages."""
 
-import time
-
 import pytest
 
+from _support import wait_until
 from _vectors import VECTORS
 from rings_web.message.backend import backend_body
 
@@ -12,12 +11,7 @@ KEYS = VECTORS["test_keys"]
 
 
 def wait(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
+    return wait_until(predicate, timeout, step=0.1)
 
 
 def test_two_pages_handshake_and_message(open_node):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from _support import only_loopback
+from _support import only_loopback, wait_until
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -92,12 +92,7 @@ class Genuine:
         return [bytes.fromhex(e["args"][1]["$bytes"]) for e in self.events(page, "custom_message")]
 
     def wait_for(self, predicate, timeout: float = 10.0, step: float = 0.1):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value or time.monotonic() > deadline:
-                return value
-            time.sleep(step)
+        return wait_until(predicate, timeout, step)
 
     def close(self) -> None:
         try:

@@ -1,9 +1,8 @@
 """rings-web in Chromium (Pyodide) and the genuine 0.2.5 node: handshake both ways, text both ways."""
 
-import time
-
 import pytest
 
+from _support import wait_until
 from _vectors import VECTORS
 from rings_web.message.backend import backend_body
 
@@ -12,12 +11,7 @@ KEYS = VECTORS["test_keys"]
 
 
 def wait(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
+    return wait_until(predicate, timeout, step=0.2)
 
 
 @pytest.mark.parametrize("offerer", ["rings-web", "genuine"])

@@ -77,8 +77,7 @@ def test_manual_handshake_and_text_both_ways(genuine, offerer):
                 print(f"handshake attempt {attempt} ({offerer} offering) did not register on both sides")
             except (TimeoutError, queue.Empty, RuntimeError) as e:  # a genuine call hung or failed
                 print(f"handshake attempt {attempt} ({offerer} offering) failed: {e!r:.200}")
-            native.node.disconnect(g_did, wall_clock_ms())
-            native._pump()
+            native.disconnect(g_did)
         assert await linked(), "no link between the native and the genuine node after 3 handshakes"
         print(f"link up after {attempt} handshake(s), {offerer} offering")
         # genuine -> native: send_simple_text_message arrives as a BackendMessage type 2

@@ -109,6 +109,15 @@ class AsyncNode:
     async def fetch(self, vid: Did) -> VirtualNode:
         return await self._request(lambda now: self.node.fetch(vid, now))
 
+    def disconnect(self, did: Did) -> None:
+        self.node.disconnect(did, self.clock())
+        self._pump()
+
+    def close_transport(self, transport_id: str) -> None:
+        """Abandon a transport, pending or connected."""
+        self.node.close_transport(transport_id, self.clock())
+        self._pump()
+
     def send_message(self, destination: Did, body: bytes) -> uuid.UUID:
         tx_id = self.node.send_message(destination, body, self.clock())
         self._pump()

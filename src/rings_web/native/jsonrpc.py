@@ -185,8 +185,7 @@ class JsonRpc:
         return [{"did": d.hex(), "transport_id": None, "state": "connected"} for d in self.node.node.peers]
 
     async def disconnect(self, params: Any) -> Any:
-        self.node.node.disconnect(_did(self._params(params, 1)[0]), self.node.clock())
-        self.node._pump()
+        self.node.disconnect(_did(self._params(params, 1)[0]))
         return {}
 
     async def send_simple_text(self, params: Any) -> Any:
@@ -266,8 +265,7 @@ class JsonRpc:
         tid = _str(self._params(params, 1)[0], "transport_uuid")
         if tid not in self.node.node.pending_transport_ids:
             raise RpcError(NODE_ERROR, f"no pending transport {tid[:40]}")
-        self.node.node.close_transport(tid, self.node.clock())
-        self.node._pump()
+        self.node.close_transport(tid)
         return {}
 
     async def node_info(self, params: Any) -> Any:
