@@ -153,6 +153,10 @@ class _Uuid(Codec):
         r.pos = pos + 24
         return value
 
+    def known(self, raw: bytes) -> uuid.UUID | None:
+        """The uuid of this 24-byte encoding if it was decoded before, else None."""
+        return self._decoded.get(raw)
+
     def push(self, w: Writer, value: uuid.UUID) -> None:
         w.buf += self._LENGTH + value.bytes
 
@@ -210,14 +214,24 @@ class _Did(Codec):
         raw = r.pull_fixed(42)
         raise DecodeError(f"Did expected '0x' + 40 hex digits, got {raw[:60]!r}")
 
-    def push(self, w: Writer, value: Did) -> None:
+    def known(self, raws: list[bytes]) -> list[Did] | None:
+        """The DIDs of these 50-byte encodings if all were decoded before, else None."""
+        get = self._decoded.get
+        dids = [get(raw) for raw in raws]
+        return None if None in dids else dids
+
+    def encoded(self, value: Did) -> bytes:
+        """The 50 bytes of ``value``."""
         raw = self._encoded.get(value)
         if raw is None:
             raw = self._PREFIX + b"%040x" % value
             if len(self._encoded) >= self.CAPACITY:
                 self._encoded.clear()
             self._encoded[value] = raw
-        w.buf += raw
+        return raw
+
+    def push(self, w: Writer, value: Did) -> None:
+        w.buf += self.encoded(value)
 
     def to_json(self, value: Did) -> str:
         return value.hex()
@@ -356,7 +370,8 @@ class Remembered(Codec):
         self.min_size = inner.min_size
         self._bytes: dict[int, tuple[Any, bytes]] = {}
 
-    def _keep(self, value: Any, raw: bytes) -> None:
+    def keep(self, value: Any, raw: bytes) -> None:
+        """Remember that ``value`` encodes as ``raw``."""
         if len(self._bytes) >= self.CAPACITY:
             self._bytes.clear()
         self._bytes[id(value)] = (value, raw)
@@ -364,7 +379,7 @@ class Remembered(Codec):
     def pull(self, r: Reader) -> Any:
         start = r.pos
         value = self.inner.pull(r)
-        self._keep(value, r.data[start : r.pos])
+        self.keep(value, r.data[start : r.pos])
         return value
 
     def push(self, w: Writer, value: Any) -> None:
@@ -374,7 +389,7 @@ class Remembered(Codec):
             return
         start = len(w.buf)
         self.inner.push(w, value)
-        self._keep(value, bytes(w.buf[start:]))
+        self.keep(value, bytes(w.buf[start:]))
 
     def to_json(self, value: Any) -> Any:
         return self.inner.to_json(value)

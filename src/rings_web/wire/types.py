@@ -26,6 +26,7 @@ from .codec import (
 
 #: MultiCall may nest; bound it so hostile input cannot exhaust the stack (0.2.5: unbounded).
 MAX_NESTING = 8
+_U64 = (1 << 64) - 1
 
 
 # -- handshake (SPEC §3.4) ------------------------------------------------------------------
@@ -440,8 +441,9 @@ class Session:
 class _SessionCodec(Struct):
     """``Session``, with its bytes remembered: every payload carries the same sessions again.
 
-    A session is decoded once and then recognised by its bytes (the 65-byte wallet signature
-    is the key; the whole encoding must match), and encoded once per Session object.
+    A session is decoded once and then recognised by its bytes (the key is its first 128
+    bytes: the wallet signature and the wallet's DID; the whole encoding must match), and
+    encoded once per Session object.
     """
 
     __slots__ = ("_decoded", "_encoded")
@@ -454,7 +456,7 @@ class _SessionCodec(Struct):
 
     def pull(self, r: Reader) -> Session:
         start, data = r.pos, r.data
-        key = data[start : start + 80]
+        key = data[start : start + 128]
         hit = self._decoded.get(key)
         if hit is not None and data.startswith(hit[1], start):
             r.pos = start + len(hit[1])
@@ -462,6 +464,13 @@ class _SessionCodec(Struct):
         value = super().pull(r)
         self._remember(self._decoded, key, (value, data[start : r.pos]))
         return value
+
+    def known(self, data: bytes, pos: int) -> tuple[Session, int] | None:
+        """The session encoded at ``data[pos:]`` and where it ends, if decoded before."""
+        hit = self._decoded.get(data[pos : pos + 128])
+        if hit is not None and data.startswith(hit[1], pos):
+            return hit[0], pos + len(hit[1])
+        return None
 
     def push(self, w: Writer, value: Session) -> None:
         hit = self._encoded.get(id(value))
@@ -473,9 +482,9 @@ class _SessionCodec(Struct):
         self._remember(self._encoded, id(value), (value, bytes(w.buf[start:])))
 
     def _remember(self, cache: dict, key, entry) -> None:
+        if len(cache) >= self.CAPACITY:
+            cache.clear()
         cache[key] = entry
-        if len(cache) > self.CAPACITY:
-            del cache[next(iter(cache))]
 
 
 SESSION = _SessionCodec(("sig", BYTES), ("auth", AUTHORIZED_INFO))
@@ -489,7 +498,31 @@ class MessageRelay:
     destination: Did
 
 
-RELAY = Struct(MessageRelay, ("path", Seq(DID)), ("next_hop", DID), ("destination", DID))
+class _RelayCodec(Struct):
+    """``MessageRelay``: its DIDs (originator first, then every hop, next hop, destination)
+    read and written in one pass (hot path); anything unusual takes the generic path."""
+
+    __slots__ = ()
+
+    def pull(self, r: Reader) -> MessageRelay:
+        data, pos = r.data, r.pos
+        if pos + 8 <= len(data):
+            n = int.from_bytes(data[pos : pos + 8], "little")
+            end = pos + 8 + 50 * (n + 2)
+            if end <= len(data):
+                dids = DID.known([data[i : i + 50] for i in range(pos + 8, end, 50)])
+                if dids is not None:
+                    r.pos = end
+                    return MessageRelay(tuple(dids[:n]), dids[n], dids[n + 1])
+        return super().pull(r)
+
+    def push(self, w: Writer, value: MessageRelay) -> None:
+        encoded = DID.encoded
+        w.buf += b"".join([len(value.path).to_bytes(8, "little"), *map(encoded, value.path),
+                           encoded(value.next_hop), encoded(value.destination)])
+
+
+RELAY = _RelayCodec(MessageRelay, ("path", Seq(DID)), ("next_hop", DID), ("destination", DID))
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,16 +542,32 @@ class _VerificationCodec(Struct):
 
     def pull(self, r: Reader) -> MessageVerification:
         start = r.pos
-        session = SESSION.pull(r)
-        pos, data = r.pos, r.data
-        if pos + 32 <= len(data):
-            ttl, low, high, n = self._TAIL.unpack_from(data, pos)
-            end = pos + 32 + n
-            if ttl <= USIZE_MAX and end <= len(data):
-                r.pos = end
-                return MessageVerification(session, ttl, low | high << 64, data[pos + 32 : end])
+        SESSION.pull(r)  # decoded (and remembered) by now
+        found = self.known(r.data, start)
+        if found is not None:
+            r.pos = found[1]
+            return found[0]
         r.pos = start
         return super().pull(r)
+
+    def known(self, data: bytes, pos: int) -> tuple[MessageVerification, int] | None:
+        """The verification at ``data[pos:]`` and where it ends, if its session is known."""
+        found = SESSION.known(data, pos)
+        if found is None:
+            return None
+        session, pos = found
+        if pos + 32 > len(data):
+            return None
+        ttl, low, high, n = self._TAIL.unpack_from(data, pos)
+        end = pos + 32 + n
+        if ttl > USIZE_MAX or end > len(data):
+            return None
+        return MessageVerification(session, ttl, low | high << 64, data[pos + 32 : end]), end
+
+    def push(self, w: Writer, value: MessageVerification) -> None:
+        SESSION.push(w, value.session)
+        ts, sig = value.ts_ms, value.sig
+        w.buf += self._TAIL.pack(value.ttl_ms, ts & _U64, ts >> 64, len(sig)) + sig
 
 
 VERIFICATION = _VerificationCodec(
@@ -536,11 +585,59 @@ class MessagePayload:
     origin_verification: MessageVerification
 
 
-PAYLOAD = Struct(
-    MessagePayload,
-    ("data", Remembered(MESSAGE)), ("tx_id", UUID), ("addr", DID), ("relay", RELAY),
-    ("verification", Remembered(VERIFICATION)), ("origin_verification", Remembered(VERIFICATION)),
-)
+class _PayloadCodec(Struct):
+    """``MessagePayload``, one per frame: when its uuid, DIDs and sessions are ones seen
+    before (nearly always) it is read in one pass over the bytes, else field by field.
+
+    The message and the origin's verification are remembered: forwarding re-encodes them
+    by a copy.  The origin's verification of a new message is its hop verification, and
+    its bytes are written once and copied.
+    """
+
+    __slots__ = ("_message", "_origin")
+
+    def __init__(self) -> None:
+        self._message, self._origin = Remembered(MESSAGE), Remembered(VERIFICATION)
+        super().__init__(
+            MessagePayload,
+            ("data", self._message), ("tx_id", UUID), ("addr", DID), ("relay", RELAY),
+            ("verification", VERIFICATION), ("origin_verification", self._origin),
+        )
+
+    def pull(self, r: Reader) -> MessagePayload:
+        start = r.pos
+        message = self._message.pull(r)
+        data, pos = r.data, r.pos
+        n = int.from_bytes(data[pos + 74 : pos + 82], "little")
+        end = pos + 82 + 50 * (n + 2)
+        tx_id = UUID.known(data[pos : pos + 24])
+        dids = None
+        if end <= len(data):  # checked first: the count may be anything
+            dids = DID.known([data[pos + 24 : pos + 74], *(data[i : i + 50] for i in range(pos + 82, end, 50))])
+        v = VERIFICATION.known(data, end) if tx_id is not None and dids is not None else None
+        ov = VERIFICATION.known(data, v[1]) if v is not None else None
+        if ov is None:
+            r.pos = start
+            return super().pull(r)
+        self._origin.keep(ov[0], data[v[1] : ov[1]])
+        r.pos = ov[1]
+        relay = MessageRelay(tuple(dids[1 : n + 1]), dids[n + 1], dids[n + 2])
+        return MessagePayload(message, tx_id, dids[0], relay, v[0], ov[0])
+
+    def push(self, w: Writer, value: MessagePayload) -> None:
+        self._message.push(w, value.data)
+        UUID.push(w, value.tx_id)
+        DID.push(w, value.addr)
+        RELAY.push(w, value.relay)
+        start = len(w.buf)
+        VERIFICATION.push(w, value.verification)
+        if value.origin_verification is value.verification:
+            w.buf += w.buf[start:]
+        else:
+            self._origin.push(w, value.origin_verification)
+
+
+PAYLOAD = _PayloadCodec()
 
 
 # -- data-channel frame (SPEC §3.3) ----------------------------------------------------------
