@@ -52,7 +52,7 @@ def test_finger_join_wraps():
     me = RING_SIZE - 2  # biases: Did(1) -> 3, TOP -> 2^159 + 2
     table = fingers_of(2**159, 1, me=me)
     assert list(table.slots) == [Did(1)] * 2 + [TOP] * 158
-    assert table.first() == Did(1) and Did(1) in table and TOP in table and Did(me) not in table
+    assert table[0] == Did(1) and Did(1) in table and TOP in table and Did(me) not in table
 
 
 def test_finger_remove_takes_following_entry():
@@ -61,18 +61,14 @@ def test_finger_remove_takes_following_entry():
     assert not table.remove(Did(2)) and not table.remove(Did(3)) and not table.remove(Did(0))
     assert table.remove(TOP) and table.slots[2:] == (Did(5),) + (None,) * 157
     assert table.remove(Did(1)) and table.remove(Did(5)) and table.slots == (None,) * 160
-    assert table.first() is None and list(table) == []
+    assert table[0] is None and list(table) == []
+    assert table.first_slot(Did(1)) is None
 
 
-def test_finger_closest_preceding():
+def test_finger_first_slot_is_the_start_of_a_run():
     table = fingers_of(1, 2, 5, 2**159)
-    assert table.closest_preceding(Did(0)) is None  # target == self
-    assert table.closest_preceding(Did(1)) is None  # nothing before the first finger
-    assert table.closest_preceding(Did(3)) == Did(2)
-    assert table.closest_preceding(Did(2**159)) == Did(5)
-    assert table.closest_preceding(Did(2**159 + 1)) == TOP
-    assert table.closest_preceding(Did.MAX) == TOP
-    assert FingerTable(Did(0)).closest_preceding(Did(9)) is None
+    assert [table.first_slot(Did(d)) for d in (1, 2, 5, 2**159)] == [0, 1, 2, 3]
+    assert table.first_slot(Did(3)) is None and table.first_slot(Did(0)) is None
 
 
 # -- SuccessorList --------------------------------------------------------------------------------
@@ -98,31 +94,58 @@ def test_successor_list_size():
 
 
 # -- PeerRing: routing ----------------------------------------------------------------------------
+SPREAD = (2**100, 2**101, 2**102, 2**150, 2**159)  # successors 2^100..2^102: a gap of about 2^100
+
+
 def test_find_successor_local_and_remote():
     ring = ring_of(0, 1, 2, 5, 2**159)
     assert ring.find_successor(Did(1)) == Local(Did(1))
     assert ring.find_successor(Did(0)) == Local(Did(1))  # target == self: bias 0 (0.2.5)
-    assert ring.find_successor(Did(2)) == Remote(Did(1))
-    assert ring.find_successor(Did(3)) == Remote(Did(2))
-    assert ring.find_successor(Did(2**159)) == Remote(Did(5))
+    ring = ring_of(0, *SPREAD)
+    assert ring.find_successor(Did(2**149)) == Remote(Did(2**102))  # 0.2.5: the closest preceding
+    assert ring.find_successor(Did(2**150)) == Remote(Did(2**102))  # the target itself is not past it
     assert ring.find_successor(Did.MAX) == Remote(TOP)
 
 
+def test_find_successor_prefers_a_known_node_just_past_the_target():
+    ring = ring_of(0, *SPREAD)
+    assert ring.find_successor(Did(2**150 - 2**101)) == Remote(Did(2**150))  # within 4 gaps past
+    assert ring.find_successor(Did(2**150 - 2**103)) == Remote(Did(2**102))  # too far: 0.2.5's way
+    assert ring.find_successor(Did(2**150 - 1), avoid=(Did(2**150),)) == Remote(Did(2**102))
+
+
+def test_find_successor_routes_through_every_known_node():
+    ring = ring_of(0, 2**159, 2**159 + 2**100)  # the second is no finger: 2^159 shadows it
+    assert 2**159 + 2**100 not in ring.fingers
+    assert ring.find_successor(Did.MAX) == Remote(Did(2**159 + 2**100))  # 0.2.5: TOP
+    assert ring.closest_preceding(Did.MAX, avoid=(Did(2**159 + 2**100),)) == TOP
+    assert ring.closest_preceding(Did(1)) is None
+
+
 def test_find_successor_wraps():
-    me = RING_SIZE - 2
-    ring = ring_of(me, 1, 2**159, RING_SIZE - 1)
-    assert ring.find_successor(Did(RING_SIZE - 1)) == Local(Did(RING_SIZE - 1))
-    assert ring.find_successor(Did(0)) == Remote(Did(RING_SIZE - 1))
-    assert ring.find_successor(Did(2)) == Remote(Did(1))
-    assert ring.find_successor(Did(me - 1)) == Remote(TOP)
+    me = RING_SIZE - 2**100
+    ring = ring_of(me, 2**50, 2**60, 2**70, 2**158)
+    assert ring.find_successor(Did(2**40)) == Local(Did(2**50))
+    assert ring.find_successor(Did(2**155)) == Remote(Did(2**70))
+    assert ring.find_successor(Did(me - 1)) == Remote(Did(2**158))
 
 
 def test_find_successor_alone_and_fallback():
     ring = PeerRing(Did(7))
     assert ring.find_successor(Did(3)) == Local(Did(7))
-    ring.successors.update(Did(9))  # a successor the fingers do not know (NotifyPredecessorReport)
+    ring.successors.update(Did(9))  # a successor the ring never joined
     assert ring.find_successor(Did(8)) == Local(Did(9))
     assert ring.find_successor(Did(100)) == Remote(Did(9))  # never Remote(self)
+
+
+def test_successor_of_own_range_and_successor_range():
+    ring = ring_of(1000, 2000, 3000)
+    assert ring.successor_of(Did(1500)) == Did(2000) and ring.successor_of(Did(1000)) == Did(2000)
+    assert ring.successor_of(Did(500)) is None  # no predecessor yet
+    ring.notify(Did(400))
+    assert ring.successor_of(Did(500)) == Did(1000) and ring.successor_of(Did(1000 - 1)) == Did(1000)
+    assert ring.successor_of(Did(400)) is None and ring.successor_of(Did(2500)) is None
+    assert PeerRing(Did(5)).successor_of(Did(9)) == Did(5)  # alone: every id is ours
 
 
 def test_stores_here_is_025_placement():
@@ -145,11 +168,6 @@ def test_notify_ordering():
     wrap = PeerRing(Did(5))
     wrap.notify(Did(RING_SIZE - 10))
     assert wrap.notify(Did(2)) == Did(RING_SIZE - 10) and wrap.predecessor == Did(2)
-
-
-def test_stabilize_targets():
-    assert PeerRing(Did(0)).stabilize_targets() == []
-    assert ring_of(0, 9, 4, 7, 8).stabilize_targets() == [Did(4), Did(7), Did(8)]
 
 
 def test_remove_clears_and_refills():
@@ -176,35 +194,38 @@ def test_remove_refills_empty_successors_from_fingers():
     assert ring.successors.list() == [] and ring.find_successor(Did(3)) == Local(Did(0))
 
 
-def test_fix_fingers_sequence_and_targets():
+def test_next_finger_check_walks_the_slots_that_need_a_question():
     me = Did(RING_SIZE - 3)
     ring = PeerRing(me)
-    steps = [ring.fix_fingers_step() for _ in range(162)]
-    assert [s.index for s in steps[:3]] == [1, 2, 3] and steps[158].index == 159
-    assert steps[159] == FixFinger(0, Did(RING_SIZE - 2)) and steps[160].index == 1
-    assert steps[0].target == Did.MAX and steps[1].target == Did(1)  # self + 2, self + 4 wrap
-    assert all(s.target == me + (1 << s.index) for s in steps)
-    assert ring.fix_finger_index == 2
+    assert ring.next_finger_check() is None  # no successor: nothing to ask
+    ring = ring_of(0, 2**100, 2**150, 2**155, 2**159)
+    ring.notify(Did(2**159))
+    steps = [ring.next_finger_check() for _ in range(5)]
+    # slots 0..100 are the first successor's; 101..150 hold 2^150 (checked at 101); then 151,
+    # 156 (2^159, whose run starts there); 159's target is past the predecessor: ours, empty
+    assert [s.index for s in steps] == [101, 151, 156, 101, 151]
+    assert all(s.target == Did(1 << s.index) for s in steps)
+    wrap = ring_of(RING_SIZE - 3, 2**158)
+    assert wrap.next_finger_check() == FixFinger(159, Did(2**159 - 3))
 
 
-def test_apply_finger_validates_answer():
-    ring = ring_of(0, 2**159)
-    assert not ring.apply_finger(3, Did(5))  # forged: before the target 0 + 8
-    assert not ring.apply_finger(3, Did(0))  # self
-    assert ring.fingers.slots[:4] == (TOP,) * 4 and ring.successors.list() == [TOP]
-    assert ring.apply_finger(3, Did(8))
-    assert ring.fingers.slots[:4] == (Did(8),) * 4 and ring.successors.list() == [Did(8), TOP]
-    assert ring.apply_finger(3, Did(9)) and ring.fingers[3] == Did(8)  # valid, but not closer
-    for bad in (-1, 160, "3"):
-        with pytest.raises(InvalidArgument):
-            ring.apply_finger(bad, Did(8))
+def test_checks_for_a_new_finger():
+    ring = ring_of(0, 2**100, 2**159)
+    ring.join(Did(2**150 + 5))  # takes slots 101..150, cutting 2^159's run short at 151
+    assert [c.index for c in ring.checks_for(Did(2**150 + 5))] == [101, 151]
+    assert [c.index for c in ring.checks_for(Did(2**150 + 5), exact=True)] == [151]
+    assert [c.index for c in ring.checks_for(Did(2**100))] == [101]  # its own slots are local
+    assert ring.checks_for(Did(12345)) == []  # not a finger
 
 
-def test_fix_fingers_local_answer_round_trip():
-    ring = ring_of(0, 2**150)
-    step = ring.fix_fingers_step()
-    answer = ring.find_successor(step.target)
-    assert answer == Local(Did(2**150)) and ring.apply_finger(step.index, answer.did)
+def test_would_improve_counts_links_under_way():
+    ring = ring_of(0, 10, 20, 30, 2**150)
+    assert ring.would_improve(Did(25)) and ring.would_improve(Did(35))  # successor | finger 5
+    assert not ring.would_improve(Did(20)) and not ring.would_improve(Did(2**150 + 1))
+    assert ring.would_improve(Did(2**149 + 1))  # a closer finger for slot 149
+    assert not ring.would_improve(Did(25), coming=(Did(22),))  # a successor candidate on its way
+    assert not ring.would_improve(Did(2**149 + 9), coming=(Did(2**149 + 1),))
+    assert ring.would_improve(Did(2**149 + 9), coming=(Did(2**148),))  # another slot
 
 
 def test_boundary_rejects_non_did():
@@ -234,13 +255,13 @@ def full_rings(order: list[int]) -> dict[int, PeerRing]:
 
 
 def lookup(rings: dict[int, PeerRing], start: int, target: Did) -> tuple[int, Did, int]:
-    node, hops = start, 0
+    node, hops, visited = start, 0, (Did(start),)
     while True:
-        step = rings[node].find_successor(target)
+        step = rings[node].find_successor(target, avoid=visited)  # as the engine: the relay path
         if isinstance(step, Local):
             return node, step.did, hops
-        assert step.next_hop != node and step.next_hop in rings
-        node, hops = step.next_hop, hops + 1
+        assert step.next_hop not in visited and step.next_hop in rings
+        node, hops, visited = step.next_hop, hops + 1, visited + (step.next_hop,)
         assert hops < len(rings), "lookup did not terminate within N hops"
 
 
@@ -301,7 +322,7 @@ def test_oracle_after_removals(data):
         if exact:
             check_lookup(rings, nodes, start, target)
         else:
-            lookup(rings, start, target)  # terminates: every hop gets strictly closer
+            lookup(rings, start, target)  # terminates: a lookup never revisits a node
 
 
 def test_lookup_hops_logarithmic():

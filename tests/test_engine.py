@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import random
 import uuid
+from bisect import bisect_left
 
 import pytest
 
 from rings_web.did import Did
 from rings_web.drivers.simulator import Simulator
 from rings_web.engine.config import Config
-from rings_web.engine.events import MessageReceived, PayloadRejected, PeerConnected, RequestDone, RequestFailed, SendFrames
-from rings_web.engine.node import NotFound
+from rings_web.engine.events import (
+    LookupResult, MessageReceived, PayloadRejected, PeerConnected, RequestDone, RequestFailed, SendFrames,
+)
+from rings_web.engine.node import Node, NotFound
 from rings_web.errors import RelayError, RemoteError, ReplayError
 from rings_web.message import payload as pl
 from rings_web.message.backend import BackendType, backend_body
 from rings_web.wire import base58
 from rings_web.wire.chunk import Reassembler, decode_frame, split
 from rings_web.wire.types import (
-    CustomMessage, Extend, FindSuccessorReport, Handler, LeaveDHT, MessageRelay, NotifyPredecessorSend, Overwrite,
-    Touch, VirtualNode,
+    CustomMessage, Extend, FindSuccessorReport, FindSuccessorSend, Handler, LeaveDHT, MessageRelay, MultiCall,
+    NotifyPredecessorReport, NotifyPredecessorSend, Overwrite, Touch, VirtualNode,
 )
 
 CONFIG = Config(stabilize_interval_ms=3000)
@@ -332,3 +336,103 @@ def test_engine_receive_never_raises_on_mutated_frames(pair_for_fuzz):
             pass
 
     check()
+
+
+# -- joining and keeping the ring (beyond 0.2.5, every message a 0.2.5 one) -------------------------
+@pytest.fixture(scope="module")
+def ring24():
+    return build_ring(24, seed=21, fast=True, rounds=6)
+
+
+def sent_payloads(monkeypatch) -> list[tuple[Did, object]]:
+    """Every payload any node emits from now on, as (sender, payload)."""
+    log = []
+    emit = Node._emit
+
+    def recording(self, p, now):
+        log.append((self.me, p))
+        return emit(self, p, now)
+
+    monkeypatch.setattr(Node, "_emit", recording)
+    return log
+
+
+def test_lookup_names_the_successor_of_any_key(ring24):
+    sim, nodes = ring24
+    ids = sorted(n.me for n in nodes)
+    rnd = random.Random(3)
+    for _ in range(40):
+        asker, key = rnd.choice(nodes), Did(rnd.getrandbits(160))
+        done = result(sim, asker, sim.call(asker, lambda n, k=key: n.lookup(k, sim.now)))
+        assert isinstance(done, RequestDone) and done.value.successor == ids[bisect_left(ids, key) % len(ids)]
+        assert 0 <= done.value.hops <= 4
+    own = nodes[0]
+    done = result(sim, own, sim.call(own, lambda n: n.lookup(n.me + 1, sim.now)))
+    assert done.value == LookupResult(own.ring.successors.first(), 0)  # in its own range: no message
+
+
+def test_a_newcomer_asks_on_its_bootstrap_link_only_and_borrows_fingers_from_its_successor(ring24, monkeypatch):
+    sim, nodes = ring24
+    log = sent_payloads(monkeypatch)
+    newcomer = sim.add_node()
+    sim.link(newcomer, nodes[5])
+    sim.run_for(2000)
+    ids = sorted([n.me for n in nodes] + [newcomer.me])
+    successor = ids[(ids.index(newcomer.me) + 1) % len(ids)]
+    assert newcomer.ring.successors.first() == successor and newcomer.ring.predecessor == ids[ids.index(newcomer.me) - 1]
+    mine = [p for sender, p in log if sender == newcomer.me and p.relay.path == (newcomer.me,)]
+    assert isinstance(mine[0].data, FindSuccessorSend) and mine[0].data.did == newcomer.me  # 0.2.5's JoinDHT
+    assert mine[0].relay.next_hop == nodes[5].me  # lookup, on the bootstrap link: not on the ring's links
+    assert not [p for sender, p in log if p.relay.path == (sender,) and p.relay.next_hop == newcomer.me
+                and isinstance(p.data, FindSuccessorSend) and p.data.did == sender and sender != nodes[5].me]
+    borrow = [p for p in mine if isinstance(p.data, MultiCall)]
+    assert len(borrow) == 1 and borrow[0].relay.next_hop == successor
+    targets = {m.did for m in borrow[0].data.messages}
+    assert all(isinstance(m, FindSuccessorSend) and m.then == Handler.FixFingerTable for m in borrow[0].data.messages)
+    assert newcomer.me + (1 << 159) in targets
+    sim.run_for(3 * CONFIG.stabilize_interval_ms)
+    for k in range(160):
+        want = ids[bisect_left(ids, newcomer.me + (1 << k)) % len(ids)]
+        assert newcomer.ring.fingers[k] == (None if want == newcomer.me else want), k
+
+
+def test_a_new_predecessor_is_announced_to_the_peers_that_linked_to_us(ring24, monkeypatch):
+    sim, nodes = ring24
+    log = sent_payloads(monkeypatch)
+    newcomer = sim.add_node()
+    sim.link(newcomer, nodes[2])
+    sim.run_for(2000)
+    successor = next(n for n in nodes if n.me == newcomer.ring.successors.first())
+    told = {p.relay.next_hop for sender, p in log
+            if sender == successor.me and isinstance(p.data, NotifyPredecessorReport) and p.data.did == newcomer.me}
+    linked_to_it = {peer for peer, tid in successor._peers.items() if not successor._transports[tid].ring_managed}
+    assert told and told <= linked_to_it | {newcomer.me}
+    old = next(n for n in nodes if n.ring.successors.first() == newcomer.me)  # the old predecessor
+    assert old.me in told
+
+
+def test_a_finger_check_goes_to_the_finger_which_answers_for_its_own_range(ring24, monkeypatch):
+    sim, nodes = ring24
+    sim.run_for(8 * CONFIG.stabilize_interval_ms)  # settle after the newcomers of the tests above
+    log = sent_payloads(monkeypatch)
+    sim.run_for(2 * CONFIG.stabilize_interval_ms)
+    checks = [p for _, p in log if isinstance(p.data, FindSuccessorSend) and p.data.then == Handler.FixFingerTable]
+    answers = {p.tx_id: p for _, p in log if isinstance(p.data, FindSuccessorReport) and p.data.handler == Handler.FixFingerTable}
+    assert checks
+    for check in checks:  # settled: sent straight to the finger, answered by it, one hop each way
+        assert len(check.relay.path) == 1 and check.relay.next_hop == check.relay.destination
+        answer = answers[check.tx_id]
+        assert answer.relay.path == (check.relay.next_hop,) and answer.data.did == check.relay.next_hop
+
+
+def test_ring_links_close_after_a_round_unused(ring24):
+    sim, nodes = ring24
+    a = nodes[0]
+    spare = next(n for n in nodes if n.me not in a.peers and n is not a)
+    sim.call(a, lambda n: n._connect(spare.me, sim.now))  # a ring link the ring does not need
+    sim.run_for(500)
+    assert spare.me in a.peers
+    sim.run_for(CONFIG.stabilize_interval_ms)  # first round: marked unused
+    assert spare.me in a.peers
+    sim.run_for(CONFIG.stabilize_interval_ms + 100)  # second round: closed, at both ends
+    assert spare.me not in a.peers and a.me not in spare.peers

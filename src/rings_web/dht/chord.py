@@ -12,6 +12,7 @@ into messages (``FindSuccessorSend``, ``NotifyPredecessorSend``, ...).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from ..did import RING_BITS, RING_SIZE, Did
@@ -22,6 +23,7 @@ from .successor import SuccessorList
 __all__ = ["FixFinger", "Local", "Lookup", "PeerRing", "Remote"]
 
 _MASK = RING_SIZE - 1
+_NEAR_GAPS = 4  # a known node this close (in neighbour gaps) past a target is asked directly
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,7 @@ Lookup = Local | Remote
 
 @dataclass(frozen=True, slots=True)
 class FixFinger:
-    """One fix-fingers round: look up ``target``, then ``apply_finger(index, answer)``."""
+    """A finger check: ask for the successor of ``target``, the slot's finger if unchanged."""
 
     index: int
     """Finger slot k, 0..159."""
@@ -70,7 +72,7 @@ class PeerRing:
         successors: successor list size (3 in 0.2.5).
     """
 
-    __slots__ = ("self_id", "fingers", "successors", "predecessor", "fix_finger_index", "_base")
+    __slots__ = ("self_id", "fingers", "successors", "predecessor", "fix_finger_index", "_base", "_known", "_known_bias")
 
     def __init__(self, self_id: Did, successors: int = 3) -> None:
         self.self_id = _did(self_id, "self_id")
@@ -78,7 +80,10 @@ class PeerRing:
         self.fingers = FingerTable(self_id)
         self.successors = SuccessorList(self_id, successors)
         self.predecessor: Did | None = None
-        self.fix_finger_index = 0  # last slot handed out by fix_fingers_step
+        self.fix_finger_index = 0  # last slot handed out by next_finger_check
+        # every joined node, clockwise from self: fingers and successors are drawn from it
+        self._known: list[Did] = []
+        self._known_bias: list[int] = []
 
     # -- membership -------------------------------------------------------------------------
     def join(self, did: Did) -> None:
@@ -87,7 +92,12 @@ class PeerRing:
         Args:
             did: the node; ``self_id`` is ignored (a peer may report us to ourselves).
         """
-        _did(did)
+        b = (int(_did(did)) - self._base) & _MASK
+        i = bisect_left(self._known_bias, b)
+        if b == 0 or (i < len(self._known_bias) and self._known_bias[i] == b):
+            return
+        self._known.insert(i, did)
+        self._known_bias.insert(i, b)
         self.fingers.join(did)
         self.successors.update(did)
 
@@ -95,51 +105,64 @@ class PeerRing:
         """A node left or failed (``LeaveDHT``, §7.4): forget it as predecessor, finger and
         successor.
 
-        Beyond 0.2.5 (which refills only an empty successor list with the first finger):
-        the remaining successors are re-offered to the fingers (they may lie between ``did``
-        and the next finger), and the successor list is topped up from the fingers.
+        Beyond 0.2.5 (which refills only an empty successor list with the first finger, and
+        a finger run with the next finger): the next known node takes over its finger slots,
+        and the successor list is refilled from the known nodes.
         """
-        _did(did)
+        b = (int(_did(did)) - self._base) & _MASK
         if self.predecessor == did:
             self.predecessor = None
-        removed = self.fingers.remove(did)
-        if self.successors.remove(did) or removed:
-            for s in self.successors:
-                self.fingers.join(s)
-            for f in self.fingers:
-                if self.successors.is_full:
-                    break
-                self.successors.update(f)
+        i = bisect_left(self._known_bias, b)
+        if i == len(self._known_bias) or self._known_bias[i] != b:
+            return
+        del self._known[i], self._known_bias[i]
+        if self.fingers.remove(did) and i < len(self._known):
+            self.fingers.join(self._known[i])  # the closest node after ``did``: its slots' new owner
+        if self.successors.remove(did):
+            for n in self._known[: self.successors.max_size]:
+                self.successors.update(n)
 
-    def would_improve(self, did: Did) -> bool:
-        """True if joining ``did`` would change a finger, the successor list or the predecessor.
+    def would_improve(self, did: Did, coming: tuple[Did, ...] = ()) -> bool:
+        """True if joining ``did`` would change a finger or the successor list, counting the
+        nodes ``coming`` (links under way) as already joined.
 
         Checking the topmost slot ``did`` can take suffices: slots never get farther with k.
         The engine connects to a reported node only when this holds.
         """
-        bias = (int(_did(did)) - int(self.self_id)) & _MASK
-        if bias == 0:
+        bias = (int(_did(did)) - self._base) & _MASK
+        if bias == 0 or did in self.successors:
             return False
+        closer = [q for q in ((int(c) - self._base) & _MASK for c in coming) if 0 < q < bias]
+        slot = bias.bit_length() - 1
+        if not any(q >> slot for q in closer):  # no link under way takes did's top slot
+            current = self.fingers[slot]
+            if current is None or bias < (int(current) - self._base) & _MASK:
+                return True
         successors = self.successors
-        if did not in successors and (not successors.is_full or bias < (int(successors.max()) - int(self.self_id)) & _MASK):
-            return True
-        current = self.fingers[bias.bit_length() - 1]
-        if current is None or bias < (int(current) - int(self.self_id)) & _MASK:
-            return True
-        pred = self.predecessor
-        return pred is None or (int(pred) - int(self.self_id)) & _MASK < bias
+        nearer = sum(1 for s in successors if (int(s) - self._base) & _MASK < bias) + len(closer)
+        return nearer < successors.max_size
 
     # -- routing ----------------------------------------------------------------------------
-    def find_successor(self, target: Did) -> Lookup:
+    def find_successor(self, target: Did, avoid: tuple[Did, ...] = ()) -> Lookup:
         """Route a lookup one step (0.2.5 ``find_successor``, §7.6).
 
         ``Local(first successor)`` if ``bias(target) <= bias(first successor)`` (also for
         ``target == self``, as 0.2.5), ``Local(self)`` if there is no successor; otherwise
-        ``Remote`` to the closest preceding finger, or to the first successor when no finger
+        ``Remote`` to the closest preceding known node, or to the first successor when none
         precedes the target, so a lookup never routes back to this node.
+
+        Beyond 0.2.5 (which routes through fingers only) every joined node is a candidate:
+        the links other nodes opened to us (we are their finger or successor) lie mostly
+        behind us, where our own fingers never reach.  And a known node at most a few
+        neighbour gaps past the target is preferred: it is the target's successor or next
+        to it (a finger check ends there), while the nodes before the target may be many
+        hops away.  Such a lookup passes its target, so a caller routing it on passes the
+        nodes it has visited as ``avoid`` (the engine passes the relay path).
 
         Args:
             target: the id looked up.
+            avoid: nodes not to route through (those a message has already visited: a node
+                that has just learnt of the message's origin would often send it back there).
         Returns:
             ``Local`` or ``Remote``.
         """
@@ -149,8 +172,47 @@ class PeerRing:
             return Local(self.self_id)
         if t <= first:
             return Local(self.successors.first())  # type: ignore[arg-type]
-        hop = self.fingers.closest_preceding(target)
+        known, biases = self._known, self._known_bias
+        j = bisect_right(biases, t)
+        while j < len(known) and known[j] in avoid:
+            j += 1
+        if j < len(known) and biases[j] - t <= self._gap() * _NEAR_GAPS:
+            return Remote(known[j])
+        hop = self.closest_preceding(target, avoid)
         return Remote(self.successors.first() if hop is None else hop)  # type: ignore[arg-type]
+
+    def _gap(self) -> int:
+        """Mean distance between neighbours near this node: the local density of the ring."""
+        span = self.successors.max_bias()
+        return RING_SIZE if span is None else span // len(self.successors)
+
+    def closest_preceding(self, target: Did, avoid: tuple[Did, ...] = ()) -> Did | None:
+        """The known node closest before ``target`` (clockwise from self), not in ``avoid``."""
+        t = (int(_did(target, "target")) - self._base) & _MASK
+        known = self._known
+        i = bisect_left(self._known_bias, t) - 1
+        while i >= 0 and known[i] in avoid:
+            i -= 1
+        return known[i] if i >= 0 else None
+
+    def successor_of(self, target: Did) -> Did | None:
+        """The successor of ``target`` when this node's own pointers tell it, else None
+        (the ``FindSuccessorSend`` handler answers with it, or routes the lookup on).
+
+        0.2.5 answers only for ``target`` in ``[self, first successor]`` (the first successor;
+        this node when alone).  Beyond that a node knows it is itself the successor of the
+        ids in ``(predecessor, self]``: one question sent straight to a finger checks it.
+        """
+        t = (int(_did(target, "target")) - self._base) & _MASK
+        first = self.successors.first_bias()
+        if first is None:
+            return self.self_id
+        if t <= first:
+            return self.successors.first()
+        pred = self.predecessor
+        if pred is not None and t > (int(pred) - self._base) & _MASK:
+            return self.self_id
+        return None
 
     def stores_here(self, key: Did) -> bool:
         """0.2.5 storage placement (§7.7, §10 item 8): this node stores ``key`` iff
@@ -182,38 +244,39 @@ class PeerRing:
             self.predecessor = did
         return old
 
-    def stabilize_targets(self) -> list[Did]:
-        """The successors to send ``NotifyPredecessorSend{did: self}`` to (§7.6 step 1)."""
-        return self.successors.list()
+    def next_finger_check(self) -> FixFinger | None:
+        """The next finger slot worth a question, walking the slots round.
 
-    def fix_fingers_step(self) -> FixFinger:
-        """Advance the fix-fingers index and return the lookup to make.
-
-        The index advances before use, as 0.2.5 (the first round fixes k = 1, §10 item 16),
-        but the target is ``self + 2^k`` (Chord) instead of 0.2.5's absolute ``2^k``.
+        The index advances before use, as 0.2.5's (its first round fixes k = 1, §10 item 16),
+        but the target is ``self + 2^k`` (Chord) instead of 0.2.5's absolute ``2^k``.  Slots
+        whose target lies within the first successor hold it already (the table's
+        invariant) and are skipped, as is a slot whose target is ours (in ``(predecessor,
+        self]``: it stays empty) and a slot holding the same node as the slot before (the
+        check of its run's first slot covers it).  Returns None when a whole turn found
+        nothing to ask.
         """
-        k = self.fix_finger_index = (self.fix_finger_index + 1) % RING_BITS
-        return FixFinger(k, self.self_id + (1 << k))
+        first = self.successors.first_bias()
+        low = RING_BITS if first is None else first.bit_length()
+        pred = self.predecessor
+        mine = RING_SIZE if pred is None else (int(pred) - self._base) & _MASK
+        fingers = self.fingers
+        for _ in range(RING_BITS - low):
+            k = (self.fix_finger_index + 1) % RING_BITS
+            k = self.fix_finger_index = k if k >= low else low
+            finger = fingers[k]
+            if (1 << k) > mine or (finger is not None and fingers[k - 1] == finger):
+                continue
+            return FixFinger(k, self.self_id + (1 << k))
+        return None
 
-    def apply_finger(self, index: int, did: Did) -> bool:
-        """The answer to ``FixFinger(index, self + 2^index)`` arrived: join it if it lies at
-        or after the target (bias ``>= 2^index``); otherwise it cannot be that finger and is
-        ignored.  Like ``join``, a valid answer takes only slots where it is closer than
-        the current entry, so a stale answer never displaces a better finger.
-
-        Call it once ``did`` is connected (0.2.5 connects first and joins on connection).
-
-        Args:
-            index: the slot k of the ``FixFinger``.
-            did: the answered node.
-        Returns:
-            True if the answer was valid (and joined).
-        Raises:
-            InvalidArgument: index outside 0..159.
-        """
-        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < RING_BITS:
-            raise InvalidArgument(f"finger index expected 0..{RING_BITS - 1}, got {index!r}")
-        if (int(_did(did)) - self._base) & _MASK < (1 << index):  # also rejects self
-            return False
-        self.join(did)
-        return True
+    def checks_for(self, did: Did, exact: bool = False) -> list[FixFinger]:
+        """The finger checks for a node that has just joined: the first slot of its run
+        (unless ``exact``: it answered a lookup for that slot), and the slot after the run,
+        which the node has cut short; slots answered locally need none."""
+        first = self.fingers.first_slot(did)
+        local = self.successors.first_bias()
+        if first is None or local is None:
+            return []
+        after = ((int(did) - self._base) & _MASK).bit_length()
+        slots = (after,) if exact else (first, after)
+        return [FixFinger(k, self.self_id + (1 << k)) for k in slots if k < RING_BITS and (1 << k) > local]

@@ -79,26 +79,16 @@ class FingerTable:
             k -= 1
         return True
 
-    def closest_preceding(self, target: Did) -> Did | None:
-        """The finger closest before ``target``: scanning slots 159..0, the first with
-        ``bias(entry) < bias(target)`` (0.2.5 ``closest_preceding_node``).
-
-        Slots ``k >= bit_length(bias(target))`` hold nodes with bias ``>= 2^k > bias(target)``,
-        so the scan starts below them; the answer is the same.
-
-        Returns:
-            That node, or None if no finger precedes ``target`` (0.2.5 answers self).
-        """
-        t = (int(target) - self._base) & _MASK
+    def first_slot(self, did: Did) -> int | None:
+        """The lowest slot holding ``did`` (the start of its run), or None if it holds none."""
+        b = (int(did) - self._base) & _MASK
+        k = b.bit_length() - 1
         bias = self._bias
-        for k in range(t.bit_length() - 1, -1, -1):
-            if bias[k] < t:
-                return self._slots[k]
-        return None
-
-    def first(self) -> Did | None:
-        """The first non-empty finger (slot 0 by the invariant), or None."""
-        return self._slots[0]
+        if k < 0 or bias[k] != b:
+            return None
+        while k > 0 and bias[k - 1] == b:
+            k -= 1
+        return k
 
     @property
     def slots(self) -> tuple[Did | None, ...]:

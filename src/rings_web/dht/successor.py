@@ -73,6 +73,10 @@ class SuccessorList:
         """The farthest entry, or None if empty."""
         return self._nodes[-1] if self._nodes else None
 
+    def max_bias(self) -> int | None:
+        """Bias of the farthest entry, or None if empty."""
+        return self._bias[-1] if self._bias else None
+
     def first_bias(self) -> int | None:
         """Bias of the immediate successor (hot path of ``find_successor``), or None."""
         return self._bias[0] if self._bias else None

@@ -18,8 +18,6 @@ class Config:
     request_timeout_ms: int = 10_000
     """How long ``fetch``/``store``/``connect`` wait for an answer before failing."""
     fingers_per_round: int = 2
-    """Finger lookups sent per round; slots answered locally are fixed for free (0.2.5: one slot)."""
-    self_lookup_every: int = 4
-    """Every this many rounds (and in the first four), ask a peer where this node belongs."""
+    """Finger checks sent per round, each to the slot's finger (0.2.5: one lookup a round)."""
     replicas: bool = True
     """Copy stored VNodes to the neighbours that take over if their owner leaves."""

@@ -12,7 +12,7 @@ from ..wire.types import HandshakeInfo, MessagePayload
 
 __all__ = [
     "SendFrames", "CreateOffer", "AcceptOffer", "ApplyAnswer", "CloseTransport", "Action",
-    "PeerConnected", "PeerDisconnected", "MessageReceived", "RequestDone", "RequestFailed",
+    "PeerConnected", "PeerDisconnected", "MessageReceived", "RequestDone", "LookupResult", "RequestFailed",
     "PayloadRejected", "Event",
 ]
 
@@ -86,6 +86,16 @@ class RequestDone:
 
     request_id: int
     value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """The value of a finished ``Node.lookup``."""
+
+    successor: Did
+    """The node responsible for the key: its Chord successor."""
+    hops: int
+    """Nodes the lookup went through (0: answered by the asking node itself)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..crypto.hashing import ecies_decrypt
-from ..did import Did
-from ..dht.chord import Local, PeerRing
+from ..did import RING_BITS, Did
+from ..dht.chord import FixFinger, Local, PeerRing
 from ..dht.storage import VNodeStore
 from ..errors import DecodeError, LocalError, RelayError, RemoteError, RingsError
 from ..message import payload as pl
@@ -40,7 +40,7 @@ from ..wire.types import (
 from .config import Config
 from .events import (
     AcceptOffer, Action, ApplyAnswer, CloseTransport, CreateOffer, Event, MessageReceived, PayloadRejected,
-    PeerConnected, PeerDisconnected, RequestDone, RequestFailed, SendFrames,
+    LookupResult, PeerConnected, PeerDisconnected, RequestDone, RequestFailed, SendFrames,
 )
 
 __all__ = ["Node", "RequestTimeout", "NotFound"]
@@ -61,6 +61,9 @@ class _Transport:
     deadline: int = 0  # a handshake not finished by then is abandoned
     connected: bool = False
     ring_managed: bool = False  # opened by this node for the ring: closed when not needed
+    manual: bool = False  # handshake strings exchanged out of band (create_offer / answer_offer)
+    unused: bool = False  # a ring link nobody used since the last round: closed at the next
+    exact: bool = False  # opened to the answer of a finger lookup: its slots need no check
     # what to do once the driver has made our offer / answer
     on_ready: Callable[[HandshakeInfo, int], None] | None = None
     reassembler: Reassembler = field(default_factory=Reassembler)
@@ -97,15 +100,21 @@ class Node:
         self.storage = storage if storage is not None else VNodeStore()
         self.cache: dict[Did, VirtualNode] = {}  # FoundVNode results (0.2.5's storage_check_cache)
         self._transports: dict[str, _Transport] = {}
+        self._pending: dict[str, _Transport] = {}  # transports whose handshake has not finished
         self._peers: dict[Did, str] = {}  # remote DID -> registered transport id
         self._requests: dict[int, _Request] = {}
         self._by_tx: dict[uuid.UUID, int] = {}  # tx_id of a request message -> request id
-        self._back: dict[uuid.UUID, tuple[Did, Did]] = {}  # forwarded tx_id -> (previous hop, origin)
+        # forwarded tx_id -> (previous hop, origin), in two generations: the last 4096 or more
+        self._back: dict[uuid.UUID, tuple[Did, Did]] = {}
+        self._back_older: dict[uuid.UUID, tuple[Did, Did]] = {}
         self._ids = itertools.count(1)
         self._actions: list[Action] = []
         self._events: deque[Event] = deque()
         self._next_round: int | None = None
         self._rounds = 0
+        self._steps = 0  # successors stepped back to this round (see _on_notify_report)
+        self._join_lookups: set[uuid.UUID] = set()  # tx ids of our join lookups (on manual links)
+        self._borrow_from: Did | None = None  # the successor a join lookup named, until borrowed from
 
     # == outputs ====================================================================================
     def actions_to_perform(self) -> list[Action]:
@@ -117,7 +126,7 @@ class Node:
 
     def get_timer(self) -> int | None:
         deadlines = [r.deadline for r in self._requests.values()]
-        deadlines += [t.deadline for t in self._transports.values() if not t.connected]
+        deadlines += [t.deadline for t in self._pending.values()]
         if self._next_round is not None:
             deadlines.append(self._next_round)
         return min(deadlines, default=None)
@@ -130,7 +139,7 @@ class Node:
     @property
     def pending_transport_ids(self) -> list[str]:
         """Transports whose handshake has not finished."""
-        return [tid for tid, t in self._transports.items() if not t.connected]
+        return list(self._pending)
 
     def close_transport(self, transport_id: str, now: int) -> None:
         """Abandon a transport (pending or not)."""
@@ -151,7 +160,7 @@ class Node:
     def handle_timer(self, now: int) -> None:
         for req in [r for r in self._requests.values() if r.deadline <= now]:
             self._fail(req.id, RequestTimeout(f"{req.kind} {req.key!s} timed out"))
-        for t in [t for t in self._transports.values() if not t.connected and t.deadline <= now]:
+        for t in [t for t in self._pending.values() if t.deadline <= now]:
             self._close(t, now)
         if self._next_round is not None and self._next_round <= now:
             self._next_round = now + self.config.stabilize_interval_ms
@@ -187,18 +196,23 @@ class Node:
                 self._close(t, now)
             return
         t.connected = True
+        self._pending.pop(t.id, None)
         old = self._peers.get(t.remote)
         if old is not None and old != t.id:  # a newer link replaces the older one (quirk 17)
             t.ring_managed = t.ring_managed and self._transports[old].ring_managed  # keep a pinned link pinned
             self._close(self._transports[old], now, quiet=True)
         self._peers[t.remote] = t.id
+        if t.manual:  # a bootstrap link: ask where we belong (0.2.5's JoinDHT handler, SPEC §7.4)
+            self._join_lookups.add(self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), t.remote, now))
         self._join(t.remote, now)
+        if t.ring_managed:  # a finger we linked to is checked at once
+            for check in self.ring.checks_for(t.remote, t.exact):
+                self._check_finger(check, now)
+        if t.remote in self.ring.successors.list()[:-1]:  # and a new successor names the next one
+            self._ask_successor_of(t.remote, now)
         self._events.append(PeerConnected(t.remote))
         for req in [r for r in self._requests.values() if r.kind == "connect" and r.key == t.remote]:
             self._done(req.id, t.remote)
-        # ask the new peer where we belong (0.2.5's JoinDHT handler); skipping this on links
-        # the ring opened halves join traffic but doubles settling time (measured at 500 nodes)
-        self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), t.remote, now)
 
     def transport_closed(self, transport_id: str, now: int) -> None:
         t = self._transports.get(transport_id)
@@ -210,6 +224,7 @@ class Node:
         t = self._transports.get(transport_id)
         if t is None:
             return
+        t.unused = False  # the far end uses this link: keep it another round
         try:
             raw = t.reassembler.receive(frame, now)
             if raw is None:
@@ -231,6 +246,7 @@ class Node:
             self._done(rid, pl.payload_to_json(p))
 
         t = self._new_transport(None, ready, now)
+        t.manual = True
         self._actions.append(CreateOffer(t.id))
         return rid
 
@@ -251,6 +267,7 @@ class Node:
             self._done(rid, pl.payload_to_json(p))
 
         t = self._new_transport(remote, ready, now)
+        t.manual = True
         self._actions.append(AcceptOffer(t.id, remote, offer.data.offer))
         return rid
 
@@ -300,6 +317,17 @@ class Node:
                 return self._fail(rid, e)
         return self._route_request(rid, OperateVNode(op), vid, now)
 
+    def lookup(self, key: Did, now: int) -> int:
+        """Find the node responsible for ``key``, its Chord successor (``FindSuccessorSend``,
+        SPEC §7.6); done with a :class:`LookupResult`."""
+        rid = self._new_request("lookup", now, key)
+        answer = self.ring.successor_of(key)
+        if answer is not None:
+            return self._done(rid, LookupResult(answer, 0))
+        found = self.ring.find_successor(key)
+        hop = found.did if isinstance(found, Local) else found.next_hop
+        return self._route_request(rid, FindSuccessorSend(key, False, Handler.None_), hop, now, next_hop=hop)
+
     def fetch(self, vid: Did, now: int) -> int:
         """Look a VNode up; done with the VirtualNode, or failed with NotFound / RequestTimeout."""
         rid = self._new_request("fetch", now, vid)
@@ -316,41 +344,53 @@ class Node:
 
     # == stabilization ==============================================================================
     def stabilize(self, now: int) -> None:
-        """One round: notify successors, fix some fingers (SPEC §7.6, correct targets)."""
-        for s in list(self.ring.successors):
-            self._send_via(NotifyPredecessorSend(self.me), s, s, now)
+        """One round: notify the successor, check the successor list and some fingers (SPEC §7.6)."""
+        successors = self.ring.successors.list()
+        if successors:
+            self._send_via(NotifyPredecessorSend(self.me), successors[0], successors[0], now)
+        if len(successors) > 1:  # one successor a round names the next one
+            self._ask_successor_of(successors[self._rounds % (len(successors) - 1)], now)
         self._rounds += 1
-        if self._rounds <= 4 or self._rounds % self.config.self_lookup_every == 0:
-            # beyond 0.2.5: ask a peer the ring does not use where we belong, so a node in a
-            # loop of wrong successors (concurrent joins) finds the real ring; peers outside
-            # our own view are the likeliest to see a different part of it
-            used = {*self.ring.successors, *self.ring.fingers}
-            others = [d for d in self._peers if d not in used] or [d for d in self._peers if d not in self.ring.successors]
-            if others:
-                self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), self.rng.choice(others), now)
-        # walk the slots; those answered locally cost nothing, so bound only the lookups sent
-        sent = 0
-        for _ in range(len(self.ring.fingers.slots)):
-            step = self.ring.fix_fingers_step()
-            found = self.ring.find_successor(step.target)
-            if isinstance(found, Local):
-                if found.did != self.me:
-                    self.ring.apply_finger(step.index, found.did)
-                continue
-            self._send_via(FindSuccessorSend(step.target, False, Handler.FixFingerTable), found.next_hop,
-                           found.next_hop, now)
-            sent += 1
-            if sent >= self.config.fingers_per_round:
+        self._steps = 0
+        if self.ring.predecessor is None and self._rounds > 1:
+            # beyond 0.2.5: no node has told us it precedes us for a whole round, so we may
+            # sit apart from the ring (concurrent joins): ask where we belong
+            self._look_up_self(now)
+        for _ in range(self.config.fingers_per_round):
+            step = self.ring.next_finger_check()
+            if step is None:
                 break
+            self._check_finger(step, now)
         self._prune(now)
 
+    def _ask_successor_of(self, peer: Did, now: int) -> None:
+        """Ask a successor for its own first successor: the next entry of our list (Chord's
+        successor-list copy, with 0.2.5's message: ``FindSuccessorSend{did: peer}`` to ``peer``)."""
+        self._send_direct(FindSuccessorSend(peer, False, Handler.Connect), peer, now)
+
+    def _check_finger(self, step: FixFinger, now: int) -> None:
+        """Ask the slot's finger whether it still is the successor of the target (it is when
+        the target lies in (its predecessor, it]; else it passes the question back); for an
+        empty slot, ask the first successor (whose own finger lies just past the target)."""
+        finger = self.ring.fingers[step.index]
+        if finger is None:
+            finger = self.ring.successors.first()
+        if finger is not None:
+            self._send_direct(FindSuccessorSend(step.target, False, Handler.FixFingerTable), finger, now)
+
     def _prune(self, now: int) -> None:
-        """Close links this node opened for the ring and no longer uses (beyond 0.2.5)."""
+        """Close links this node opened for the ring that neither end has used for a whole
+        round (beyond 0.2.5): the far end may route through it, and reports in flight come
+        back through the links their requests took."""
         keep = {*self.ring.fingers, *self.ring.successors, self.ring.predecessor}
         for peer, tid in list(self._peers.items()):
             t = self._transports[tid]
-            if t.ring_managed and peer not in keep:
+            if not t.ring_managed or peer in keep:
+                t.unused = False
+            elif t.unused:
                 self._close(t, now)
+            else:
+                t.unused = True
 
     # == dispatch ===================================================================================
     def _dispatch(self, p: MessagePayload, now: int) -> None:
@@ -393,25 +433,26 @@ class Node:
         remote = p.relay.path[0]
         if remote not in self._peers:
             raise RemoteError(f"{remote.hex()} says it is already connected, but no link to it exists")
-        for t in [t for t in self._transports.values() if t.remote == remote and not t.connected]:
+        for t in [t for t in self._pending.values() if t.remote == remote]:
             self._close(t, now, quiet=True)
 
     def _on_find_successor_send(self, p: MessagePayload, now: int) -> None:
         msg: FindSuccessorSend = p.data
-        found = self.ring.find_successor(msg.did)
-        if isinstance(found, Local):
+        answer = self.ring.successor_of(msg.did)
+        if answer is not None:
             if msg.strict and msg.did != self.me and msg.did in self._peers:
                 return self._forward(p, now, next_hop=msg.did)
-            answer = found.did
             if answer == msg.did:  # the asker already is our successor: name the node after it
                 later = [s for s in self.ring.successors if s != msg.did]
                 answer = later[0] if later else self.me
             return self._emit(pl.report(self.session, p, FindSuccessorReport(answer, msg.then), now=now), now)
         check_relay(p.relay, self.me)
-        if found.next_hop in p.relay.path:
+        found = self.ring.find_successor(msg.did, p.relay.path)
+        hop = found.did if isinstance(found, Local) else found.next_hop
+        if hop in p.relay.path:
             raise RelayError("FindSuccessor would go back along its own path")
         self._remember_back(p)
-        self._emit(pl.reset_destination(self.session, p, next_hop=found.next_hop, now=now), now)
+        self._emit(pl.reset_destination(self.session, p, next_hop=hop, now=now), now)
 
     def _on_find_successor_report(self, p: MessagePayload, now: int) -> None:
         if p.relay.destination != self.me:
@@ -419,11 +460,14 @@ class Node:
         did, handler = p.data.did, p.data.handler
         rid = self._by_tx.get(p.tx_id)
         if rid is not None:
-            self._done(rid, did)
+            self._done(rid, LookupResult(did, len(p.relay.path)) if self._requests[rid].kind == "lookup" else did)
         if did == self.me:
             return
+        if p.tx_id in self._join_lookups:
+            self._join_lookups.discard(p.tx_id)
+            self._borrow_from = did
         if handler in (Handler.Connect, Handler.FixFingerTable, Handler.SyncStorage):
-            self._learn(did, now, via=p.relay.path)
+            self._learn(did, now, via=p.relay.path, exact=handler == Handler.FixFingerTable)
 
     def _on_notify_send(self, p: MessagePayload, now: int) -> None:
         sender = p.relay.path[0]
@@ -432,13 +476,33 @@ class Node:
         old = self.ring.notify(sender)
         if old is not None and old != sender:
             self._emit(pl.report(self.session, p, NotifyPredecessorReport(old), now=now), now)
-            if self.ring.predecessor == sender and old in self._peers:
-                # beyond 0.2.5: tell the old predecessor at once that its successor changed
-                self._send_direct(NotifyPredecessorReport(sender), old, now)
+        if self.ring.predecessor == sender != old:
+            # beyond 0.2.5: tell our other peers at once that a node arrived just before us:
+            # those with us as a finger or successor for an id it now owns link to it (the
+            # old predecessor first of all, whose successor it is), the rest ignore it
+            for peer in self._peers:
+                if peer != sender and not self._transports[self._peers[peer]].ring_managed:
+                    self._send_direct(NotifyPredecessorReport(sender), peer, now)
 
     def _on_notify_report(self, p: MessagePayload, now: int) -> None:
-        if p.data.did != self.me:
-            self._learn(p.data.did, now, via=p.relay.path)
+        did = p.data.did
+        if did == self.me:
+            return
+        succ = self.ring.successors.first()
+        if succ is not None and p.relay.path[0] == succ and did.in_range(self.me, succ) and did != succ:
+            # our successor has a closer predecessor: we step back to it (Chord's stabilize);
+            # stepping twice in a round means we are far from our place, so look it up
+            self._steps += 1
+            if self._steps == 2:
+                self._look_up_self(now)
+        self._learn(did, now, via=p.relay.path)
+
+    def _look_up_self(self, now: int) -> None:
+        """Ask where we belong through the peer farthest round the ring (closest behind us)."""
+        others = [d for d in self._peers if d != self.ring.successors.first()]
+        if others:
+            start = max(others, key=lambda d: d.bias(self.me))
+            self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), start, now)
 
     def _on_search_vnode(self, p: MessagePayload, now: int) -> None:
         vid = p.data.vid
@@ -452,7 +516,7 @@ class Node:
             # an empty answer tells a rings-web asker "not found" at once (0.2.5 stays silent)
             data = (found,) if found is not None else ()
             return self._emit(pl.report(self.session, p, FoundVNode(data), now=now), now)
-        self._forward(p, now, next_hop=self._route(vid))
+        self._forward(p, now, next_hop=self._route(vid, p.relay.path))
 
     def _on_found_vnode(self, p: MessagePayload, now: int) -> None:
         if p.relay.destination != self.me:
@@ -473,7 +537,7 @@ class Node:
         op = p.data.op
         vid = op.did if isinstance(op, JoinSubring) else op.vnode.did
         if not self._owns(vid) and p.relay.destination != self.me:
-            return self._forward(p, now, next_hop=self._route(vid))
+            return self._forward(p, now, next_hop=self._route(vid, p.relay.path))
         vnode = self._operate_local(op, now)
         self._emit(pl.report(self.session, p, FoundVNode((vnode,)), now=now), now)  # the store's ack
 
@@ -514,16 +578,18 @@ class Node:
     }
 
     # == ring and storage ===========================================================================
-    def _learn(self, did: Did, now: int, via: tuple[Did, ...] = ()) -> None:
+    def _learn(self, did: Did, now: int, via: tuple[Did, ...] = (), exact: bool = False) -> None:
         """A report named ``did``: join it if linked; link to it if the ring would use it.
 
         The offer goes back along the report's path (``via``): the reporter knows ``did``,
         and the last hop is linked to us, while our own ring may not reach ``did`` yet.
+        ``exact``: ``did`` answers a finger lookup, so the slots it takes need no check.
         """
         if did in self._peers:
             self._join(did, now)
-        elif self.ring.would_improve(did):  # 0.2.5 connects to every reported node
-            self._connect(did, now, via=via)
+        elif self.ring.would_improve(did, tuple(t.remote for t in self._pending.values() if t.remote)):
+            # 0.2.5 connects to every reported node
+            self._connect(did, now, via=via, exact=exact)
 
     def _join(self, did: Did, now: int) -> None:
         before = self.ring.successors.first()
@@ -535,8 +601,15 @@ class Node:
         after = self.ring.successors.first()
         if after is None or after == before:
             return
-        if after in self._peers:  # beyond 0.2.5: notify a new successor now, not next round
+        if after in self._peers and not self._join_lookups:
+            # beyond 0.2.5: notify a new successor now, not next round (unless it is only our
+            # bootstrap: stepping back from it would walk the ring while the lookup answers)
             self._send_direct(NotifyPredecessorSend(self.me), after, now)
+            if after == self._borrow_from:  # a newcomer looks its fingers up through its successor,
+                self._borrow_from = None      # whose own fingers lie just past ours, in one payload
+                targets = range(self.ring.successors.first_bias().bit_length(), RING_BITS)
+                lookups = tuple(FindSuccessorSend(self.me + (1 << k), False, Handler.FixFingerTable) for k in targets)
+                self._send_direct(MultiCall(lookups), after, now)
         moved = self.storage.hand_over(self._owns)
         if moved and after in self._peers:
             self._send_direct(SyncVNodeWithSuccessor(tuple(moved)), after, now)
@@ -555,13 +628,16 @@ class Node:
         return vnode
 
     # == sending ====================================================================================
-    def _route(self, destination: Did) -> Did:
-        """Next hop towards ``destination``: the peer itself if linked, else the ring's choice."""
+    def _route(self, destination: Did, avoid: tuple[Did, ...] = ()) -> Did:
+        """Next hop towards ``destination``: the peer itself if linked, else the ring's choice
+        among peers not in ``avoid`` (the nodes a forwarded message has visited)."""
         if destination in self._peers:
             return destination
-        found = self.ring.find_successor(destination)
+        found = self.ring.find_successor(destination, avoid)
         hop = found.did if isinstance(found, Local) else found.next_hop
-        if hop == self.me or hop not in self._peers:
+        if hop in avoid:  # e.g. our successor, while the destination is not yet linked to us
+            hop = self.ring.closest_preceding(destination, avoid)
+        if hop is None or hop == self.me or hop not in self._peers:
             raise LocalError(f"no route to {destination.hex()}")
         return hop
 
@@ -579,20 +655,25 @@ class Node:
     def _forward(self, p: MessagePayload, now: int, next_hop: Did | None = None, destination: Did | None = None) -> None:
         check_relay(p.relay, self.me)
         # a report goes back the way its request came (0.2.5 hopes the ring finds it)
-        back = self._back.get(p.tx_id)
+        back = self._back.get(p.tx_id) or self._back_older.get(p.tx_id)
         if next_hop is None and back is not None and back[1] == p.relay.destination and back[0] in self._peers:
             next_hop = back[0]
-        hop = next_hop or self._route(p.relay.destination)
+        hop = self._route(p.relay.destination, p.relay.path) if next_hop is None else next_hop
         if hop in p.relay.path:
             raise RelayError(f"forwarding {type(p.data).__name__} to {hop.hex()} would revisit the path")
         self._remember_back(p)
         self._emit(pl.forward(self.session, p, next_hop=hop, now=now, destination=destination), now)
 
     def _remember_back(self, p: MessagePayload) -> None:
-        """Remember where a forwarded request came from, for its report (bounded)."""
-        self._back[p.tx_id] = (p.relay.path[-1], p.relay.path[0])
-        if len(self._back) > 4096:
-            del self._back[next(iter(self._back))]
+        """Remember where a forwarded request came from, for its report (bounded), and keep
+        that link open for another round: the report will come back through it."""
+        came_from = p.relay.path[-1]
+        if len(self._back) >= 4096:
+            self._back_older, self._back = self._back, {}
+        self._back[p.tx_id] = (came_from, p.relay.path[0])
+        tid = self._peers.get(came_from)
+        if tid is not None:
+            self._transports[tid].unused = False
 
     def _emit(self, p: MessagePayload, now: int) -> None:
         tid = self._peers.get(p.relay.next_hop)
@@ -603,7 +684,7 @@ class Node:
 
     def _route_request(self, rid: int, msg: Message, destination: Did, now: int, next_hop: Did | None = None) -> int:
         try:
-            hop = next_hop or self._route(destination)
+            hop = self._route(destination) if next_hop is None else next_hop
             tx_id = self._send_via(msg, hop, destination, now)
         except RingsError as e:
             return self._fail(rid, e)
@@ -615,23 +696,32 @@ class Node:
     def _new_transport(self, remote: Did | None, on_ready, now: int) -> _Transport:
         t = _Transport(str(self._uuid()), remote, now + self.config.request_timeout_ms, on_ready=on_ready)
         self._transports[t.id] = t
+        self._pending[t.id] = t
         return t
 
-    def _connect(self, did: Did, now: int, ring_managed: bool = True, via: tuple[Did, ...] = ()) -> None:
+    def _connect(self, did: Did, now: int, ring_managed: bool = True, via: tuple[Did, ...] = (),
+                 exact: bool = False) -> None:
         """Offer a link to ``did`` and send the offer through the ring (SPEC §7.3)."""
-        if any(t.remote == did for t in self._transports.values()):
-            return  # already linked or being linked: never two offers at once (quirk 17)
+        if did in self._peers:
+            return
+        stale = now - self.config.stabilize_interval_ms + self.config.request_timeout_ms
+        for t in [t for t in self._pending.values() if t.remote == did]:
+            if t.deadline > stale:
+                return  # being linked: never two offers at once (quirk 17)
+            self._close(t, now)  # offered a round ago and never answered: the offer was lost
 
         def ready(info: HandshakeInfo, now: int) -> None:
             try:
-                hop = next((v for v in via if v in self._peers and v != did), None) or self._route(did)
+                hop = next((v for v in via if v in self._peers and v != did), None)
+                if hop is None:
+                    hop = self._route(did)
                 self._send_via(ConnectNodeSend(t.id, info), hop, did, now)
             except RingsError as e:
                 self._close(t, now, quiet=True)
                 self._events.append(PayloadRejected(None, e))
 
         t = self._new_transport(did, ready, now)
-        t.ring_managed = ring_managed
+        t.ring_managed, t.exact = ring_managed, exact
         self._actions.append(CreateOffer(t.id))
 
     def _apply_answer(self, p: MessagePayload) -> None:
@@ -654,6 +744,7 @@ class Node:
 
     def _close(self, t: _Transport, now: int, quiet: bool = False) -> None:
         self._transports.pop(t.id, None)
+        self._pending.pop(t.id, None)
         if not quiet:
             self._actions.append(CloseTransport(t.id))
         if t.remote is not None and self._peers.get(t.remote) == t.id:
