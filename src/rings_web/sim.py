@@ -2,13 +2,17 @@
 
 Phases, all on a virtual clock (frames really encoded, chunked and decoded):
 
-1. *join*: nodes join one by one, each by a manual handshake with a random member;
-2. *settle*: stabilization rounds until every successor/predecessor is right
-   (``ring_rounds``) and every finger is right (``finger_rounds``), at most ``--max-rounds``;
+1. *join*: nodes join at a rate (``--join-rate``: a fraction of the ring's size per
+   stabilization round, at most one a second), each by a manual handshake with a random
+   member that joined at least a second before, while the ring stabilizes;
+2. *settle*: counted from the last join, stabilization rounds until every successor and
+   predecessor is right (``ring_rounds``) and every finger slot k holds the first node at or
+   after ``self + 2^k`` (``finger_rounds``), at most ``--max-rounds``;
 3. *store*: ``--items`` VNodes stored from random nodes;
 4. *churn*: a fraction ``--churn`` of the nodes fail at once, then 3 rounds pass;
-5. *lookups*: ``--lookups`` messages from random live nodes to random live nodes' DIDs
-   (hops = relay path length on arrival), and a fetch of every stored item.
+5. *lookups*: at once, ``--lookups`` lookups of random keys from random live nodes (hops:
+   nodes passed; a lookup succeeds if it names the key's live successor) and a fetch of
+   every stored item from a random live node.
 
 Prints one JSON object.  ``--mode fast`` (the default above 100 nodes) replaces signatures
 with zeros and trusts every payload: an insecure simulation-only mode, clearly not the wire
@@ -28,8 +32,7 @@ import time
 from .did import Did
 from .drivers.simulator import Simulator
 from .engine.config import Config
-from .engine.events import MessageReceived, RequestDone
-from .message.backend import BackendType, backend_body
+from .engine.events import RequestDone
 from .wire import base58
 from .wire.types import Overwrite, VirtualNode
 
@@ -57,18 +60,24 @@ def fingers_correct(nodes, ids: list[Did]) -> bool:
 
 
 def run(nodes: int, lookups: int, churn: float, seed: int, items: int | None = None, mode: str | None = None,
-        interval_ms: int = 3000, join_gap_ms: int = 5, max_rounds: int | None = None) -> dict:
+        interval_ms: int = 3000, join_rate: float = 0.25, bootstrap_age_ms: int = 1000,
+        max_rounds: int | None = None) -> dict:
     started = time.perf_counter()
     mode = mode or ("real" if nodes <= 100 else "fast")
     items = min(nodes, 200) if items is None else items
     max_rounds = max_rounds or int(2 * math.log2(max(nodes, 2))) + 10
     sim = Simulator(seed=seed, config=Config(stabilize_interval_ms=interval_ms), insecure_fast=mode == "fast")
     members = [sim.add_node()]
-    for _ in range(nodes - 1):
+    joined_at = [sim.now]
+    for i in range(1, nodes):
         node = sim.add_node()
-        sim.link(node, sim.rng.choice(members))
+        # bootstrap from a node that has had time to find its place
+        settled = bisect.bisect_right(joined_at, sim.now - bootstrap_age_ms) or 1
+        sim.link(node, members[sim.rng.randrange(settled)], wait=i == nodes - 1)
         members.append(node)
-        sim.run_for(join_gap_ms)
+        joined_at.append(sim.now)
+        if i < nodes - 1:  # the ring grows by join_rate of its size per stabilization round
+            sim.run_for(max(1, min(1000, round(interval_ms / (join_rate * len(members))))))
     join_s = time.perf_counter() - started
 
     ids = sorted(n.me for n in members)
@@ -98,27 +107,25 @@ def run(nodes: int, lookups: int, churn: float, seed: int, items: int | None = N
     if failed:
         sim.run_for(3 * interval_ms)
 
+    # measured where the churn left the ring: every lookup and fetch starts now, concurrently
     lookup_started = time.perf_counter()
-    inbox_before = {n.me: len(sim.events[n.me]) for n in alive}
-    sent = []
-    for i in range(lookups):
-        src, dst = sim.rng.sample(alive, 2)
-        try:
-            sim.call(src, lambda n, d=dst.me, i=i: n.send_message(d, backend_body(BackendType.SimpleText, b"%d" % i), sim.now))
-            sent.append(dst.me)
-        except Exception:  # no route: counted as a failed lookup
-            sent.append(None)
-        sim.run_for(1)
-    sim.run_for(5000)
-    hops = [len(e.payload.relay.path) for n in alive for e in sim.events[n.me][inbox_before[n.me]:]
-            if isinstance(e, MessageReceived) and e.body[32 + 4:].isdigit()]
-
-    found = 0
+    outcome = {}  # (asker, request id) -> RequestDone / RequestFailed
+    sim.on_event = lambda did, e: outcome.__setitem__((did, e.request_id), e) if hasattr(e, "request_id") else None
+    live = sorted(n.me for n in alive)
+    pending: dict[tuple[Did, int], object] = {}  # (asker, request id) -> true answer
+    for _ in range(lookups):
+        src, key = sim.rng.choice(alive), Did(sim.rng.getrandbits(160))
+        rid = sim.call(src, lambda n, k=key: n.lookup(k, sim.now))
+        pending[(src.me, rid)] = live[bisect.bisect_left(live, key) % len(live)]
+    fetches = {}
     for vnode in stored:
         asker = sim.rng.choice(alive)
-        rid = sim.call(asker, lambda n, v=vnode.did: n.fetch(v, sim.now))
-        sim.run_until(lambda: any(getattr(e, "request_id", None) == rid for e in sim.events[asker.me][-5:]), 20_000)
-        found += any(isinstance(e, RequestDone) and e.request_id == rid and e.value == vnode for e in sim.events[asker.me])
+        fetches[(asker.me, sim.call(asker, lambda n, v=vnode.did: n.fetch(v, sim.now)))] = vnode
+    sim.run_until(lambda: len(outcome) >= len(pending) + len(fetches), max_ms=Config().request_timeout_ms + 1000)
+    sim.on_event = None
+    results = [(outcome.get(key), want) for key, want in pending.items()]
+    hops = [e.value.hops for e, want in results if isinstance(e, RequestDone) and e.value.successor == want]
+    found = sum(isinstance(outcome.get(key), RequestDone) and outcome[key].value == v for key, v in fetches.items())
     hops_sorted = sorted(hops) or [0]
     return {
         "nodes": nodes,
@@ -151,11 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, help="VNodes stored before churn (default min(nodes, 200))")
     ap.add_argument("--mode", choices=["real", "fast"], help="real signatures, or the insecure fast mode")
     ap.add_argument("--interval", type=int, default=3000, help="stabilization period, ms (virtual)")
+    ap.add_argument("--join-rate", type=float, default=0.25, help="nodes joining per round, as a fraction of the ring")
     ap.add_argument("--max-rounds", type=int, help="give up settling after this many rounds")
     ns = ap.parse_args(argv)
-    if ns.nodes < 2 or not 0 <= ns.churn < 1 or ns.lookups < 0:
-        ap.error("need --nodes >= 2, 0 <= --churn < 1, --lookups >= 0")
-    print(json.dumps(run(ns.nodes, ns.lookups, ns.churn, ns.seed, ns.items, ns.mode, ns.interval, max_rounds=ns.max_rounds)))
+    if ns.nodes < 2 or not 0 <= ns.churn < 1 or ns.lookups < 0 or ns.join_rate <= 0:
+        ap.error("need --nodes >= 2, 0 <= --churn < 1, --lookups >= 0, --join-rate > 0")
+    print(json.dumps(run(ns.nodes, ns.lookups, ns.churn, ns.seed, ns.items, ns.mode, ns.interval, ns.join_rate,
+                         max_rounds=ns.max_rounds)))
     return 0
 
 

@@ -20,7 +20,7 @@ from typing import Callable
 from ..crypto import CryptoBackend, default_backend
 from ..did import Did
 from ..engine.config import Config
-from ..engine.events import AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, SendFrames
+from ..engine.events import AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, RequestDone, SendFrames
 from ..engine.node import Node
 from ..errors import RelayError
 from ..message.payload import Verifier
@@ -75,6 +75,7 @@ class Simulator:
         self._seq = 0
         self._links: dict[tuple[Did, str], _Endpoint] = {}
         self._timers: dict[Did, int] = {}
+        self._then: dict[tuple[Did, int], Callable[[object], None]] = {}  # (node, request id) -> next step
 
     # -- building -----------------------------------------------------------------------------
     def make_session(self) -> SessionManager:
@@ -112,17 +113,32 @@ class Simulator:
                 self._links.pop((far.node, far.transport_id), None)
                 self._at(detect_ms, far.node, lambda n, t=far.transport_id: n.transport_closed(t, self.now))
 
-    def link(self, a: Node, b: Node) -> None:
-        """Connect two nodes directly (as a manual handshake would)."""
-        rid = a.create_offer(self.now)
-        self._pump(a)
-        self.run_until(lambda: self._result(a, rid) is not None, max_ms=60_000)
-        offer = self._result(a, rid)
-        rid_b = b.answer_offer(offer, self.now)
-        self._pump(b)
-        self.run_until(lambda: self._result(b, rid_b) is not None, max_ms=60_000)
-        a.accept_answer(self._result(b, rid_b), self.now)
-        self._pump(a)
+    def link(self, a: Node, b: Node, wait: bool = True) -> None:
+        """Connect two nodes directly, as a manual handshake would.
+
+        With ``wait`` the clock runs until the offerer has applied the answer; without, the
+        handshake only starts and its steps run as their results arrive.
+        """
+        applied = []
+
+        def answered(answer) -> None:
+            self.call(a, lambda n: n.accept_answer(answer, self.now))
+            applied.append(True)
+
+        def offered(offer) -> None:
+            self._when_done(b, self.call(b, lambda n: n.answer_offer(offer, self.now)), answered)
+
+        self._when_done(a, self.call(a, lambda n: n.create_offer(self.now)), offered)
+        if wait:
+            self.run_until(lambda: bool(applied), max_ms=60_000)
+
+    def _when_done(self, node: Node, rid: int, then: Callable[[object], None]) -> None:
+        """Call ``then(value)`` once request ``rid`` succeeds (a failed step ends the chain)."""
+        done = next((e for e in self.events[node.me] if isinstance(e, RequestDone) and e.request_id == rid), None)
+        if done is not None:
+            then(done.value)
+        elif self._result(node, rid) is None:
+            self._then[(node.me, rid)] = then
 
     def _result(self, node: Node, rid: int):
         for e in self.events[node.me]:
@@ -213,6 +229,9 @@ class Simulator:
             self.events[me].append(event)
             if self.on_event is not None:
                 self.on_event(me, event)
+            then = self._then.pop((me, getattr(event, "request_id", None)), None)
+            if then is not None and isinstance(event, RequestDone):
+                self._at(0, me, lambda n, then=then, value=event.value: then(value))
         timer = node.get_timer()
         if timer is not None and (me not in self._timers or timer < self._timers[me]):
             self._timers[me] = timer
