@@ -11,6 +11,7 @@ payload (the codec still runs) -- never use it outside simulation.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import json
 import random
@@ -73,7 +74,7 @@ class Simulator:
         self.frames_sent = 0
         self._heap: list = []
         self._seq = 0
-        self._links: dict[tuple[Did, str], _Endpoint] = {}
+        self._links: dict[Did, dict[str, _Endpoint]] = {}  # node -> its transport id -> far end
         self._timers: dict[Did, int] = {}
         self._then: dict[tuple[Did, int], Callable[[object], None]] = {}  # (node, request id) -> next step
 
@@ -99,6 +100,7 @@ class Simulator:
         node = Node(session, rng=random.Random(self.rng.getrandbits(64)), config=self.config, verifier=verifier)
         self.nodes[node.me] = node
         self.events[node.me] = []
+        self._links[node.me] = {}
         node.start(self.now)
         self._pump(node)
         return node
@@ -107,11 +109,9 @@ class Simulator:
         """The node vanishes; its peers notice their links closing after ``detect_ms``."""
         self.nodes.pop(did, None)
         self._timers.pop(did, None)
-        for (owner, tid), far in list(self._links.items()):
-            if owner == did:
-                del self._links[(owner, tid)]
-                self._links.pop((far.node, far.transport_id), None)
-                self._at(detect_ms, far.node, lambda n, t=far.transport_id: n.transport_closed(t, self.now))
+        for far in self._links.pop(did, {}).values():
+            self._links.get(far.node, {}).pop(far.transport_id, None)
+            self._at(detect_ms, far.node, Node.transport_closed, far.transport_id)
 
     def link(self, a: Node, b: Node, wait: bool = True) -> None:
         """Connect two nodes directly, as a manual handshake would.
@@ -162,81 +162,92 @@ class Simulator:
 
     def run_until_idle(self, max_ms: int = 600_000) -> None:
         """Advance until only timers remain (no frame or handshake in flight)."""
-        self._run(self.now + max_ms, lambda: all(kind == "timer" for _, _, kind, _, _ in self._heap))
+        self._run(self.now + max_ms, lambda: all(entry[3] is None for entry in self._heap))
 
     def _run(self, end: int, done: Callable[[], bool] | None) -> bool:
-        while self._heap and self._heap[0][0] <= end:
-            if done is not None and done():
-                return True
-            t, _, kind, did, fn = heapq.heappop(self._heap)
-            self.now = max(self.now, t)
-            node = self.nodes.get(did)
-            if node is None:
-                continue
-            if kind == "timer":
-                if self._timers.get(did) != t:
-                    continue  # superseded
-                del self._timers[did]
-                node.handle_timer(self.now)
-            else:
-                fn(node)
-            self._pump(node)
+        heap, nodes, timers = self._heap, self.nodes, self._timers
+        # the run allocates millions of small objects, few of them in cycles: collect rarely
+        thresholds = gc.get_threshold()
+        gc.set_threshold(100_000, 50, 100)
+        try:
+            while heap and heap[0][0] <= end:
+                if done is not None and done():
+                    return True
+                t, _, did, method, args = heapq.heappop(heap)
+                if t > self.now:
+                    self.now = t
+                node = nodes.get(did)
+                if node is None:
+                    continue
+                if method is None:  # the node's timer
+                    if timers.get(did) != t:
+                        continue  # superseded
+                    del timers[did]
+                    node.handle_timer(self.now)
+                else:
+                    method(node, *args, self.now)
+                self._pump(node)
+        finally:
+            gc.set_threshold(*thresholds)
         self.now = max(self.now, end) if done is None else self.now
         return done() if done is not None else True
 
-    def _at(self, delay: int, did: Did, fn: Callable[[Node], object], kind: str = "io") -> None:
+    def _at(self, delay: int, did: Did, method: Callable, *args) -> None:
+        """At ``now + delay``, call ``method(node, *args, now)`` on node ``did``."""
         self._seq += 1
-        heapq.heappush(self._heap, (self.now + delay, self._seq, kind, did, fn))
+        heapq.heappush(self._heap, (self.now + delay, self._seq, did, method, args))
 
     def _latency(self) -> int:
         low, high = self.latency_ms
-        return self.rng.randint(low, high)
+        return low + int(self.rng.random() * (high - low + 1))
 
     # -- performing actions ---------------------------------------------------------------------
     def _pump(self, node: Node) -> None:
         me = node.me
+        links = self._links[me]
         for action in node.actions_to_perform():
-            if isinstance(action, SendFrames):
-                far = self._links.get((me, action.transport_id))
+            if type(action) is SendFrames:
+                far = links.get(action.transport_id)
                 if far is None:
                     continue
                 delay = self._latency()
                 self.frames_sent += len(action.frames)
                 for frame in action.frames:
-                    self._at(delay, far.node, lambda n, t=far.transport_id, f=frame: n.receive(t, f, self.now))
+                    self._at(delay, far.node, Node.receive, far.transport_id, frame)
             elif isinstance(action, CreateOffer):
-                info = _token(me, action.transport_id, "offer")
-                self._at(1, me, lambda n, t=action.transport_id, i=info: n.offer_ready(t, i, self.now))
+                self._at(1, me, Node.offer_ready, action.transport_id, _token(me, action.transport_id, "offer"))
             elif isinstance(action, AcceptOffer):
-                info = _token(me, action.transport_id, "answer")
-                self._at(1, me, lambda n, t=action.transport_id, i=info: n.answer_ready(t, i, self.now))
+                self._at(1, me, Node.answer_ready, action.transport_id, _token(me, action.transport_id, "answer"))
             elif isinstance(action, ApplyAnswer):
                 far = _parse_token(action.answer)
                 if far is None or far.node not in self.nodes:
                     continue
-                here = _Endpoint(me, action.transport_id)
-                self._links[(me, action.transport_id)] = far
-                self._links[(far.node, far.transport_id)] = here
+                links[action.transport_id] = far
+                self._links[far.node][far.transport_id] = _Endpoint(me, action.transport_id)
                 delay = self._latency()
-                self._at(delay, me, lambda n, t=action.transport_id: n.transport_open(t, self.now))
-                self._at(delay, far.node, lambda n, t=far.transport_id: n.transport_open(t, self.now))
+                self._at(delay, me, Node.transport_open, action.transport_id)
+                self._at(delay, far.node, Node.transport_open, far.transport_id)
             elif isinstance(action, CloseTransport):
-                far = self._links.pop((me, action.transport_id), None)
+                far = links.pop(action.transport_id, None)
                 if far is not None:
-                    self._links.pop((far.node, far.transport_id), None)
-                    self._at(self._latency(), far.node, lambda n, t=far.transport_id: n.transport_closed(t, self.now))
+                    self._links.get(far.node, {}).pop(far.transport_id, None)
+                    self._at(self._latency(), far.node, Node.transport_closed, far.transport_id)
         while (event := node.next_event()) is not None:
             self.events[me].append(event)
             if self.on_event is not None:
                 self.on_event(me, event)
             then = self._then.pop((me, getattr(event, "request_id", None)), None)
             if then is not None and isinstance(event, RequestDone):
-                self._at(0, me, lambda n, then=then, value=event.value: then(value))
+                self._at(0, me, _continue, then, event.value)
         timer = node.get_timer()
         if timer is not None and (me not in self._timers or timer < self._timers[me]):
             self._timers[me] = timer
             self._seq += 1
-            heapq.heappush(self._heap, (timer, self._seq, "timer", me, None))
+            heapq.heappush(self._heap, (timer, self._seq, me, None, ()))
+
+
+def _continue(node: Node, then: Callable[[object], None], value: object, now: int) -> None:
+    then(value)
 
 
 def _token(node: Did, transport_id: str, kind: str) -> HandshakeInfo:
