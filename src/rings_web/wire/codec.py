@@ -21,7 +21,7 @@ from .buffer import USIZE_MAX, Reader, Writer
 __all__ = [
     "Codec", "Int", "U8", "U16", "U32", "U64", "USIZE", "U128", "BOOL", "STR", "BYTES",
     "UUID", "DID", "PUBKEY", "Opt", "Seq", "Map", "Struct", "Field", "Enum", "Variant",
-    "Newtype", "Unit", "Remembered",
+    "Newtype", "Unit", "Remembered", "Recent",
 ]
 
 
@@ -124,6 +124,32 @@ class _Bytes(Codec):
             raise DecodeError("invalid value: byte out of range 0..=255") from None
 
 
+class Recent:
+    """A bounded memo that keeps what is in use: two generations of ``size`` entries; when
+    the newer is full it becomes the older (the older is dropped), and a hit in the older
+    generation moves the entry back to the newer one."""
+
+    __slots__ = ("size", "new", "old")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.new: dict = {}
+        self.old: dict = {}
+
+    def get(self, key: Any) -> Any:
+        value = self.new.get(key)
+        if value is None:
+            value = self.old.get(key)
+            if value is not None:
+                self.put(key, value)
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self.new) >= self.size:
+            self.old, self.new = self.new, {}
+        self.new[key] = value
+
+
 class _Uuid(Codec):
     """uuid 0.8: bincode ``serialize_bytes`` of the 16 bytes; JSON hyphenated lower-case.
 
@@ -133,10 +159,9 @@ class _Uuid(Codec):
     __slots__ = ("_decoded",)
     min_size = 24
     _LENGTH = (16).to_bytes(8, "little")
-    CAPACITY = 1 << 16
 
     def __init__(self) -> None:
-        self._decoded: dict[bytes, uuid.UUID] = {}
+        self._decoded = Recent(1 << 16)  # 24 encoded bytes -> uuid
 
     def pull(self, r: Reader) -> uuid.UUID:
         pos = r.pos
@@ -147,15 +172,9 @@ class _Uuid(Codec):
                 n = len(r.pull_bytes())
                 raise DecodeError(f"uuid: expected 16 bytes, got {n}")
             value = uuid.UUID(bytes=raw[8:])
-            if len(self._decoded) >= self.CAPACITY:
-                self._decoded.clear()
-            self._decoded[raw] = value
+            self._decoded.put(raw, value)
         r.pos = pos + 24
         return value
-
-    def known(self, raw: bytes) -> uuid.UUID | None:
-        """The uuid of this 24-byte encoding if it was decoded before, else None."""
-        return self._decoded.get(raw)
 
     def push(self, w: Writer, value: uuid.UUID) -> None:
         w.buf += self._LENGTH + value.bytes
@@ -186,48 +205,46 @@ class _Did(Codec):
     min_size = 50
     _PREFIX = (42).to_bytes(8, "little") + b"0x"
     _HEX = frozenset(b"0123456789abcdefABCDEF")
-    CAPACITY = 1 << 16
 
     def __init__(self) -> None:
-        self._decoded: dict[bytes, Did] = {}
-        self._encoded: dict[int, bytes] = {}
+        self._decoded = Recent(1 << 16)  # 50 encoded bytes -> Did
+        self._encoded = Recent(1 << 16)  # Did -> 50 encoded bytes
 
     def pull(self, r: Reader) -> Did:
         pos = r.pos
         raw = r.data[pos : pos + 50]
         did = self._decoded.get(raw)
         if did is None:
-            if len(raw) < 50 or raw[:10] != self._PREFIX or not self._HEX.issuperset(raw[10:]):
-                self._reject(r)
-            did = int.__new__(Did, int(raw[10:], 16))
-            if len(self._decoded) >= self.CAPACITY:
-                self._decoded.clear()
-            self._decoded[raw] = did
+            did = self._parse(r, raw)
         r.pos = pos + 50
         return did
 
-    @staticmethod
-    def _reject(r: Reader) -> None:
-        """Raise the DecodeError that describes what is wrong at ``r``."""
-        if r.pull_u64() != 42:
-            raise DecodeError(f"Did: expected a 42-character string at offset {r.pos - 8}")
-        raw = r.pull_fixed(42)
-        raise DecodeError(f"Did expected '0x' + 40 hex digits, got {raw[:60]!r}")
+    def _parse(self, r: Reader, raw: bytes) -> Did:
+        if len(raw) < 50 or raw[:10] != self._PREFIX or not self._HEX.issuperset(raw[10:]):
+            if r.pull_u64() != 42:  # name what is wrong
+                raise DecodeError(f"Did: expected a 42-character string at offset {r.pos - 8}")
+            raise DecodeError(f"Did expected '0x' + 40 hex digits, got {r.pull_fixed(42)[:60]!r}")
+        did = int.__new__(Did, int(raw[10:], 16))
+        self._decoded.put(raw, did)
+        return did
 
     def known(self, raws: list[bytes]) -> list[Did] | None:
-        """The DIDs of these 50-byte encodings if all were decoded before, else None."""
-        get = self._decoded.get
-        dids = [get(raw) for raw in raws]
+        """The DIDs of these 50-byte encodings if all were decoded lately, else None."""
+        new = self._decoded.new
+        dids = [new.get(raw) for raw in raws]
+        if None in dids:
+            get = self._decoded.get
+            dids = [get(raw) for raw in raws]
         return None if None in dids else dids
 
     def encoded(self, value: Did) -> bytes:
         """The 50 bytes of ``value``."""
-        raw = self._encoded.get(value)
+        raw = self._encoded.new.get(value)
         if raw is None:
-            raw = self._PREFIX + b"%040x" % value
-            if len(self._encoded) >= self.CAPACITY:
-                self._encoded.clear()
-            self._encoded[value] = raw
+            raw = self._encoded.get(value)
+            if raw is None:
+                raw = self._PREFIX + b"%040x" % value
+                self._encoded.put(value, raw)
         return raw
 
     def push(self, w: Writer, value: Did) -> None:
@@ -363,18 +380,15 @@ class Remembered(Codec):
     values are kept by identity, and encoding a kept value copies them."""
 
     __slots__ = ("inner", "min_size", "_bytes")
-    CAPACITY = 1 << 14
 
     def __init__(self, inner: Codec) -> None:
         self.inner = inner
         self.min_size = inner.min_size
-        self._bytes: dict[int, tuple[Any, bytes]] = {}
+        self._bytes = Recent(1 << 14)  # id(value) -> (value, its bytes)
 
     def keep(self, value: Any, raw: bytes) -> None:
         """Remember that ``value`` encodes as ``raw``."""
-        if len(self._bytes) >= self.CAPACITY:
-            self._bytes.clear()
-        self._bytes[id(value)] = (value, raw)
+        self._bytes.put(id(value), (value, raw))
 
     def pull(self, r: Reader) -> Any:
         start = r.pos

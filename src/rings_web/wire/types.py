@@ -21,7 +21,7 @@ from ..errors import DecodeError
 from .buffer import USIZE_MAX, Reader, Writer
 from .codec import (
     BOOL, BYTES, DID, PUBKEY, STR, U8, U16, U128, USIZE, UUID,
-    Codec, Enum, Field, Newtype, Opt, Remembered, Seq, Struct, Unit, Variant,
+    Codec, Enum, Field, Newtype, Opt, Recent, Remembered, Seq, Struct, Unit, Variant,
 )
 
 #: MultiCall may nest; bound it so hostile input cannot exhaust the stack (0.2.5: unbounded).
@@ -447,26 +447,24 @@ class _SessionCodec(Struct):
     """
 
     __slots__ = ("_decoded", "_encoded")
-    CAPACITY = 4096
 
     def __init__(self, *fields) -> None:
         super().__init__(Session, *fields)
-        self._decoded: dict[bytes, tuple[Session, bytes]] = {}
-        self._encoded: dict[int, tuple[Session, bytes]] = {}
+        self._decoded = Recent(4096)  # first 128 bytes -> (Session, all its bytes)
+        self._encoded = Recent(4096)  # id(Session) -> (Session, its bytes)
 
     def pull(self, r: Reader) -> Session:
-        start, data = r.pos, r.data
-        key = data[start : start + 128]
-        hit = self._decoded.get(key)
-        if hit is not None and data.startswith(hit[1], start):
-            r.pos = start + len(hit[1])
-            return hit[0]
+        found = self.known(r.data, r.pos)
+        if found is not None:
+            r.pos = found[1]
+            return found[0]
+        start = r.pos
         value = super().pull(r)
-        self._remember(self._decoded, key, (value, data[start : r.pos]))
+        self._decoded.put(r.data[start : start + 128], (value, r.data[start : r.pos]))
         return value
 
     def known(self, data: bytes, pos: int) -> tuple[Session, int] | None:
-        """The session encoded at ``data[pos:]`` and where it ends, if decoded before."""
+        """The session encoded at ``data[pos:]`` and where it ends, if decoded lately."""
         hit = self._decoded.get(data[pos : pos + 128])
         if hit is not None and data.startswith(hit[1], pos):
             return hit[0], pos + len(hit[1])
@@ -479,12 +477,7 @@ class _SessionCodec(Struct):
             return
         start = len(w.buf)
         super().push(w, value)
-        self._remember(self._encoded, id(value), (value, bytes(w.buf[start:])))
-
-    def _remember(self, cache: dict, key, entry) -> None:
-        if len(cache) >= self.CAPACITY:
-            cache.clear()
-        cache[key] = entry
+        self._encoded.put(id(value), (value, bytes(w.buf[start:])))
 
 
 SESSION = _SessionCodec(("sig", BYTES), ("auth", AUTHORIZED_INFO))
@@ -514,7 +507,7 @@ class _RelayCodec(Struct):
                 if dids is not None:
                     r.pos = end
                     return MessageRelay(tuple(dids[:n]), dids[n], dids[n + 1])
-        return super().pull(r)
+        return super().pull(r)  # a DID not seen lately, or an error
 
     def push(self, w: Writer, value: MessageRelay) -> None:
         encoded = DID.encoded
@@ -542,27 +535,16 @@ class _VerificationCodec(Struct):
 
     def pull(self, r: Reader) -> MessageVerification:
         start = r.pos
-        SESSION.pull(r)  # decoded (and remembered) by now
-        found = self.known(r.data, start)
-        if found is not None:
-            r.pos = found[1]
-            return found[0]
+        session = SESSION.pull(r)
+        pos, data = r.pos, r.data
+        if pos + 32 <= len(data):
+            ttl, low, high, n = self._TAIL.unpack_from(data, pos)
+            end = pos + 32 + n
+            if ttl <= USIZE_MAX and end <= len(data):
+                r.pos = end
+                return MessageVerification(session, ttl, low | high << 64, data[pos + 32 : end])
         r.pos = start
         return super().pull(r)
-
-    def known(self, data: bytes, pos: int) -> tuple[MessageVerification, int] | None:
-        """The verification at ``data[pos:]`` and where it ends, if its session is known."""
-        found = SESSION.known(data, pos)
-        if found is None:
-            return None
-        session, pos = found
-        if pos + 32 > len(data):
-            return None
-        ttl, low, high, n = self._TAIL.unpack_from(data, pos)
-        end = pos + 32 + n
-        if ttl > USIZE_MAX or end > len(data):
-            return None
-        return MessageVerification(session, ttl, low | high << 64, data[pos + 32 : end]), end
 
     def push(self, w: Writer, value: MessageVerification) -> None:
         SESSION.push(w, value.session)
@@ -586,8 +568,7 @@ class MessagePayload:
 
 
 class _PayloadCodec(Struct):
-    """``MessagePayload``, one per frame: when its uuid, DIDs and sessions are ones seen
-    before (nearly always) it is read in one pass over the bytes, else field by field.
+    """``MessagePayload``, one per frame.
 
     The message and the origin's verification are remembered: forwarding re-encodes them
     by a copy.  The origin's verification of a new message is its hop verification, and
@@ -605,24 +586,15 @@ class _PayloadCodec(Struct):
         )
 
     def pull(self, r: Reader) -> MessagePayload:
-        start = r.pos
         message = self._message.pull(r)
-        data, pos = r.data, r.pos
-        n = int.from_bytes(data[pos + 74 : pos + 82], "little")
-        end = pos + 82 + 50 * (n + 2)
-        tx_id = UUID.known(data[pos : pos + 24])
-        dids = None
-        if end <= len(data):  # checked first: the count may be anything
-            dids = DID.known([data[pos + 24 : pos + 74], *(data[i : i + 50] for i in range(pos + 82, end, 50))])
-        v = VERIFICATION.known(data, end) if tx_id is not None and dids is not None else None
-        ov = VERIFICATION.known(data, v[1]) if v is not None else None
-        if ov is None:
-            r.pos = start
-            return super().pull(r)
-        self._origin.keep(ov[0], data[v[1] : ov[1]])
-        r.pos = ov[1]
-        relay = MessageRelay(tuple(dids[1 : n + 1]), dids[n + 1], dids[n + 2])
-        return MessagePayload(message, tx_id, dids[0], relay, v[0], ov[0])
+        tx_id = UUID.pull(r)
+        addr = DID.pull(r)
+        relay = RELAY.pull(r)
+        v = VERIFICATION.pull(r)
+        start = r.pos
+        ov = VERIFICATION.pull(r)
+        self._origin.keep(ov, r.data[start : r.pos])
+        return MessagePayload(message, tx_id, addr, relay, v, ov)
 
     def push(self, w: Writer, value: MessagePayload) -> None:
         self._message.push(w, value.data)
