@@ -143,6 +143,10 @@ class Node:
         """DIDs of the registered (connected) transports."""
         return list(self._peers)
 
+    def transport_of(self, did: Did) -> str | None:
+        """The registered transport to ``did``, if any."""
+        return self._peers.get(did)
+
     # == driver inputs ==============================================================================
     def start(self, now: int) -> None:
         """Arm the stabilization timer (the first round runs one interval from now)."""

@@ -1,0 +1,279 @@
+"""The application surface of a node: what 0.2.5's ``Client`` offers, over an :class:`AsyncNode`.
+
+One implementation for every platform: the browser entry (``createNode`` in ``js/index.mjs``)
+and the native JSON-RPC endpoint both call these methods.  Message bodies follow the
+rings-node application layer (SPEC §6.1): ``send_message`` sends raw bytes behind the 4-byte
+flag header, ``send_custom_message`` a BackendMessage of the given type, text is type 2.
+Storage follows 0.2.5's JS API (SPEC §7.7): ``storage_store(text)`` overwrites the VNode
+``sha1(text)``; services are Touch-ed lists of DIDs under ``sha1(name)``; topics Extend-ed lists.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from . import __version__
+from .did import Did
+from .drivers.aio import AsyncNode
+from .engine.events import Event, MessageReceived, PeerConnected, PeerDisconnected
+from .engine.node import NotFound
+from .errors import DecodeError, InvalidArgument, LocalError
+from .message.backend import FLAG_RAW, BackendMessage, BackendType, backend_body, parse_body, raw_body
+from .message.payload import payload_from_json, payload_to_json
+from .wire import base58
+from .wire.types import PAYLOAD, Extend, Overwrite, Touch, VirtualNode
+
+__all__ = ["Client", "Message", "PeerInfo", "HttpPost", "as_did"]
+
+#: ``await http_post(url, json_object) -> json_object``: how a platform does one JSON POST.
+HttpPost = Callable[[str, dict], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerInfo:
+    """A linked peer, as 0.2.5's ``list_peers`` reports it."""
+
+    did: Did
+    transport_id: str
+    state: str  # "connected" (registered) or "new" (handshake under way)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A custom message addressed to this node, with its rings-node body decoded (SPEC §6.1).
+
+    ``message_type`` is the BackendMessage type (2 = text) when the body has that shape
+    (type, 30 zero bytes, data), else None: raw ``send_message`` bytes, given whole in ``data``.
+    """
+
+    origin: Did
+    tx_id: uuid.UUID
+    message_type: int | None
+    data: bytes
+
+    @property
+    def text(self) -> str | None:
+        """The text of a SimpleText message (invalid UTF-8 replaced), else None."""
+        if self.message_type != BackendType.SimpleText:
+            return None
+        return self.data.decode("utf-8", "replace")
+
+    @classmethod
+    def from_event(cls, event: MessageReceived) -> "Message":
+        try:
+            flag, content = parse_body(event.body)
+        except DecodeError:
+            return cls(event.origin, event.tx_id, None, bytes(event.body))
+        if flag == FLAG_RAW and len(content) >= 32 and not any(content[2:32]):
+            msg = BackendMessage.decode(content)
+            return cls(event.origin, event.tx_id, msg.message_type, msg.data)
+        return cls(event.origin, event.tx_id, None, content)
+
+
+def as_did(value: Any) -> Did:
+    """A DID from the API: a Did, or 40 hex digits with or without ``0x``.
+
+    Raises:
+        InvalidArgument: anything else.
+    """
+    if isinstance(value, Did):
+        return value
+    try:
+        return Did.parse(value)
+    except DecodeError as e:
+        raise InvalidArgument(str(e)) from None
+
+
+def _bytes(value: Any, what: str) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise InvalidArgument(f"{what} must be bytes, got {type(value).__name__}")
+
+
+def _str(value: Any, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise InvalidArgument(f"{what} must be a string, got {type(value).__name__}")
+
+
+def _decoded_text(encoded: str) -> str:
+    """A stored topic/service entry: base58-monero-check of UTF-8 text (raw if it is not)."""
+    try:
+        return base58.decode_check(encoded).decode("utf-8")
+    except (DecodeError, UnicodeDecodeError):
+        return encoded
+
+
+class Client:
+    """A node's API: handshakes, messages, storage, services.
+
+    Args:
+        node: the running node.
+        http_post: the platform's JSON POST (urllib on CPython, ``fetch`` in the browser),
+            used by :meth:`connect_peer_via_http`.
+    """
+
+    def __init__(self, node: AsyncNode, http_post: HttpPost | None = None) -> None:
+        self.node = node
+        self._http_post = http_post
+        self._listeners: list[Callable[[str, Any], Any]] = []
+        node.on_event(self._relay_event)
+
+    @property
+    def address(self) -> Did:
+        """This node's DID (the wallet address)."""
+        return self.node.address
+
+    def on(self, listener: Callable[[str, Any], Any]) -> None:
+        """``listener(name, value)`` for ``"message"`` (:class:`Message`), ``"peer:connect"`` and
+        ``"peer:disconnect"`` (a Did)."""
+        self._listeners.append(listener)
+
+    def _relay_event(self, event: Event) -> None:
+        if isinstance(event, MessageReceived):
+            self._emit("message", Message.from_event(event))
+        elif isinstance(event, PeerConnected):
+            self._emit("peer:connect", event.peer)
+        elif isinstance(event, PeerDisconnected):
+            self._emit("peer:disconnect", event.peer)
+
+    def _emit(self, name: str, value: Any) -> None:
+        for listener in self._listeners:
+            listener(name, value)
+
+    # -- handshakes ------------------------------------------------------------------------------
+    async def create_offer(self) -> str:
+        """Manual handshake, offering side: the offer string for the other node."""
+        return await self.node.create_offer()
+
+    async def answer_offer(self, offer: str) -> str:
+        """Manual handshake, answering side: the answer string for the offerer."""
+        return await self.node.answer_offer(_str(offer, "offer"))
+
+    async def accept_answer(self, answer: str) -> PeerInfo:
+        """Manual handshake, offering side again; the link opens shortly after."""
+        did = await self.node.accept_answer(_str(answer, "answer"))
+        return self._peer_info(did) or PeerInfo(did, "", "new")
+
+    async def connect_peer_via_http(self, url: str) -> str:
+        """Offer to a native node's JSON-RPC ``answerOffer`` at ``url`` (SPEC §7.2).
+
+        Returns the transport id of the offer.
+
+        Raises:
+            LocalError: the endpoint failed or answered nonsense.
+        """
+        url = _str(url, "url")
+        if not url.startswith(("http://", "https://")):
+            raise InvalidArgument(f"not an http(s) URL: {url[:80]!r}")
+        if self._http_post is None:
+            raise LocalError("this platform has no HTTP client")
+        offer = await self.node.create_offer()
+        request = {"jsonrpc": "2.0", "method": "answerOffer", "params": [offer], "id": 0}
+        reply = await self._http_post(url, request)
+        if not isinstance(reply, dict) or "result" not in reply:
+            error = reply.get("error") if isinstance(reply, dict) else reply
+            raise LocalError(f"answerOffer at {url} failed: {str(error)[:200]}")
+        try:
+            answer = payload_to_json(PAYLOAD.from_json(reply["result"]))
+        except DecodeError as e:
+            raise LocalError(f"answerOffer at {url} returned no answer: {e}") from None
+        await self.node.accept_answer(answer)
+        return payload_from_json(offer).data.transport_uuid
+
+    async def connect_with_address(self, did: Did | str) -> Did:
+        """Link to any node through the ring (ConnectNodeSend, SPEC §7.3); done when it is up."""
+        return await self.node.connect(as_did(did))
+
+    def disconnect(self, did: Did | str) -> None:
+        self.node.disconnect(as_did(did))
+
+    def list_peers(self) -> list[PeerInfo]:
+        engine = self.node.node
+        return [PeerInfo(did, engine.transport_of(did), "connected") for did in engine.peers]
+
+    def get_peer(self, did: Did | str) -> PeerInfo | None:
+        return self._peer_info(as_did(did))
+
+    def _peer_info(self, did: Did) -> PeerInfo | None:
+        tid = self.node.node.transport_of(did)
+        return PeerInfo(did, tid, "connected") if tid is not None else None
+
+    # -- messages --------------------------------------------------------------------------------
+    def send_message(self, did: Did | str, data: bytes) -> uuid.UUID:
+        """Raw bytes behind the flag header (0.2.5 ``send_message``); returns the tx_id.
+
+        A genuine 0.2.5 browser surfaces only bodies shaped as BackendMessage types 2/4.
+        """
+        return self.node.send_message(as_did(did), raw_body(_bytes(data, "data")))
+
+    def send_simple_text_message(self, did: Did | str, text: str) -> uuid.UUID:
+        return self.send_custom_message(did, BackendType.SimpleText, _str(text, "text").encode())
+
+    def send_custom_message(self, did: Did | str, message_type: int, data: bytes) -> uuid.UUID:
+        if not isinstance(message_type, int) or isinstance(message_type, bool):
+            raise InvalidArgument("message_type must be an integer 0..65535")
+        return self.node.send_message(as_did(did), backend_body(message_type, _bytes(data, "data")))
+
+    # -- storage and services --------------------------------------------------------------------
+    async def storage_store(self, text: str) -> Did:
+        """Store ``text`` under ``sha1(text)`` (0.2.5 ``storage_store``); returns that id."""
+        text = _str(text, "text")
+        vid = Did.from_topic(text)
+        await self.node.store(Overwrite(VirtualNode(vid, (base58.encode_check(text.encode()),))))
+        return vid
+
+    async def storage_fetch(self, vid: Did | str) -> VirtualNode | None:
+        """The VNode stored under ``vid``, or None when the DHT holds none."""
+        try:
+            return await self.node.fetch(as_did(vid))
+        except NotFound:
+            return None
+
+    async def storage_fetch_texts(self, vid: Did | str) -> list[str]:
+        """The decoded entries of the VNode ``vid`` (empty when there is none)."""
+        found = await self.storage_fetch(vid)
+        return [_decoded_text(x) for x in found.data] if found is not None else []
+
+    async def publish_message_to_topic(self, topic: str, text: str) -> None:
+        """Append ``text`` to the topic's VNode (Extend, capped at 1 024 entries)."""
+        entry = base58.encode_check(_str(text, "text").encode())
+        await self.node.store(Extend(VirtualNode(Did.from_topic(_str(topic, "topic")), (entry,))))
+
+    async def fetch_messages_of_topic(self, topic: str, index: int = 0) -> list[str]:
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise InvalidArgument("index must be a non-negative integer")
+        return (await self.storage_fetch_texts(Did.from_topic(_str(topic, "topic"))))[index:]
+
+    async def register_service(self, name: str) -> None:
+        """Add this node's DID to the service's list (Touch of ``sha1(name)``, as 0.2.5)."""
+        entry = base58.encode_check(self.address.bare().encode())
+        await self.node.store(Touch(VirtualNode(Did.from_topic(_str(name, "name")), (entry,))))
+
+    async def lookup_service(self, name: str) -> list[Did]:
+        """DIDs registered for the service (entries that are not DIDs are skipped)."""
+        dids = []
+        for text in await self.storage_fetch_texts(Did.from_topic(_str(name, "name"))):
+            try:
+                dids.append(Did.parse(text))
+            except DecodeError:
+                continue
+        return dids
+
+    # -- the node --------------------------------------------------------------------------------
+    def node_info(self) -> dict:
+        engine = self.node.node
+        ring = engine.ring
+        return {
+            "version": __version__,
+            "did": self.address.hex(),
+            "peers": len(engine.peers),
+            "successors": [d.hex() for d in ring.successors],
+            "predecessor": ring.predecessor.hex() if ring.predecessor is not None else None,
+            "stored": len(engine.storage),
+        }
+
+    def close(self) -> None:
+        self.node.close()

@@ -1,0 +1,149 @@
+"""The application surface (rings_web.client) over in-memory asyncio nodes with real signatures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+
+import pytest
+
+from rings_web.client import Client, Message
+from rings_web.crypto import default_backend
+from rings_web.did import Did
+from rings_web.drivers.aio import AsyncNode, wall_clock_ms
+from rings_web.engine.config import Config
+from rings_web.engine.node import Node
+from rings_web.errors import InvalidArgument, LocalError
+from rings_web.message.backend import BackendType
+from rings_web.native.jsonrpc import JsonRpc
+from rings_web.session import LocalKeySigner, SessionManager
+from rings_web.transport.memory import MemoryHub
+from rings_web.wire import base58
+
+pytestmark = pytest.mark.cpython_only(reason="asyncio.run needs stack switching in Pyodide; the browser tests run it there")
+
+
+async def make(hub: MemoryHub, i: int, http_post=None) -> Client:
+    session = await SessionManager.create(LocalKeySigner(os.urandom(32)), crypto=default_backend(),
+                                          now=wall_clock_ms(), random_bytes=os.urandom)
+    engine = Node(session, rng=random.Random(i), config=Config(stabilize_interval_ms=200))
+    node = AsyncNode(engine, hub.transport(f"n{i}"))
+    node.start()
+    return Client(node, http_post)
+
+
+async def pair() -> tuple[Client, Client, list]:
+    hub = MemoryHub()
+    a, b = await make(hub, 1), await make(hub, 2)
+    events: list = []
+    b.on(lambda name, value: events.append((name, value)))
+    peer = await a.accept_answer(await b.answer_offer(await a.create_offer()))
+    assert peer.did == b.address
+    await until(lambda: a.get_peer(b.address) and b.get_peer(a.address))
+    return a, b, events
+
+
+async def until(predicate, timeout: float = 5.0):
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+def messages(events) -> list[Message]:
+    return [v for name, v in events if name == "message"]
+
+
+def test_messages_arrive_decoded_by_kind():
+    async def main():
+        a, b, events = await pair()
+        assert ("peer:connect", a.address) in events
+        a.send_simple_text_message(b.address, "hello ✓")
+        a.send_custom_message(b.address.bare(), 7, b"\xca\xfe")
+        a.send_message("0x" + b.address.bare().upper(), b"raw bytes")
+        await until(lambda: len(messages(events)) == 3)
+        text, custom, raw = messages(events)
+        assert (text.origin, text.message_type, text.text) == (a.address, BackendType.SimpleText, "hello ✓")
+        assert (custom.message_type, custom.data, custom.text) == (7, b"\xca\xfe", None)
+        assert (raw.message_type, raw.data) == (None, b"raw bytes")
+        assert [p.did for p in a.list_peers()] == [b.address] and a.list_peers()[0].state == "connected"
+        a.disconnect(b.address)
+        await until(lambda: ("peer:disconnect", a.address) in events)
+        assert a.get_peer(b.address) is None
+        a.close(), b.close()
+
+    asyncio.run(main())
+
+
+def test_storage_services_and_topics_across_two_nodes():
+    async def main():
+        a, b, _ = await pair()
+        vid = await a.storage_store("some text")
+        assert vid == Did.from_topic("some text")
+        found = await b.storage_fetch(vid)
+        assert found.data == (base58.encode_check(b"some text"),)
+        assert await b.storage_fetch(Did.from_topic("nothing here")) is None
+        await a.register_service("chat")
+        await b.register_service("chat")
+        await a.register_service("chat")  # Touch: no duplicates
+        assert sorted(await b.lookup_service("chat")) == sorted([a.address, b.address])
+        assert await a.lookup_service("nobody") == []
+        for text in ("one", "two", "three"):
+            await b.publish_message_to_topic("news", text)
+        assert await a.fetch_messages_of_topic("news", 1) == ["two", "three"]
+        info = a.node_info()
+        assert info["did"] == a.address.hex() and info["peers"] == 1
+        a.close(), b.close()
+
+    asyncio.run(main())
+
+
+def test_connect_peer_via_http_through_a_json_rpc_endpoint():
+    async def main():
+        hub = MemoryHub()
+        seed = await make(hub, 1)
+        rpc = JsonRpc(seed.node, token="unused")
+        posted = []
+
+        async def http_post(url, body):  # the endpoint, without a socket
+            posted.append((url, body["method"]))
+            return json.loads(await rpc.dispatch(json.dumps(body).encode(), {}))
+
+        browser = await make(hub, 2, http_post)
+        tid = await browser.connect_peer_via_http("http://127.0.0.1:50000/")
+        assert posted == [("http://127.0.0.1:50000/", "answerOffer")] and tid
+        await until(lambda: browser.get_peer(seed.address) is not None)
+        with pytest.raises(InvalidArgument):
+            await browser.connect_peer_via_http("ftp://127.0.0.1/")
+
+        async def failing(url, body):
+            return {"jsonrpc": "2.0", "error": {"code": -32000, "message": "no"}, "id": 0}
+
+        lonely = await make(hub, 3, failing)
+        with pytest.raises(LocalError, match="answerOffer"):
+            await lonely.connect_peer_via_http("http://127.0.0.1:50000/")
+        for c in (seed, browser, lonely):
+            c.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.send_message("not a did", b"x"),
+    lambda c: c.send_message("0x" + "00" * 20, "text, not bytes"),
+    lambda c: c.send_custom_message("0x" + "00" * 20, 70_000, b""),
+    lambda c: c.send_custom_message("0x" + "00" * 20, True, b""),
+    lambda c: c.send_simple_text_message("0x" + "00" * 20, b"bytes"),
+    lambda c: c.get_peer(42),
+], ids=["bad-did", "data-not-bytes", "type-too-big", "type-bool", "text-not-str", "did-not-str"])
+def test_bad_arguments_are_typed_errors(call):
+    async def main():
+        client = await make(MemoryHub(), 1)
+        with pytest.raises(InvalidArgument):
+            call(client)
+        client.close()
+
+    asyncio.run(main())
