@@ -19,17 +19,17 @@ from rings_web.errors import InvalidArgument, LocalError
 from rings_web.message.backend import BackendType
 from rings_web.native.jsonrpc import JsonRpc
 from rings_web.session import LocalKeySigner, SessionManager
-from rings_web.transport.memory import MemoryHub
+from rings_web.transport.memory import MemoryHub, MemoryTransport
 from rings_web.wire import base58
 
 pytestmark = pytest.mark.cpython_only(reason="asyncio.run needs stack switching in Pyodide; the browser tests run it there")
 
 
-async def make(hub: MemoryHub, i: int, http_post=None) -> Client:
+async def make(hub: MemoryHub, i: int, http_post=None, transport=None) -> Client:
     session = await SessionManager.create(LocalKeySigner(os.urandom(32)), crypto=default_backend(),
                                           now=wall_clock_ms(), random_bytes=os.urandom)
     engine = Node(session, rng=random.Random(i), config=Config(stabilize_interval_ms=200))
-    node = AsyncNode(engine, hub.transport(f"n{i}"))
+    node = AsyncNode(engine, transport or hub.transport(f"n{i}"))
     node.start()
     return Client(node, http_post)
 
@@ -144,6 +144,22 @@ def test_bad_arguments_are_typed_errors(call):
         client = await make(MemoryHub(), 1)
         with pytest.raises(InvalidArgument):
             call(client)
+        client.close()
+
+    asyncio.run(main())
+
+
+def test_a_transport_that_cannot_make_offers_fails_the_call_at_once():
+    class NoWebRtc(MemoryTransport):
+        async def create_offer(self, transport_id):
+            raise LocalError("WebRTC is not available in this runtime")
+
+    async def main():
+        hub = MemoryHub()
+        client = await make(hub, 1, transport=NoWebRtc(hub, "n1"))
+        with pytest.raises(LocalError, match="WebRTC is not available"):
+            await asyncio.wait_for(client.create_offer(), 2)  # well before the 10 s request timeout
+        assert client.node.node.transport_ids == []
         client.close()
 
     asyncio.run(main())

@@ -18,6 +18,7 @@ from ..engine.events import (
     AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, RequestDone, RequestFailed, SendFrames,
 )
 from ..engine.node import Node
+from ..errors import RingsError
 from ..wire.types import HandshakeInfo, VNodeOperation, VirtualNode
 
 __all__ = ["Transport", "AsyncNode", "wall_clock_ms"]
@@ -32,6 +33,7 @@ class Transport(Protocol):
 
     It reports back through the callbacks the driver passes to :meth:`bind`:
     ``opened(transport_id)``, ``frame(transport_id, bytes)``, ``closed(transport_id)``.
+    The handshake coroutines raise :class:`~rings_web.errors.RingsError` when they fail.
     """
 
     def bind(self, opened: Callable[[str], None], frame: Callable[[str, bytes], None],
@@ -153,7 +155,7 @@ class AsyncNode:
             elif isinstance(action, AcceptOffer):
                 self._spawn(self._answer(action))
             elif isinstance(action, ApplyAnswer):
-                self._spawn(self.transport.apply_answer(action.transport_id, action.answer))
+                self._spawn(self._apply(action))
             elif isinstance(action, CloseTransport):
                 self.transport.close(action.transport_id)
         while (event := self.node.next_event()) is not None:
@@ -183,14 +185,29 @@ class AsyncNode:
         self._pump()
 
     async def _offer(self, tid: str) -> None:
-        info = await self.transport.create_offer(tid)
-        self.node.offer_ready(tid, info, self.clock())
+        try:
+            info = await self.transport.create_offer(tid)
+        except RingsError as e:
+            self.node.handshake_failed(tid, e, self.clock())
+        else:
+            self.node.offer_ready(tid, info, self.clock())
         self._pump()
 
     async def _answer(self, action: AcceptOffer) -> None:
-        info = await self.transport.accept_offer(action.transport_id, action.remote, action.offer)
-        self.node.answer_ready(action.transport_id, info, self.clock())
+        try:
+            info = await self.transport.accept_offer(action.transport_id, action.remote, action.offer)
+        except RingsError as e:
+            self.node.handshake_failed(action.transport_id, e, self.clock())
+        else:
+            self.node.answer_ready(action.transport_id, info, self.clock())
         self._pump()
+
+    async def _apply(self, action: ApplyAnswer) -> None:
+        try:
+            await self.transport.apply_answer(action.transport_id, action.answer)
+        except RingsError as e:
+            self.node.handshake_failed(action.transport_id, e, self.clock())
+            self._pump()
 
     def _spawn(self, coro) -> None:
         task = self._loop.create_task(coro)

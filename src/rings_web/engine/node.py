@@ -39,7 +39,7 @@ from ..wire.types import (
 )
 from .config import Config
 from .events import (
-    AcceptOffer, Action, ApplyAnswer, CloseTransport, CreateOffer, Event, MessageReceived, PayloadRejected,
+    AcceptOffer, Action, ApplyAnswer, CloseTransport, CreateOffer, Event, HandshakeFailed, MessageReceived, PayloadRejected,
     PeerConnected, PeerDisconnected, RequestDone, RequestFailed, SendFrames,
 )
 
@@ -63,6 +63,7 @@ class _Transport:
     ring_managed: bool = False  # opened by this node for the ring: closed when not needed
     # what to do once the driver has made our offer / answer
     on_ready: Callable[[HandshakeInfo, int], None] | None = None
+    request: int | None = None  # the API request waiting for this handshake (offer, answer)
     reassembler: Reassembler = field(default_factory=Reassembler)
 
 
@@ -183,6 +184,21 @@ class Node:
             self._close(t, now)
             self._events.append(PayloadRejected(transport_id, e))
 
+    def handshake_failed(self, transport_id: str, error: RingsError, now: int) -> None:
+        """The driver could not make our offer/answer or apply the answer: abandon the transport.
+
+        The API request waiting for it (an offer, an answer, a connect) fails with ``error``.
+        """
+        t = self._transports.get(transport_id)
+        if t is None:
+            return
+        self._close(t, now)
+        waiting = [t.request] if t.request in self._requests else []
+        waiting += [r.id for r in self._requests.values() if r.kind == "connect" and r.key == t.remote]
+        for rid in waiting:
+            self._fail(rid, error)
+        self._events.append(HandshakeFailed(transport_id, t.remote, error))
+
     def transport_open(self, transport_id: str, now: int) -> None:
         """ICE connected: register the peer and join it to the ring (SPEC §7.4)."""
         t = self._transports.get(transport_id)
@@ -234,7 +250,7 @@ class Node:
                              now=now, tx_id=self._uuid())
             self._done(rid, pl.payload_to_json(p))
 
-        t = self._new_transport(None, ready, now)
+        t = self._new_transport(None, ready, now, request=rid)
         self._actions.append(CreateOffer(t.id))
         return rid
 
@@ -254,7 +270,7 @@ class Node:
                              destination=self.me, now=now, tx_id=self._uuid())
             self._done(rid, pl.payload_to_json(p))
 
-        t = self._new_transport(remote, ready, now)
+        t = self._new_transport(remote, ready, now, request=rid)
         self._actions.append(AcceptOffer(t.id, remote, offer.data.offer))
         return rid
 
@@ -616,8 +632,9 @@ class Node:
         return rid
 
     # == transports and handshakes ==================================================================
-    def _new_transport(self, remote: Did | None, on_ready, now: int) -> _Transport:
-        t = _Transport(str(self._uuid()), remote, now + self.config.request_timeout_ms, on_ready=on_ready)
+    def _new_transport(self, remote: Did | None, on_ready, now: int, request: int | None = None) -> _Transport:
+        t = _Transport(str(self._uuid()), remote, now + self.config.request_timeout_ms, on_ready=on_ready,
+                       request=request)
         self._transports[t.id] = t
         return t
 
