@@ -25,7 +25,7 @@ from .message.payload import payload_from_json, payload_to_json
 from .wire import base58
 from .wire.types import PAYLOAD, Extend, Overwrite, Touch, VirtualNode
 
-__all__ = ["Client", "Message", "PeerInfo", "HttpPost", "as_did"]
+__all__ = ["Client", "Message", "PeerInfo", "HttpPost", "as_did", "entry_texts"]
 
 #: ``await http_post(url, json_object) -> json_object``: how a platform does one JSON POST.
 HttpPost = Callable[[str, dict], Awaitable[Any]]
@@ -99,11 +99,15 @@ def _str(value: Any, what: str) -> str:
 
 
 def _decoded_text(encoded: str) -> str:
-    """A stored topic/service entry: base58-monero-check of UTF-8 text (raw if it is not)."""
     try:
         return base58.decode_check(encoded).decode("utf-8")
     except (DecodeError, UnicodeDecodeError):
         return encoded
+
+
+def entry_texts(vnode: VirtualNode) -> list[str]:
+    """A VNode's entries as text: each is base58-monero-check of UTF-8 (kept raw if it is not)."""
+    return [_decoded_text(x) for x in vnode.data]
 
 
 class Client:
@@ -235,7 +239,7 @@ class Client:
     async def storage_fetch_texts(self, vid: Did | str) -> list[str]:
         """The decoded entries of the VNode ``vid`` (empty when there is none)."""
         found = await self.storage_fetch(vid)
-        return [_decoded_text(x) for x in found.data] if found is not None else []
+        return entry_texts(found) if found is not None else []
 
     async def publish_message_to_topic(self, topic: str, text: str) -> None:
         """Append ``text`` to the topic's VNode (Extend, capped at 1 024 entries)."""
