@@ -12,6 +12,8 @@ export const PYODIDE_VERSION = "314.0.7";
 /** Where the script build (dist/rings-web.js) loads Pyodide from unless `indexURL` says otherwise. */
 export const CDN_INDEX_URL = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}/full/`;
 
+// true in dist/rings-web.js (scripts/build.mjs defines it): Pyodide then defaults to the CDN
+const SCRIPT_BUILD = typeof RINGS_WEB_SCRIPT_BUILD !== "undefined";
 const IS_NODE = typeof process !== "undefined" && !!process.versions?.node && typeof window === "undefined";
 const SIGNER_MODES = ["DEFAULT", "EIP191", "EdDSA", "BIP137"];
 const EVENTS = ["message", "peer:connect", "peer:disconnect", "progress", "wallet:accountsChanged"];
@@ -94,17 +96,26 @@ function walletOption(o) {
 
 /** Load Pyodide and the rings-web wheel from the package's dist/ (its own pyodide-lock.json). */
 async function bootPyodide(o, dist) {
-  let indexURL = o.indexURL;
+  let indexURL = o.indexURL ?? (SCRIPT_BUILD ? CDN_INDEX_URL : undefined);
   let lockFileURL = new URL("pyodide-lock.json", dist).href;
-  if (IS_NODE && dist.protocol === "file:") {
-    const { fileURLToPath } = await import("node:url");
-    lockFileURL = fileURLToPath(lockFileURL); // Node wants a plain path here (RECIPES.md)
+  let packageBaseUrl = dist.href;
+  let moduleURL;
+  if (IS_NODE) {
+    const { fileURLToPath, pathToFileURL } = await import("node:url");
+    if (dist.protocol === "file:") {
+      // Node wants plain paths (RECIPES.md): a file:// package base is taken for a relative
+      // cache directory named "file:", and stale wheels are then loaded from it
+      lockFileURL = fileURLToPath(lockFileURL);
+      packageBaseUrl = fileURLToPath(dist);
+    }
+    if (indexURL && !/^[a-z]+:/.test(indexURL)) moduleURL = pathToFileURL(indexURL + "pyodide.mjs").href;
+  } else if (indexURL) {
+    indexURL = new URL(indexURL, globalThis.location?.href).href;
   }
-  const pyodideModule = indexURL ? await import(new URL("pyodide.mjs", indexURL).href) : await import("pyodide");
+  moduleURL ??= indexURL && new URL("pyodide.mjs", indexURL).href;
+  const { loadPyodide } = moduleURL ? await import(moduleURL) : await import("pyodide");
+  const pyodide = await loadPyodide({ ...(indexURL ? { indexURL } : {}), lockFileURL, packageBaseUrl });
   const errors = [];
-  const pyodide = await pyodideModule.loadPyodide({
-    ...(indexURL ? { indexURL } : {}), lockFileURL, packageBaseUrl: dist.href,
-  });
   await pyodide.loadPackage(["rings-web"], { errorCallback: (m) => errors.push(m), messageCallback: () => {} });
   if (errors.length) throw new RingsError("LoadError", `rings-web wheel failed to load: ${errors.join("; ")}`);
   return pyodide;
@@ -184,6 +195,8 @@ export class RingsNode {
   registerService(name) { return call(() => this.#py.register_service(name)); }
   lookupService(name) { return call(() => this.#py.lookup_service(name)); }
   getNodeInfo() { return call(() => this.#py.node_info()); }
+  /** The dissector: `{kind, json}` (0.2.5's canonical JSON) of frames (hex), a handshake string or base58 text. */
+  decode(...inputs) { return call(() => this.#py.decode(...inputs)); }
   /** Close every link and flush storage; the node cannot be used afterwards. */
   close() { return call(() => this.#py.close()); }
 }

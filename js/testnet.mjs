@@ -76,16 +76,16 @@ try {
 </script></head><body>rings-web</body></html>`;
 
 /**
- * Serve the rings-web package, Pyodide and @noble to pages on 127.0.0.1.
- * @returns {Promise<{url: string, pageURL: (query: object) => string, close: () => Promise<void>}>}
+ * A static file server on 127.0.0.1: `routes` maps URL prefixes to directories, `pages` paths to HTML.
+ * @returns {Promise<{url: string, close: () => Promise<void>}>}
  */
-export async function serveTestnet() {
+export async function serveFiles(routes, pages = {}) {
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    if (url === "/node.html") { res.writeHead(200, { "content-type": "text/html" }).end(PAGE); return; }
-    const prefix = Object.keys(ROUTES).find((p) => url.startsWith(p));
-    const file = prefix && path.join(ROUTES[prefix], url.slice(prefix.length));
-    if (!file || !file.startsWith(ROUTES[prefix] + path.sep) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    if (pages[url] !== undefined) { res.writeHead(200, { "content-type": "text/html" }).end(pages[url]); return; }
+    const prefix = Object.keys(routes).find((p) => url.startsWith(p));
+    const file = prefix && path.join(routes[prefix], url.slice(prefix.length));
+    if (!file || !file.startsWith(routes[prefix] + path.sep) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end();
       return;
     }
@@ -93,12 +93,19 @@ export async function serveTestnet() {
     fs.createReadStream(file).pipe(res);
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  const url = `http://127.0.0.1:${server.address().port}`;
   return {
-    url,
-    pageURL: (query) => `${url}/node.html?${new URLSearchParams(query)}`,
+    url: `http://127.0.0.1:${server.address().port}`,
     close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
   };
+}
+
+/**
+ * Serve the rings-web package, Pyodide, @noble and the test page (`/node.html?key=…`).
+ * @returns {Promise<{url: string, pageURL: (query: object) => string, close: () => Promise<void>}>}
+ */
+export async function serveTestnet() {
+  const served = await serveFiles(ROUTES, { "/node.html": PAGE });
+  return { ...served, pageURL: (query) => `${served.url}/node.html?${new URLSearchParams(query)}` };
 }
 
 /** Raised in Node when a page's call failed: `name` is the rings-web error type. */

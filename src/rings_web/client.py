@@ -46,12 +46,14 @@ class Message:
 
     ``message_type`` is the BackendMessage type (2 = text) when the body has that shape
     (type, 30 zero bytes, data), else None: raw ``send_message`` bytes, given whole in ``data``.
+    ``path`` is the relay path: the origin, then every node that forwarded it.
     """
 
     origin: Did
     tx_id: uuid.UUID
     message_type: int | None
     data: bytes
+    path: tuple[Did, ...] = ()
 
     @property
     def text(self) -> str | None:
@@ -62,14 +64,15 @@ class Message:
 
     @classmethod
     def from_event(cls, event: MessageReceived) -> "Message":
+        path = event.payload.relay.path
         try:
             flag, content = parse_body(event.body)
         except DecodeError:
-            return cls(event.origin, event.tx_id, None, bytes(event.body))
+            return cls(event.origin, event.tx_id, None, bytes(event.body), path)
         if flag == FLAG_RAW and len(content) >= 32 and not any(content[2:32]):
             msg = BackendMessage.decode(content)
-            return cls(event.origin, event.tx_id, msg.message_type, msg.data)
-        return cls(event.origin, event.tx_id, None, content)
+            return cls(event.origin, event.tx_id, msg.message_type, msg.data, path)
+        return cls(event.origin, event.tx_id, None, content, path)
 
 
 def as_did(value: Any) -> Did:

@@ -16,6 +16,7 @@ from pyodide.ffi import JsException, to_js
 
 from ..client import Client, Message, PeerInfo, entry_texts
 from ..crypto import default_backend
+from ..dissect import dissect
 from ..drivers.aio import AsyncNode, wall_clock_ms
 from ..dht.storage import VNodeStore
 from ..engine.config import Config
@@ -134,7 +135,7 @@ class BrowserNode:
     def _event(self, name: str, value) -> None:
         if isinstance(value, Message):
             detail = {"from": value.origin.hex(), "txId": str(value.tx_id), "type": value.message_type,
-                      "data": value.data, "text": value.text}
+                      "data": value.data, "text": value.text, "path": [d.hex() for d in value.path]}
         else:
             detail = {"did": value.hex()}
         self._emit(name, _js(detail))
@@ -196,6 +197,12 @@ class BrowserNode:
 
     def node_info(self):
         return _js(self.client.node_info())
+
+    def decode(self, *inputs: str):
+        """The dissector (``rings-web decode``): canonical 0.2.5 JSON of frames (hex), a
+        handshake string or base58-monero-check text."""
+        found = dissect([str(i) for i in inputs])
+        return _js({"kind": found.kind, "json": found.json})
 
     async def close(self) -> None:
         self.client.close()

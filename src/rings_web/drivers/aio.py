@@ -23,6 +23,8 @@ from ..wire.types import HandshakeInfo, VNodeOperation, VirtualNode
 
 __all__ = ["Transport", "AsyncNode", "wall_clock_ms"]
 
+MAX_TIMER_S = 1.0
+
 
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
@@ -176,7 +178,9 @@ class AsyncNode:
             self._timer.cancel()
             self._timer = None
         if deadline is not None:
-            delay = max(0.0, (deadline - self.clock()) / 1000)
+            # at most MAX_TIMER_S ahead: Pyodide's WebLoop cannot clear a cancelled timer's
+            # setTimeout, which would keep Node alive for a whole round after close()
+            delay = min(max(0.0, (deadline - self.clock()) / 1000), MAX_TIMER_S)
             self._timer = self._loop.call_later(delay, self._on_timer)
 
     def _on_timer(self) -> None:
