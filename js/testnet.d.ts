@@ -36,5 +36,5 @@ export declare function testnet(n: number, options?: {
 }): Promise<Testnet>;
 export declare function serveTestnet(): Promise<Testnet["server"]>;
 export declare function until<T>(predicate: () => Promise<T> | T, timeout?: number, what?: string): Promise<T>;
-export declare function serveFiles(routes: Record<string, string>, pages?: Record<string, string>):
+export declare function serveFiles(routes: Record<string, string>, pages?: Record<string, string>, port?: number):
   Promise<{ url: string; close(): Promise<void> }>;

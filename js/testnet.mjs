@@ -76,13 +76,17 @@ try {
 </script></head><body>rings-web</body></html>`;
 
 /**
- * A static file server on 127.0.0.1: `routes` maps URL prefixes to directories, `pages` paths to HTML.
+ * A static file server on 127.0.0.1: `routes` maps URL prefixes to directories, `pages` paths to
+ * contents (HTML, or JSON for paths ending in .json).
  * @returns {Promise<{url: string, close: () => Promise<void>}>}
  */
-export async function serveFiles(routes, pages = {}) {
+export async function serveFiles(routes, pages = {}, port = 0) {
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    if (pages[url] !== undefined) { res.writeHead(200, { "content-type": "text/html" }).end(pages[url]); return; }
+    if (pages[url] !== undefined) {
+      res.writeHead(200, { "content-type": MIME[path.extname(url)] ?? "text/html" }).end(pages[url]);
+      return;
+    }
     const prefix = Object.keys(routes).find((p) => url.startsWith(p));
     const file = prefix && path.join(routes[prefix], url.slice(prefix.length));
     if (!file || !file.startsWith(routes[prefix] + path.sep) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
@@ -92,7 +96,7 @@ export async function serveFiles(routes, pages = {}) {
     res.writeHead(200, { "content-type": MIME[path.extname(file)] ?? "application/octet-stream" });
     fs.createReadStream(file).pipe(res);
   });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  await new Promise((ok, fail) => { server.once("error", fail); server.listen(port, "127.0.0.1", ok); });
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),

@@ -9,7 +9,9 @@ import pytest
 from rings_web.did import Did
 from rings_web.drivers.simulator import Simulator
 from rings_web.engine.config import Config
-from rings_web.engine.events import MessageReceived, PayloadRejected, PeerConnected, RequestDone, RequestFailed, SendFrames
+from rings_web.engine.events import (
+    MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected, RequestDone, RequestFailed, SendFrames,
+)
 from rings_web.engine.node import NotFound
 from rings_web.errors import RelayError, RemoteError, ReplayError
 from rings_web.message import payload as pl
@@ -332,3 +334,25 @@ def test_engine_receive_never_raises_on_mutated_frames(pair_for_fuzz):
             pass
 
     check()
+
+
+def test_simultaneous_connects_make_one_link(monkeypatch):
+    """Two nodes offering each other at once (0.2.5 quirk 17) end with one link, none dropped."""
+    sim = Simulator(seed=11, config=Config(stabilize_interval_ms=10**9))  # no stabilization rounds
+    hub, a, b = (sim.add_node() for _ in range(3))
+    monkeypatch.setattr(type(a.ring), "would_improve", lambda self, did: False)  # only the API links a and b
+    sim.link(a, hub)
+    sim.link(b, hub)
+    sim.run_for(2000)
+    assert b.me not in a.peers
+    ra = sim.call(a, lambda n: n.connect(b.me, sim.now))
+    rb = sim.call(b, lambda n: n.connect(a.me, sim.now))
+    assert isinstance(result(sim, a, ra), RequestDone) and isinstance(result(sim, b, rb), RequestDone)
+    sim.run_for(3000)
+    assert b.me in a.peers and a.me in b.peers
+    assert [t for t in a._transports.values() if t.remote == b.me] == [a._transports[a.transport_of(b.me)]]
+    assert [t for t in b._transports.values() if t.remote == a.me] == [b._transports[b.transport_of(a.me)]]
+    assert PeerDisconnected(b.me) not in sim.events[a.me] and PeerDisconnected(a.me) not in sim.events[b.me]
+    sim.call(a, lambda n: n.send_message(b.me, backend_body(2, b"one link"), sim.now))
+    sim.run_for(500)
+    assert (a.me, backend_body(2, b"one link")) in texts(sim, b)

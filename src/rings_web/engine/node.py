@@ -395,6 +395,14 @@ class Node:
         origin = p.relay.path[0]
         if origin in self._peers:
             return self._emit(pl.report(self.session, p, AlreadyConnected(), now=now), now)
+        pending = [t for t in self._transports.values() if t.remote == origin]
+        if pending:
+            # both ends offered at once (0.2.5 quirk 17 closes one of the two links later):
+            # the larger DID yields and answers, the smaller keeps its offer and lets this go
+            if self.me < origin:
+                return
+            for t in pending:
+                self._close(t, now)
 
         def ready(info: HandshakeInfo, now: int) -> None:
             self._emit(pl.report(self.session, p, ConnectNodeReport(p.data.transport_uuid, info), now=now), now)
