@@ -140,7 +140,7 @@ export async function createNode(options = {}) {
   const dist = new URL(options.distURL ?? "../dist/", import.meta.url);
   const pyodide = await call(() => bootPyodide(options, dist));
   progress("python");
-  registerCrypto(pyodide);
+  await registerCrypto(pyodide, { dist });
   const useDb = (options.storage ?? (IS_NODE ? "memory" : "indexeddb")) === "indexeddb";
   const vnodeDb = useDb ? (await openVNodeDb(options.storageName ?? "rings-web")) ?? undefined : undefined;
   const start = pyodide.pyimport("rings_web.browser").start;

@@ -66,8 +66,10 @@ try {
   window.node = await createNode({ ethereum, iceServers: [], stabilizeInterval: Number(q.get("stabilize") ?? 3000),
     storage: q.get("storage") ?? "memory", storageName: q.get("storageName") ?? "rings-web" });
   window.bootMs = performance.now() - t0;
-  for (const name of ["message", "peer:connect", "peer:disconnect", "wallet:accountsChanged"]) {
-    node.on(name, (detail) => events.push({ name, detail: enc(detail) }));
+  if (q.get("events") !== "0") { // benchmarks turn the recording off
+    for (const name of ["message", "peer:connect", "peer:disconnect", "wallet:accountsChanged"]) {
+      node.on(name, (detail) => events.push({ name, detail: enc(detail) }));
+    }
   }
   window.ready = true;
 } catch (e) {

@@ -73,7 +73,11 @@ def selenium_glue(request, runtime, selenium_module_scope):
     check_dist(request.config.option.dist_dir)
     selenium = selenium_module_scope
     selenium.load_package(["rings-web"])
-    selenium.run_js(f"(await import({json.dumps(SHIM.as_uri())})).registerCrypto(pyodide);")
+    selenium.run_js(f"""
+        const shim = await import({json.dumps(SHIM.as_uri())});
+        await shim.registerCrypto(pyodide);
+        pyodide.registerJsModule("rings_web_crypto_noble", await shim.cryptoFunctions({{ fast: false }}));
+    """)
     selenium.run_js(STAND_INS % {"testing": json.dumps((REPO / "js" / "testing.mjs").as_uri())})
     return selenium
 
@@ -177,3 +181,34 @@ async def test_vnodes_are_mirrored_to_the_database_and_loaded_back(selenium_glue
     assert (await again.fetch_messages_of_topic("log", 0)).to_py() == ["one", "two"]
     assert (await again.storage_fetch(vid)).to_py()["data"] == ["persisted"]
     await again.close()
+
+
+@run_in_pyodide
+def test_wasm_crypto_agrees_with_noble(selenium_glue):
+    import random
+
+    import rings_web_crypto as fast
+    import rings_web_crypto_noble as noble
+    from pyodide.ffi import to_js
+    from rings_web.crypto import default_backend
+
+    assert fast.implementation.startswith("wasm") and noble.implementation == "@noble"
+    assert default_backend().name == "pyodide"
+    rng = random.Random(5)
+    js = lambda b: to_js(memoryview(b))  # noqa: E731
+    for size in (0, 1, 135, 136, 137, 3700, 200_000):  # around the keccak rate (136 bytes)
+        data = js(rng.randbytes(size))
+        assert fast.keccak256(data).to_bytes() == noble.keccak256(data).to_bytes()
+        parts = (js(b'{"x":['), data, js(b"]}"))
+        assert fast.keccak256ByteList(*parts).to_bytes() == noble.keccak256ByteList(*parts).to_bytes()
+    for _ in range(20):
+        secret, other, digest = js(rng.randbytes(32)), js(rng.randbytes(32)), js(rng.randbytes(32))
+        pub = fast.secp256k1PublicKey(secret).to_bytes()
+        assert pub == noble.secp256k1PublicKey(secret).to_bytes()
+        sig = fast.secp256k1Sign(digest, secret).to_bytes()
+        assert sig == noble.secp256k1Sign(digest, secret).to_bytes()  # RFC 6979, low S: the same bytes
+        assert fast.secp256k1Recover(digest, js(sig)).to_bytes() == pub == noble.secp256k1Recover(digest, js(sig)).to_bytes()
+        compressed = bytes([2 + (pub[63] & 1)]) + pub[:32]
+        assert fast.secp256k1Decompress(js(compressed)).to_bytes() == pub
+        other_pub = js(noble.secp256k1PublicKey(other).to_bytes())
+        assert fast.secp256k1Ecdh(secret, other_pub).to_bytes() == noble.secp256k1Ecdh(secret, other_pub).to_bytes()
