@@ -30,6 +30,8 @@ export interface Progress {
   stage: "runtime" | "python" | "wallet" | "storage" | "ready";
   /** `Date.now()` when the stage began. */
   at: number;
+  /** With "python": whether Python came from the boot snapshot. */
+  warm?: boolean;
 }
 
 export interface NodeOptions {
@@ -47,6 +49,8 @@ export interface NodeOptions {
   stabilizeInterval?: number;
   /** Pyodide's base URL (default: the `pyodide` npm dependency; the `<script>` build: CDN_INDEX_URL). */
   indexURL?: string;
+  /** Keep a Pyodide memory snapshot in IndexedDB for ~10x faster warm boots (default: true in browsers). */
+  snapshot?: boolean;
   /** Where the wheel and its pyodide-lock.json are (default: this package's dist/). */
   distURL?: string;
   /** VNode persistence: "indexeddb" (default in browsers) or "memory" (default in Node). */

@@ -3,6 +3,7 @@
  * for the page, written in Python and run by Pyodide; wire-compatible with Rings 0.2.5.
  * This file boots Pyodide with the shipped wheel and wraps the Python node in camelCase.
  */
+import { bootPyodide } from "./boot.mjs";
 import { registerCrypto } from "./crypto.mjs";
 import { openVNodeDb } from "./storage.mjs";
 import { createTransport } from "./transport.mjs";
@@ -65,6 +66,7 @@ function checkOptions(o) {
   if (!Number.isInteger(interval) || interval < 100) fail(`"stabilizeInterval" expected milliseconds >= 100, got ${interval}`);
   if (o.storage !== undefined && !["indexeddb", "memory"].includes(o.storage)) fail(`"storage" expected "indexeddb" or "memory", got ${o.storage}`);
   if (o.indexURL !== undefined && typeof o.indexURL !== "string") fail('"indexURL" expected a string');
+  if (o.snapshot !== undefined && typeof o.snapshot !== "boolean") fail('"snapshot" expected a boolean');
 }
 
 /** EIP-1193 request with errors that are always Error objects carrying `code`. */
@@ -94,37 +96,25 @@ function walletOption(o) {
   return { kind: "signer", mode: s.mode ?? "EIP191", address: s.address, publicKey: s.publicKey, sign: (text) => signature(s.sign, text) };
 }
 
-/** Load Pyodide and the rings-web wheel from the package's dist/ (its own pyodide-lock.json). */
-async function bootPyodide(o, dist) {
+/** Pyodide's loader: the npm `pyodide` package, or `pyodide.mjs` under `indexURL`. */
+async function pyodideLoader(o) {
   let indexURL = o.indexURL ?? (SCRIPT_BUILD ? CDN_INDEX_URL : undefined);
-  let lockFileURL = new URL("pyodide-lock.json", dist).href;
-  let packageBaseUrl = dist.href;
   let moduleURL;
   if (IS_NODE) {
-    const { fileURLToPath, pathToFileURL } = await import("node:url");
-    if (dist.protocol === "file:") {
-      // Node wants plain paths (RECIPES.md): a file:// package base is taken for a relative
-      // cache directory named "file:", and stale wheels are then loaded from it
-      lockFileURL = fileURLToPath(lockFileURL);
-      packageBaseUrl = fileURLToPath(dist);
-    }
+    const { pathToFileURL } = await import("node:url");
     if (indexURL && !/^[a-z]+:/.test(indexURL)) moduleURL = pathToFileURL(indexURL + "pyodide.mjs").href;
   } else if (indexURL) {
     indexURL = new URL(indexURL, globalThis.location?.href).href;
   }
   moduleURL ??= indexURL && new URL("pyodide.mjs", indexURL).href;
   const { loadPyodide } = moduleURL ? await import(moduleURL) : await import("pyodide");
-  const pyodide = await loadPyodide({ ...(indexURL ? { indexURL } : {}), lockFileURL, packageBaseUrl });
-  const errors = [];
-  await pyodide.loadPackage(["rings-web"], { errorCallback: (m) => errors.push(m), messageCallback: () => {} });
-  if (errors.length) throw new RingsError("LoadError", `rings-web wheel failed to load: ${errors.join("; ")}`);
-  return pyodide;
+  return { loadPyodide, indexURL };
 }
 
 /**
  * Start a rings-web node in this page (or in Node, without WebRTC).
  * @param {object} options - see index.d.ts: `ethereum` or `signer`, `iceServers`, `stabilizeInterval`,
- *   `indexURL`, `storage`, `storageName`, `account`, `chainId`, `onProgress`.
+ *   `indexURL`, `snapshot`, `storage`, `storageName`, `account`, `chainId`, `onProgress`.
  * @returns {Promise<RingsNode>}
  * @example
  * const node = await createNode({ ethereum: window.ethereum, iceServers: [{ urls: "stun:stun.example.org" }] });
@@ -135,11 +125,13 @@ export async function createNode(options = {}) {
   checkOptions(options);
   const listeners = new Map(EVENTS.map((e) => [e, new Set()]));
   const emit = (name, detail) => { for (const fn of listeners.get(name) ?? []) fn(detail); };
-  const progress = (stage) => { const p = { stage, at: Date.now() }; options.onProgress?.(p); emit("progress", p); };
+  const progress = (stage, detail) => { const p = { stage, at: Date.now(), ...detail }; options.onProgress?.(p); emit("progress", p); };
   progress("runtime");
   const dist = new URL(options.distURL ?? "../dist/", import.meta.url);
-  const pyodide = await call(() => bootPyodide(options, dist));
-  progress("python");
+  const snapshot = options.snapshot ?? !IS_NODE;
+  const { pyodide, warm } = await call(async () => bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
+    .catch((e) => { throw e?.type ? e : new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); }));
+  progress("python", { warm });
   await registerCrypto(pyodide, { dist });
   const useDb = (options.storage ?? (IS_NODE ? "memory" : "indexeddb")) === "indexeddb";
   const vnodeDb = useDb ? (await openVNodeDb(options.storageName ?? "rings-web")) ?? undefined : undefined;

@@ -52,3 +52,29 @@ export async function openVNodeDb(name) {
     close() { db.close(); },
   };
 }
+
+/**
+ * The boot cache: one Pyodide memory snapshot (Python with rings-web imported) per version
+ * key, so a warm page load skips interpreter start-up and imports; `null` without IndexedDB.
+ * @example const cache = await openBootCache(); await cache.get(key) ?? cache.put(key, bytes);
+ */
+export async function openBootCache(name = "rings-web-boot") {
+  if (typeof indexedDB === "undefined") return null;
+  const open = indexedDB.open(name, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("snapshots");
+  const db = await request(open);
+  return {
+    async get(key) {
+      const value = await request(db.transaction("snapshots", "readonly").objectStore("snapshots").get(key));
+      return value instanceof Uint8Array ? value : undefined;
+    },
+    /** Keep only this key's snapshot (older versions are dropped). */
+    async put(key, bytes) {
+      const tx = db.transaction("snapshots", "readwrite");
+      tx.objectStore("snapshots").clear();
+      tx.objectStore("snapshots").put(bytes, key);
+      await completed(tx);
+    },
+    close() { db.close(); },
+  };
+}

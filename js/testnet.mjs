@@ -64,7 +64,8 @@ window.rings = {
 try {
   const t0 = performance.now();
   window.node = await createNode({ ethereum, iceServers: [], stabilizeInterval: Number(q.get("stabilize") ?? 3000),
-    storage: q.get("storage") ?? "memory", storageName: q.get("storageName") ?? "rings-web" });
+    storage: q.get("storage") ?? "memory", storageName: q.get("storageName") ?? "rings-web",
+    onProgress: (p) => { if (p.stage === "python") window.bootWarm = p.warm; } });
   window.bootMs = performance.now() - t0;
   if (q.get("events") !== "0") { // benchmarks turn the recording off
     for (const name of ["message", "peer:connect", "peer:disconnect", "wallet:accountsChanged"]) {

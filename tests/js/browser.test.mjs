@@ -25,13 +25,15 @@ test("the wallet's address is the node's DID; an account switch is reported, the
   await node.close();
 });
 
-test("VNodes stored in IndexedDB survive a page reload", async () => {
+test("VNodes stored in IndexedDB survive a page reload, which boots warm from the snapshot", async () => {
   const node = await net.open(testKey(13), { storage: "indexeddb", storageName: "persist-test" });
   const vid = await node.call("storageStore", "kept across reloads");
   await node.call("publishMessageToTopic", "diary", "day one");
   await node.call("close"); // flushes IndexedDB
+  assert.equal(await node.page.evaluate("window.bootWarm"), false, "a fresh context boots cold");
   await node.page.reload();
   await node.page.waitForFunction("window.ready || window.bootError", null, { timeout: 120_000 });
+  assert.equal(await node.page.evaluate("window.bootWarm"), true, "the reload boots from the memory snapshot");
   assert.deepEqual((await node.call("storageFetch", vid)).data, ["kept across reloads"]);
   assert.deepEqual(await node.call("fetchMessagesOfTopic", "diary", 0), ["day one"]);
   assert.equal((await node.call("getNodeInfo")).stored, 2);

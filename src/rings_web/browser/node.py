@@ -73,9 +73,9 @@ async def _wallet_signer(wallet, crypto):
             except JsException as e:
                 raise ProviderError(_code(e), str(e)) from None
 
-        account = wallet.account if wallet.account is not None else None
-        chain_id = int(wallet.chainId) if wallet.chainId is not None else None
-        return await Eip1193Signer.connect(request, account=account, chain_id=chain_id, crypto=crypto)
+        chain_id = getattr(wallet, "chainId", None)  # absent and undefined both read as None
+        return await Eip1193Signer.connect(request, account=getattr(wallet, "account", None),
+                                           chain_id=int(chain_id) if chain_id is not None else None, crypto=crypto)
     mode = Signer[wallet.mode]
     pubkey = b"\x00" + _bytes(wallet.publicKey, "signer.publicKey") if mode == Signer.EdDSA else None
     address = public_key_address(pubkey, crypto) if pubkey is not None else wallet.address
@@ -104,13 +104,14 @@ async def start(options) -> "BrowserNode":
     signer = await _wallet_signer(options.wallet, crypto)
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
     options.progress("storage")
-    storage = await open_store(options.vnodeDb) if options.vnodeDb is not None else VNodeStore()
+    vnode_db = getattr(options, "vnodeDb", None)
+    storage = await open_store(vnode_db) if vnode_db is not None else VNodeStore()
     config = Config(stabilize_interval_ms=int(options.stabilizeInterval))
     engine = Node(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config, storage=storage)
     transport = BrowserTransport(options.createTransport, _py(options.iceServers))
     node = AsyncNode(engine, transport)
     client = Client(node, http_post)
-    browser_node = BrowserNode(client, options.emit, options.vnodeDb)
+    browser_node = BrowserNode(client, options.emit, vnode_db)
     node.start()
     return browser_node
 

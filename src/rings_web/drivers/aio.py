@@ -71,6 +71,7 @@ class AsyncNode:
         self._futures: dict[int, asyncio.Future] = {}
         self._listeners: list[Callable[[Event], Any]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0  # when the armed timer fires (ms)
         self._tasks: set[asyncio.Task] = set()
         transport.bind(self._opened, self._frame, self._closed)
 
@@ -173,15 +174,23 @@ class AsyncNode:
         self._arm_timer()
 
     def _arm_timer(self) -> None:
+        """One timer for the engine's next deadline; kept when it fires no later than needed
+        (an early wake-up is harmless: the engine re-reports its deadline)."""
         deadline = self.node.get_timer()
+        if deadline is None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            return
+        # at most MAX_TIMER_S ahead: Pyodide's WebLoop cannot clear a cancelled timer's
+        # setTimeout, which would keep Node alive for a whole round after close()
+        when = min(deadline, self.clock() + int(MAX_TIMER_S * 1000))
+        if self._timer is not None and self._timer_at <= when:
+            return
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
-        if deadline is not None:
-            # at most MAX_TIMER_S ahead: Pyodide's WebLoop cannot clear a cancelled timer's
-            # setTimeout, which would keep Node alive for a whole round after close()
-            delay = min(max(0.0, (deadline - self.clock()) / 1000), MAX_TIMER_S)
-            self._timer = self._loop.call_later(delay, self._on_timer)
+        self._timer_at = when
+        self._timer = self._loop.call_later(max(0.0, (when - self.clock()) / 1000), self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None

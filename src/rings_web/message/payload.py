@@ -123,16 +123,26 @@ def reset_destination(sm: SessionManager, payload: MessagePayload, *, next_hop: 
 
 
 # -- verification (§5.5, §5.6) -----------------------------------------------------------------
-def check_message_signature(crypto: CryptoBackend, v: MessageVerification, digest: bytes) -> None:
+def check_message_signature(crypto: CryptoBackend, v: MessageVerification, digest: bytes,
+                            addresses: dict[bytes, Did] | None = None) -> None:
     """The session key of ``v`` signed ``digest`` (:func:`message_digest`; step 3c of SPEC §5.5).
+
+    ``addresses`` caches public key → address (a session signs many messages with one key).
 
     Raises:
         InvalidSignature: the recovered address is not ``session_id``, or the sig is malformed.
     """
     try:
-        signer = Did.from_bytes20(eth_address(crypto, crypto.secp256k1_recover(digest, v.sig)))
+        public_key = crypto.secp256k1_recover(digest, v.sig)
     except CryptoError as e:
         raise InvalidSignature(f"message signature: {e}") from None
+    signer = addresses.get(public_key) if addresses is not None else None
+    if signer is None:
+        signer = Did.from_bytes20(eth_address(crypto, public_key))
+        if addresses is not None:
+            if len(addresses) >= 4096:
+                addresses.pop(next(iter(addresses)))
+            addresses[public_key] = signer
     if signer != v.session.auth.session_id:
         raise InvalidSignature(f"message signed by {signer.hex()}, not session {v.session.auth.session_id.hex()}")
 
@@ -165,6 +175,7 @@ class Verifier:
         self._session_capacity = session_capacity
         self._seen: OrderedDict[tuple[uuid.UUID, bytes], int] = OrderedDict()
         self._replay_capacity = replay_capacity
+        self._addresses: dict[bytes, Did] = {}  # session public key -> address
 
     def wallet_of(self, session: Session, now: int) -> Did:
         """Wallet DID of a session after checking expiry and its wallet signature."""
@@ -182,7 +193,7 @@ class Verifier:
 
     def _check(self, v: MessageVerification, digest: bytes, now: int) -> Did:
         wallet = self.wallet_of(v.session, now)
-        check_message_signature(self.crypto, v, digest)
+        check_message_signature(self.crypto, v, digest, self._addresses)
         return wallet
 
     def verify(self, payload: MessagePayload, now: int) -> Did:
