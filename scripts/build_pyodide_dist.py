@@ -107,6 +107,20 @@ def copy_core(out: Path) -> None:
         print(f"core   {name:<44} {install(NPM / name, out / name)}")
 
 
+# The JS shim's wasm crypto (npm run build puts it in dist/): served with the test dist so that
+# in-Pyodide tests in Chromium, whose page only sees this directory, can load it too.
+FAST_CRYPTO = ["fast-crypto.mjs", "secp256k1.wasm"]
+
+
+def copy_fast_crypto(out: Path) -> None:
+    for name in FAST_CRYPTO:
+        src = ROOT / "dist" / name
+        if not src.exists():
+            print(f"js     {name:<44} missing: run `npm run build` first (tests fall back to @noble)")
+            continue
+        print(f"js     {name:<44} {install(src, out / name)}")
+
+
 def fetch_pinned(cache: Path) -> list[Path]:
     """Return the pinned wheels from the cache, downloading the missing ones with the host pip."""
     cache.mkdir(parents=True, exist_ok=True)
@@ -238,6 +252,7 @@ def main() -> int:
     wheels = [build_rings_web(out)]
     if not args.package:
         copy_core(out)
+        copy_fast_crypto(out)
         for path in fetch_pinned(cache):
             install(path, out / path.name)
             wheels.append(out / path.name)

@@ -1,23 +1,28 @@
-"""rings_web.browser (the Python half of ``createNode``) inside Pyodide in Node, with JS stand-ins.
+"""rings_web.browser (the Python half of ``createNode``) inside Pyodide, in Node and in Chromium.
 
-The stand-ins are JS objects shaped like the real ones: an in-memory transport between nodes in
-place of js/transport.mjs, the test EIP-1193 wallet of js/testing.mjs (MetaMask's code path) and
-a Map-backed handle in place of js/storage.mjs.  The real browser objects (RTCPeerConnection,
-IndexedDB in Chromium) are exercised end to end through the npm package by tests/js/.
+The page's objects come from the real shims where they work without a network — js/testing.mjs
+(the test EIP-1193 wallet: MetaMask's code path), js/crypto.mjs (wasm crypto, cross-checked with
+@noble), js/storage.mjs (IndexedDB, in Chromium) — loaded as bundled data: modules, since
+pytest-pyodide's page has no import map. An in-memory JS transport stands in for WebRTC (two
+nodes in one interpreter); WebRTC itself is exercised end to end by tests/js/.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 from pytest_pyodide import run_in_pyodide
 
-from test_in_pyodide import REPO, SHIM, check_dist
+from test_in_pyodide import REPO, check_dist
+
+HERE = Path(__file__).resolve().parent
 
 # globalThis.glue: factories for the stand-ins and the options object js/index.mjs passes
 STAND_INS = """
-const { testWallet } = await import(%(testing)s);
 globalThis.glue = {
   wallet(key, reject, code) {
     const w = testWallet(key);
@@ -66,19 +71,30 @@ globalThis.glue = {
 """
 
 
+@pytest.fixture(scope="session")
+def shim_bundles() -> dict[str, str]:
+    out = subprocess.run(["node", str(HERE / "bundle_shims.mjs")], capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(out.stdout)
+
+
 @pytest.fixture(scope="module")
-def selenium_glue(request, runtime, selenium_module_scope):
-    if runtime != "node":
-        pytest.skip("the stand-ins import js/testing.mjs from the file system: --runtime node")
+def selenium_glue(request, runtime, shim_bundles, selenium_module_scope):
     check_dist(request.config.option.dist_dir)
     selenium = selenium_module_scope
     selenium.load_package(["rings-web"])
+    # the wasm crypto sits in the repo's dist/ for Node, and in the test dist (the page's own
+    # directory) for Chromium
+    dist = (REPO / "dist").as_uri() + "/" if runtime == "node" else selenium.base_url + "/"
+    url = {name: "data:text/javascript;base64," + base64.b64encode(code.encode()).decode() for name, code in shim_bundles.items()}
     selenium.run_js(f"""
-        const shim = await import({json.dumps(SHIM.as_uri())});
-        await shim.registerCrypto(pyodide);
+        const [testing, shim, storage] = await Promise.all([
+            import({json.dumps(url["testing"])}), import({json.dumps(url["crypto"])}), import({json.dumps(url["storage"])})]);
+        await shim.registerCrypto(pyodide, {{ dist: {json.dumps(dist)} }});
         pyodide.registerJsModule("rings_web_crypto_noble", await shim.cryptoFunctions({{ fast: false }}));
+        globalThis.openVNodeDb = storage.openVNodeDb;
+        globalThis.testWallet = testing.testWallet;
     """)
-    selenium.run_js(STAND_INS % {"testing": json.dumps((REPO / "js" / "testing.mjs").as_uri())})
+    selenium.run_js(STAND_INS)
     return selenium
 
 
@@ -212,3 +228,26 @@ def test_wasm_crypto_agrees_with_noble(selenium_glue):
         assert fast.secp256k1Decompress(js(compressed)).to_bytes() == pub
         other_pub = js(noble.secp256k1PublicKey(other).to_bytes())
         assert fast.secp256k1Ecdh(secret, other_pub).to_bytes() == noble.secp256k1Ecdh(secret, other_pub).to_bytes()
+
+
+@run_in_pyodide
+async def test_vnodes_persist_in_indexeddb(selenium_glue):
+    import js
+    import pytest
+    from rings_web.browser.storage import open_store
+    from rings_web.did import Did
+    from rings_web.wire.types import Extend, VirtualNode
+
+    if not hasattr(js, "indexedDB"):
+        pytest.skip("IndexedDB exists only in the browser runtime")
+    db = await js.openVNodeDb("glue-test")
+    store = await open_store(db)
+    vid = Did.from_topic("glue")
+    store.operate(Extend(VirtualNode(vid, ("a",))))
+    store.operate(Extend(VirtualNode(vid, ("b",))))
+    store.keep_replica(VirtualNode(Did.from_topic("theirs"), ("c",)))
+    await db.flush()
+    db.close()
+    again = await open_store(await js.openVNodeDb("glue-test"))
+    assert again.get(vid).data == ("a", "b") and again.get(Did.from_topic("theirs")).data == ("c",)
+    assert len(again) == 1  # the replica is not owned
