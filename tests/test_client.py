@@ -164,3 +164,61 @@ def test_a_transport_that_cannot_make_offers_fails_the_call_at_once():
         client.close()
 
     asyncio.run(main())
+
+
+def test_http_requests_are_served_by_the_destinations_backend():
+    from rings_web.engine.node import RequestTimeout
+    from rings_web.message.backend import HttpRequest, HttpResponse
+    from rings_web.native.backend import HttpBackend
+
+    seen = []
+
+    async def fetch(url, request):
+        seen.append((url, request.method, request.headers, request.body))
+        return HttpResponse(200, {"content-type": "application/octet-stream"}, bytes(range(256)) * 8000)  # 2 MB: 3 pieces
+
+    async def main():
+        a, b, _ = await pair()
+        HttpBackend(b, {"files": "http://127.0.0.1:8080/root/"}, fetch)
+        got = await a.send_http_request(b.address, HttpRequest("files", "POST", "/x?y=1", 5000, {"k": "v"}, b"up"))
+        assert got.status == 200 and got.body == bytes(range(256)) * 8000
+        assert seen == [("http://127.0.0.1:8080/root/x?y=1", "POST", {"k": "v"}, b"up")]
+        missing = await a.send_http_request(b.address, HttpRequest("nothing", "GET", "/"))
+        assert missing.status == 404 and len(seen) == 1
+        with pytest.raises(RequestTimeout):  # a does not serve HTTP: b's request is never answered
+            await b.send_http_request(a.address, HttpRequest("files", "GET", "/", timeout=300))
+        a.close(), b.close()
+
+    asyncio.run(main())
+
+
+def test_urllib_fetch_against_a_local_http_server():
+    import http.server
+    import threading
+
+    from rings_web.message.backend import HttpRequest
+    from rings_web.native.backend import urllib_fetch
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):
+            body = self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(201)
+            self.send_header("x-echo", self.path)
+            self.end_headers()
+            self.wfile.write(body[::-1])
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        r = asyncio.run(urllib_fetch(base + "/p", HttpRequest("s", "PUT", "/p", 5000, {}, b"abc")))
+        assert (r.status, r.headers["x-echo"], r.body) == (201, "/p", b"cba")
+        r = asyncio.run(urllib_fetch(base + "/p", HttpRequest("s", "DELETE", "/p", 5000)))
+        assert r.status == 501  # an HTTP error is a response too
+    finally:
+        server.shutdown()
+    r = asyncio.run(urllib_fetch("http://127.0.0.1:9/", HttpRequest("s", "GET", "/", 2000)))
+    assert r.status == 502 and b"unreachable" in r.body

@@ -10,20 +10,25 @@ Storage follows 0.2.5's JS API (SPEC §7.7): ``storage_store(text)`` overwrites 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from . import __version__
 from .did import Did
 from .drivers.aio import AsyncNode
 from .engine.events import Event, MessageReceived, PeerConnected, PeerDisconnected
-from .engine.node import NotFound
-from .errors import DecodeError, InvalidArgument, LocalError
-from .message.backend import FLAG_RAW, BackendMessage, BackendType, backend_body, parse_body, raw_body
+from .engine.node import NotFound, RequestTimeout
+from .errors import DecodeError, InvalidArgument, LocalError, RemoteError
+from .message.backend import (
+    FLAG_CHUNK, FLAG_RAW, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, decode_http_response,
+    encode_http_request, parse_body, raw_body,
+)
 from .message.payload import payload_from_json, payload_to_json
 from .wire import base58
-from .wire.types import PAYLOAD, Extend, Overwrite, Touch, VirtualNode
+from .wire.chunk import Reassembler
+from .wire.types import PAYLOAD, Extend, MessagePayload, Overwrite, Touch, VirtualNode
 
 __all__ = ["Client", "Message", "PeerInfo", "HttpPost", "as_did", "entry_texts"]
 
@@ -54,6 +59,7 @@ class Message:
     message_type: int | None
     data: bytes
     path: tuple[Did, ...] = ()
+    payload: MessagePayload | None = field(default=None, repr=False, compare=False)  # for a reply
 
     @property
     def text(self) -> str | None:
@@ -64,15 +70,15 @@ class Message:
 
     @classmethod
     def from_event(cls, event: MessageReceived) -> "Message":
-        path = event.payload.relay.path
+        path, p = event.payload.relay.path, event.payload
         try:
             flag, content = parse_body(event.body)
         except DecodeError:
-            return cls(event.origin, event.tx_id, None, bytes(event.body), path)
+            return cls(event.origin, event.tx_id, None, bytes(event.body), path, p)
         if flag == FLAG_RAW and len(content) >= 32 and not any(content[2:32]):
             msg = BackendMessage.decode(content)
-            return cls(event.origin, event.tx_id, msg.message_type, msg.data, path)
-        return cls(event.origin, event.tx_id, None, content, path)
+            return cls(event.origin, event.tx_id, msg.message_type, msg.data, path, p)
+        return cls(event.origin, event.tx_id, None, content, path, p)
 
 
 def as_did(value: Any) -> Did:
@@ -126,6 +132,8 @@ class Client:
         self.node = node
         self._http_post = http_post
         self._listeners: list[Callable[[str, Any], Any]] = []
+        self._http: dict[uuid.UUID, asyncio.Future] = {}  # HttpRequest tx_id -> its response
+        self._http_chunks = Reassembler(max_message_size=16 << 20)  # flag-1 response pieces
         node.on_event(self._relay_event)
 
     @property
@@ -140,6 +148,8 @@ class Client:
 
     def _relay_event(self, event: Event) -> None:
         if isinstance(event, MessageReceived):
+            if event.tx_id in self._http:
+                return self._http_response(event)
             self._emit("message", Message.from_event(event))
         elif isinstance(event, PeerConnected):
             self._emit("peer:connect", event.peer)
@@ -223,6 +233,63 @@ class Client:
         if not isinstance(message_type, int) or isinstance(message_type, bool):
             raise InvalidArgument("message_type must be an integer 0..65535")
         return self.node.send_message(as_did(did), backend_body(message_type, _bytes(data, "data")))
+
+    def reply(self, message: Message, data: bytes) -> uuid.UUID:
+        """Answer ``message`` with raw bytes sent back along its path (a report, same tx_id).
+
+        Raises:
+            LocalError: the hop it came through is gone.
+        """
+        if message.payload is None:
+            raise InvalidArgument("only a received message can be answered")
+        return self.node.reply_message(message.payload, raw_body(_bytes(data, "data")))
+
+    async def send_http_request(self, did: Did | str, request: HttpRequest) -> HttpResponse:
+        """Have ``did``'s native node perform ``request`` with its HTTP service ``request.name``
+        (0.2.5 ``send_http_request``); the response comes back gzipped, in flag-1 pieces.
+
+        Raises:
+            RequestTimeout: no response within ``request.timeout`` ms.
+            RemoteError: the response does not decode.
+        """
+        return await self.start_http_request(did, request)[1]
+
+    def start_http_request(self, did: Did | str, request: HttpRequest) -> tuple[uuid.UUID, Awaitable[HttpResponse]]:
+        """:meth:`send_http_request` in two steps: the request's tx_id now, the response later."""
+        if not isinstance(request, HttpRequest):
+            raise InvalidArgument("request must be an HttpRequest")
+        did = as_did(did)
+        tx_id = self.node.send_message(did, backend_body(BackendType.HttpRequest, encode_http_request(request)))
+        future = self._http[tx_id] = asyncio.get_running_loop().create_future()
+
+        async def response() -> HttpResponse:
+            try:
+                return await asyncio.wait_for(future, request.timeout / 1000)
+            except asyncio.TimeoutError:
+                raise RequestTimeout(f"no HTTP response from {did.hex()} within {request.timeout} ms") from None
+            finally:
+                self._http.pop(tx_id, None)
+
+        return tx_id, response()
+
+    def _http_response(self, event: MessageReceived) -> None:
+        future = self._http[event.tx_id]
+        try:
+            flag, content = parse_body(event.body)
+            if flag == FLAG_CHUNK:
+                content = self._http_chunks.receive(content, self.node.clock())
+                if content is None:
+                    return  # more pieces to come
+            msg = BackendMessage.decode(content)
+            if msg.message_type != BackendType.HttpResponse:
+                raise DecodeError(f"expected an HttpResponse, got BackendMessage type {msg.message_type}")
+            response = decode_http_response(msg.data)
+        except RemoteError as e:
+            if not future.done():
+                future.set_exception(e)
+            return
+        if not future.done():
+            future.set_result(response)
 
     # -- storage and services --------------------------------------------------------------------
     async def storage_store(self, text: str) -> Did:

@@ -19,7 +19,7 @@ from ..engine.events import (
 )
 from ..engine.node import Node
 from ..errors import RingsError
-from ..wire.types import HandshakeInfo, VNodeOperation, VirtualNode
+from ..wire.types import HandshakeInfo, MessagePayload, VNodeOperation, VirtualNode
 
 __all__ = ["Transport", "AsyncNode", "wall_clock_ms"]
 
@@ -125,6 +125,11 @@ class AsyncNode:
 
     def send_message(self, destination: Did, body: bytes) -> uuid.UUID:
         tx_id = self.node.send_message(destination, body, self.clock())
+        self._pump()
+        return tx_id
+
+    def reply_message(self, request: MessagePayload, body: bytes) -> uuid.UUID:
+        tx_id = self.node.reply_message(request, body, self.clock())
         self._pump()
         return tx_id
 

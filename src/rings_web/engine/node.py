@@ -309,6 +309,16 @@ class Node:
         self._send(CustomMessage(bytes(body)), destination, now, tx_id=tx_id)
         return tx_id
 
+    def reply_message(self, request: MessagePayload, body: bytes, now: int) -> uuid.UUID:
+        """Answer a received custom message with one back along its path, same tx_id
+        (0.2.5 ``send_report_message``; the HTTP backend answers requests so).
+
+        Raises:
+            LocalError: the hop it came from is no longer linked.
+        """
+        self._emit(pl.report(self.session, request, CustomMessage(bytes(body)), now=now), now)
+        return request.tx_id
+
     def store(self, op: VNodeOperation, now: int) -> int:
         """Store in the DHT; done (with the stored VNode) when the responsible node confirms."""
         vid = op.did if isinstance(op, JoinSubring) else op.vnode.did

@@ -20,6 +20,7 @@ from ..did import Did
 from ..drivers.aio import AsyncNode
 from ..errors import DecodeError, RingsError
 from ..engine.events import MessageReceived
+from ..message.backend import HttpRequest
 from ..message.payload import payload_from_json
 from ..wire import json as wire_json
 from ..wire.types import PAYLOAD
@@ -90,6 +91,7 @@ class JsonRpc:
             "sendSimpleText": (self.send_simple_text, True),
             "sendCustomMessage": (self.send_custom_message, True),
             "sendTo": (self.send_to, True),
+            "sendHttpRequestMessage": (self.send_http_request_message, True),
             "publishMessageToTopic": (self.publish_message_to_topic, True),
             "fetchMessagesOfTopic": (self.fetch_messages_of_topic, True),
             "registerService": (self.register_service, True),
@@ -198,6 +200,32 @@ class JsonRpc:
             raise RpcError(INVALID_PARAMS, "expected {destination, text}")
         text = _str(params.get("text"), "text")
         return {"tx_id": str(self.client.send_message(_did(params.get("destination")), text.encode()))}
+
+    async def send_http_request_message(self, params: Any) -> Any:
+        """0.2.5's ``sendHttpRequestMessage``; beyond 0.2.5 (which returns only the tx_id) the
+        call waits for the response and returns it too: ``{tx_id, response: {status, headers, body}}``."""
+        p = self._params(params, 2)
+        req = p[1]
+        if not isinstance(req, dict):
+            raise RpcError(INVALID_PARAMS, 'expected {"name", "method", "path", "timeout"?, "headers", "body"?}')
+        headers = req.get("headers", {})
+        timeout = req.get("timeout", 30_000)
+        if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+            raise RpcError(INVALID_PARAMS, "headers must map strings to strings")
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or not 0 < timeout <= 300_000:
+            raise RpcError(INVALID_PARAMS, "timeout must be 1..300000 ms")
+        body = req.get("body")
+        if body is not None:
+            try:
+                body = base64.b64decode(_str(body, "body"), validate=True)
+            except ValueError:
+                raise RpcError(INVALID_PARAMS, "body must be base64") from None
+        request = HttpRequest(_str(req.get("name"), "name"), _str(req.get("method"), "method"), _str(req.get("path"), "path"),
+                              timeout, headers, body)
+        tx_id, response = self.client.start_http_request(_did(p[0]), request)
+        r = await response
+        return {"tx_id": str(tx_id), "response": {"status": r.status, "headers": r.headers,
+                                                   "body": base64.b64encode(r.body).decode() if r.body is not None else None}}
 
     async def publish_message_to_topic(self, params: Any) -> Any:
         p = self._params(params, 2)
