@@ -222,3 +222,18 @@ def test_urllib_fetch_against_a_local_http_server():
         server.shutdown()
     r = asyncio.run(urllib_fetch("http://127.0.0.1:9/", HttpRequest("s", "GET", "/", 2000)))
     assert r.status == 502 and b"unreachable" in r.body
+
+
+def test_start_client_builds_a_running_node():
+    from rings_web.client import start_client
+
+    async def main():
+        hub = MemoryHub()
+        a = await start_client(LocalKeySigner(os.urandom(32)), hub.transport("a"), config=Config(stabilize_interval_ms=200))
+        b = await start_client(LocalKeySigner(os.urandom(32)), hub.transport("b"), config=Config(stabilize_interval_ms=200))
+        await a.accept_answer(await b.answer_offer(await a.create_offer()))
+        await until(lambda: a.get_peer(b.address) and b.get_peer(a.address))
+        assert (await b.storage_fetch(await a.storage_store("started"))).data
+        a.close(), b.close()
+
+    asyncio.run(main())

@@ -30,7 +30,7 @@ from .wire import base58
 from .wire.chunk import Reassembler
 from .wire.types import PAYLOAD, Extend, MessagePayload, Overwrite, Touch, VirtualNode
 
-__all__ = ["Client", "Message", "PeerInfo", "HttpPost", "as_did", "entry_texts"]
+__all__ = ["Client", "Message", "PeerInfo", "HttpPost", "as_did", "entry_texts", "start_client"]
 
 #: ``await http_post(url, json_object) -> json_object``: how a platform does one JSON POST.
 HttpPost = Callable[[str, dict], Awaitable[Any]]
@@ -351,3 +351,39 @@ class Client:
 
     def close(self) -> None:
         self.node.close()
+
+
+async def start_client(signer, transport, *, config=None, storage=None, http_post: HttpPost | None = None,
+                       crypto=None) -> Client:
+    """A running node in one call: session (one wallet signature), engine, asyncio driver.
+
+    Args:
+        signer: a wallet signer (:class:`~rings_web.session.LocalKeySigner`, ``Eip1193Signer``…).
+        transport: e.g. :class:`~rings_web.transport.aiortc.AiortcTransport`.
+        config: :class:`~rings_web.engine.config.Config` (the browser defaults otherwise).
+        storage: a :class:`~rings_web.dht.storage.VNodeStore` (memory by default).
+        http_post: for :meth:`Client.connect_peer_via_http` (urllib on CPython by default).
+
+    Example::
+
+        client = await start_client(LocalKeySigner(key), AiortcTransport())
+        await client.connect_peer_via_http("http://127.0.0.1:50000/")
+    """
+    import os
+    import random
+
+    from .crypto import default_backend
+    from .drivers.aio import wall_clock_ms
+    from .engine.config import Config
+    from .engine.node import Node
+    from .session import SessionManager
+
+    if http_post is None:
+        from .native.http import http_post_json as http_post
+    crypto = crypto or default_backend()
+    session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
+    engine = Node(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
+                  storage=storage)
+    node = AsyncNode(engine, transport)
+    node.start()
+    return Client(node, http_post)
