@@ -19,8 +19,8 @@ from rings_web.message.backend import BackendType, backend_body
 from rings_web.wire import base58
 from rings_web.wire.chunk import Reassembler, decode_frame, split
 from rings_web.wire.types import (
-    CustomMessage, Extend, FindSuccessorReport, Handler, LeaveDHT, MessageRelay, NotifyPredecessorSend, Overwrite,
-    Touch, VirtualNode,
+    CustomMessage, Extend, FindSuccessorReport, FindSuccessorSend, Handler, HandshakeInfo, LeaveDHT, MessageRelay,
+    NotifyPredecessorSend, Overwrite, Touch, VirtualNode,
 )
 
 CONFIG = Config(stabilize_interval_ms=3000)
@@ -356,3 +356,46 @@ def test_simultaneous_connects_make_one_link(monkeypatch):
     sim.call(a, lambda n: n.send_message(b.me, backend_body(2, b"one link"), sim.now))
     sim.run_for(500)
     assert (a.me, backend_body(2, b"one link")) in texts(sim, b)
+
+
+def test_frames_that_arrive_before_our_channel_opens_wait_for_the_link():
+    """The peer's data channel can open before ours (seen with aiortc under Chromium): the
+    frames it sends at once must be handled after transport_open, not answered into nowhere."""
+    from rings_web.engine.events import AcceptOffer, ApplyAnswer, CreateOffer
+
+    sim = Simulator(seed=21, config=Config(stabilize_interval_ms=10**9))
+    a, b = sim.add_node(), sim.add_node()
+    now = sim.now
+
+    def one(node, kind):
+        (action,) = [x for x in node.actions_to_perform() if isinstance(x, kind)]
+        return action
+
+    def value(node):
+        events = []
+        while (e := node.next_event()) is not None:
+            events.append(e)
+        return [e.value for e in events if isinstance(e, RequestDone)][-1]
+
+    a.create_offer(now)
+    tid_a = one(a, CreateOffer).transport_id
+    a.offer_ready(tid_a, HandshakeInfo('{"sdp":"a","type":"offer"}'), now)
+    b.answer_offer(value(a), now)
+    tid_b = one(b, AcceptOffer).transport_id
+    b.answer_ready(tid_b, HandshakeInfo('{"sdp":"b","type":"answer"}'), now)
+    a.accept_answer(value(b), now)
+    one(a, ApplyAnswer)
+    b.transport_open(tid_b, now)  # b's side is up first and asks a where it belongs
+    frames = [f for x in b.actions_to_perform() if isinstance(x, SendFrames) for f in x.frames]
+    for frame in frames:
+        a.receive(tid_a, frame, now)
+    assert a.actions_to_perform() == []  # held: a has no link to answer on yet
+    a.transport_open(tid_a, now)
+    sent = [pl.decode_payload(decode_frame(f).data) for x in a.actions_to_perform() if isinstance(x, SendFrames)
+            for f in x.frames]
+    (request,) = [p for f in frames if isinstance((p := pl.decode_payload(decode_frame(f).data)).data, FindSuccessorSend)]
+    assert [p.tx_id for p in sent if isinstance(p.data, FindSuccessorReport)] == [request.tx_id]
+    rejected = []
+    while (e := a.next_event()) is not None:
+        rejected += [e] if isinstance(e, PayloadRejected) else []
+    assert rejected == []
