@@ -399,3 +399,31 @@ def test_frames_that_arrive_before_our_channel_opens_wait_for_the_link():
     while (e := a.next_event()) is not None:
         rejected += [e] if isinstance(e, PayloadRejected) else []
     assert rejected == []
+
+
+def test_a_message_whose_only_way_on_is_back_is_handed_back_once(monkeypatch):
+    """A 0.2.5 origin sends by its fingers even when linked to the destination (its
+    send_message ignores direct links): the relay it picked, knowing only that origin, hands
+    the message back, and the origin delivers it.  A second bounce is still refused."""
+    sim = Simulator(seed=22, config=Config(stabilize_interval_ms=10**9))
+    x, g, d = (sim.add_node() for _ in range(3))
+    for node in (x, g, d):
+        monkeypatch.setattr(node, "_connect", lambda *args, **kwargs: None)  # no links but these
+    sim.link(x, g)
+    sim.link(g, d)
+    sim.run_for(1000)
+    assert x.peers == [g.me]
+    body = backend_body(BackendType.SimpleText, b"sent the 0.2.5 way")
+    p = pl.send(g.session, CustomMessage(body), next_hop=x.me, destination=d.me, now=sim.now, tx_id=uuid.uuid4())
+    for f in split(pl.encode_payload(p), uuid.uuid4(), sim.now):
+        sim.call(x, lambda n, f=f: n.receive(n._peers[g.me], f, sim.now))
+    sim.run_for(1000)
+    assert (g.me, body) in texts(sim, d)
+    assert not [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
+    # the same message after it went x -> g -> x: x is on the path already, so no bounce
+    again = pl.forward(g.session, pl.forward(x.session, p, next_hop=g.me, now=sim.now), next_hop=x.me, now=sim.now)
+    for f in split(pl.encode_payload(again), uuid.uuid4(), sim.now):
+        sim.call(x, lambda n, f=f: n.receive(n._peers[g.me], f, sim.now))
+    sim.run_for(1000)
+    (rejected,) = [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
+    assert isinstance(rejected.error, RelayError)
