@@ -20,7 +20,7 @@ from rings_web.wire import base58
 from rings_web.wire.chunk import Reassembler, decode_frame, split
 from rings_web.wire.types import (
     CustomMessage, Extend, FindSuccessorReport, FindSuccessorSend, Handler, HandshakeInfo, LeaveDHT, MessageRelay,
-    NotifyPredecessorSend, Overwrite, Touch, VirtualNode,
+    NotifyPredecessorSend, OperateVNode, Overwrite, Touch, VirtualNode,
 )
 
 CONFIG = Config(stabilize_interval_ms=3000)
@@ -427,3 +427,32 @@ def test_a_message_whose_only_way_on_is_back_is_handed_back_once(monkeypatch):
     sim.run_for(1000)
     (rejected,) = [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
     assert isinstance(rejected.error, RelayError)
+
+
+@pytest.mark.parametrize("owner_keeps_it", [True, False])
+def test_a_store_the_owner_does_not_acknowledge_is_confirmed_by_reading_it_back(monkeypatch, owner_keeps_it):
+    """A 0.2.5 owner stores an OperateVNode without answering: after ``store_ack_ms`` the
+    store reads the VNode back and finishes by what the owner holds."""
+    config = Config(stabilize_interval_ms=10**9, store_ack_ms=500)
+    sim = Simulator(seed=23, config=config)
+    a, b = sim.add_node(), sim.add_node()
+    sim.link(a, b)
+    sim.run_for(1000)
+
+    def silent_owner(node, p, now):  # 0.2.5's handler: operate (or, here, lose it) and say nothing
+        if owner_keeps_it:
+            node._operate_local(p.data.op, now)
+
+    monkeypatch.setattr(type(b), "_HANDLERS", {**type(b)._HANDLERS, OperateVNode: silent_owner})
+    text = next(t for i in range(500) if b.ring.stores_here(Did.from_topic(t := f"owned by b {i}")))
+    vnode = VirtualNode(Did.from_topic(text), (base58.encode_check(text.encode()),))
+    start = sim.now
+    rid = sim.call(a, lambda n: n.store(Overwrite(vnode), sim.now))
+    sim.run_for(400)
+    assert not [e for e in sim.events[a.me] if getattr(e, "request_id", None) == rid]  # still waiting
+    done = result(sim, a, rid)
+    if owner_keeps_it:
+        assert isinstance(done, RequestDone) and done.value == vnode
+    else:
+        assert isinstance(done, RequestFailed) and isinstance(done.error, NotFound)
+    assert sim.now - start < config.store_ack_ms + 1000  # answered by the read-back, not by a time-out

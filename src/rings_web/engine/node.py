@@ -32,10 +32,10 @@ from ..message.relay import check_relay
 from ..session.manager import SessionManager
 from ..wire.chunk import Reassembler, split
 from ..wire.types import (
-    AlreadyConnected, ConnectNodeReport, ConnectNodeSend, CustomMessage, FindSuccessorReport,
+    AlreadyConnected, ConnectNodeReport, ConnectNodeSend, CustomMessage, Extend, FindSuccessorReport,
     FindSuccessorSend, FoundVNode, Handler, HandshakeInfo, JoinDHT, JoinSubring, LeaveDHT, Message,
     MessagePayload, MultiCall, NotifyPredecessorReport, NotifyPredecessorSend, OperateVNode, Overwrite,
-    SearchVNode, SyncVNodeWithSuccessor, VirtualNode, VNodeOperation,
+    SearchVNode, SyncVNodeWithSuccessor, Touch, VirtualNode, VNodeOperation,
 )
 from .config import Config
 from .events import (
@@ -78,6 +78,8 @@ class _Request:
     deadline: int
     key: Any = None  # the DID connected to / fetched
     tx_id: uuid.UUID | None = None  # of the request message, when one was sent
+    op: VNodeOperation | None = None  # a store's operation, to check the owner's answer against
+    acked_tx: uuid.UUID | None = None  # a store's OperateVNode, once a read-back replaced it
 
 
 class Node:
@@ -159,6 +161,9 @@ class Node:
 
     def handle_timer(self, now: int) -> None:
         for req in [r for r in self._requests.values() if r.deadline <= now]:
+            if req.op is not None and req.acked_tx is None and req.tx_id is not None:
+                self._read_back(req, now)
+                continue
             self._fail(req.id, RequestTimeout(f"{req.kind} {req.key!s} timed out"))
         for t in [t for t in self._transports.values() if not t.connected and t.deadline <= now]:
             self._close(t, now)
@@ -343,6 +348,8 @@ class Node:
                 return self._done(rid, self._operate_local(op, now))
             except RemoteError as e:
                 return self._fail(rid, e)
+        req = self._requests[rid]
+        req.op, req.deadline = op, now + self.config.store_ack_ms
         return self._route_request(rid, OperateVNode(op), vid, now)
 
     def fetch(self, vid: Did, now: int) -> int:
@@ -517,7 +524,9 @@ class Node:
         if req is None:
             return
         match = next((v for v in p.data.data if v.did == req.key), None)
-        if match is not None:
+        if match is not None and req.op is not None and not _holds(match, req.op):
+            self._fail(rid, RemoteError(f"the owner of {req.key.hex()} does not hold what was stored"))
+        elif match is not None:
             self._done(rid, match)
         else:
             self._fail(rid, NotFound(f"no VNode {req.key.hex()}"))
@@ -657,6 +666,12 @@ class Node:
         frames = split(pl.encode_payload(p), self._uuid(), now)
         self._actions.append(SendFrames(tid, p.relay.next_hop, tuple(frames)))
 
+    def _read_back(self, req: _Request, now: int) -> None:
+        """A store went unacknowledged: a 0.2.5 owner stores without a word, so ask it for
+        the VNode and finish the store by what it holds (a late acknowledgement still counts)."""
+        req.acked_tx, req.deadline = req.tx_id, now + self.config.request_timeout_ms
+        self._route_request(req.id, SearchVNode(req.key), req.key, now)
+
     def _route_request(self, rid: int, msg: Message, destination: Did, now: int, next_hop: Did | None = None) -> int:
         try:
             hop = next_hop or self._route(destination)
@@ -733,6 +748,7 @@ class Node:
         req = self._requests.pop(rid, None)
         if req is not None:
             self._by_tx.pop(req.tx_id, None)
+            self._by_tx.pop(req.acked_tx, None)
             self._events.append(event)
         return rid
 
@@ -741,3 +757,12 @@ class Node:
 
     def _fail(self, rid: int, error: RingsError) -> int:
         return self._finish(rid, RequestFailed(rid, error))
+
+
+def _holds(vnode: VirtualNode, op: VNodeOperation) -> bool:
+    """``vnode`` shows the effect of the store ``op`` (its entries are there)."""
+    if isinstance(op, Overwrite):
+        return vnode.data == op.vnode.data
+    if isinstance(op, (Extend, Touch)):
+        return all(x in vnode.data for x in op.vnode.data)
+    return True  # JoinSubring: nothing checkable (and broken in 0.2.5, SPEC §10 item 15)
