@@ -61,22 +61,40 @@ def browser(site):
         b.close()
 
 
-@pytest.fixture
-def open_node(browser, site):
-    """``open_node(key_hex)`` → a page whose ``window.api`` drives one rings-web node."""
-    contexts, errors = [], []
+class _Pages:
+    """Opens rings-web pages in ``browser``; ``close()`` closes them and reports page errors."""
 
-    def open_(key: str):
-        ctx = browser.new_context(permissions=["camera", "microphone"])  # makes Chromium gather 127.0.0.1
-        contexts.append(ctx)
+    def __init__(self, browser, site: str) -> None:
+        self.browser, self.site = browser, site
+        self.contexts, self.errors = [], []
+
+    def open(self, key: str, stabilize_ms: int = 3000):
+        ctx = self.browser.new_context(permissions=["camera", "microphone"])  # makes Chromium gather 127.0.0.1
+        self.contexts.append(ctx)
         page = ctx.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{site}/tests/browser/node.html?key={key}")
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.goto(f"{self.site}/tests/browser/node.html?key={key}&stabilize={stabilize_ms}")
         page.wait_for_function("window.ready === true", timeout=60_000)
         page.api = lambda fn, *args: page.evaluate("([f, a]) => window.api[f](...a)", [fn, list(args)])
         return page
 
-    yield open_
-    for ctx in contexts:
-        ctx.close()
-    assert not errors, errors
+    def close(self) -> None:
+        for ctx in self.contexts:
+            ctx.close()
+        assert not self.errors, self.errors
+
+
+@pytest.fixture
+def open_node(browser, site):
+    """``open_node(key_hex, stabilize_ms=3000)`` → a page whose ``window.api`` drives one rings-web node."""
+    pages = _Pages(browser, site)
+    yield pages.open
+    pages.close()
+
+
+@pytest.fixture(scope="module")
+def open_module_node(browser, site):
+    """As ``open_node``, for pages shared by the tests of a module."""
+    pages = _Pages(browser, site)
+    yield pages.open
+    pages.close()

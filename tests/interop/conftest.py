@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 
 from _support import only_loopback, wait_until
+from rings_web.message.payload import decode_payload
+from rings_web.wire.chunk import decode_frame
+from rings_web.wire.types import MessagePayload
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -91,6 +94,22 @@ class Genuine:
         """Bytes handed to the ``custom_message`` callback, in order."""
         return [bytes.fromhex(e["args"][1]["$bytes"]) for e in self.events(page, "custom_message")]
 
+    def payloads(self, page: str, start: int = 0) -> list[tuple[str, MessagePayload]]:
+        """``(direction, payload)`` for every whole message in the page's wire log from entry
+        ``start`` on; direction is ``out`` (sent by the genuine node), ``in`` or ``injected``."""
+        parts: dict = {}
+        out = []
+        for e in self.call(page, "wireFrom", start):
+            if e.get("kind") != "binary" or not e.get("hex"):
+                continue
+            chunk = decode_frame(bytes.fromhex(e["hex"]))
+            got = parts.setdefault((e["dir"], chunk.meta.id), {})
+            got[chunk.index] = chunk.data
+            if len(got) == chunk.count:
+                del parts[(e["dir"], chunk.meta.id)]
+                out.append((e["dir"], decode_payload(b"".join(got[i] for i in range(chunk.count)))))
+        return out
+
     def wait_for(self, predicate, timeout: float = 10.0, step: float = 0.1):
         return wait_until(predicate, timeout, step)
 
@@ -110,3 +129,29 @@ def genuine():
     g = Genuine()
     yield g
     g.close()
+
+
+@pytest.fixture(scope="module")
+def native_loop():
+    """The asyncio loop (in a thread) the native rings-web nodes of a module run on."""
+    pytest.importorskip("aiortc", reason="aiortc is not installed")
+    from _native import Loop
+
+    loop = Loop()
+    yield loop
+    loop.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How often steps were retried for the genuine node's own bugs (SPEC §10)."""
+    from _peers import ATTEMPTS, OBSERVED
+
+    if ATTEMPTS or OBSERVED:
+        terminalreporter.section("genuine 0.2.5 quirks: retries and observations")
+        steps = sorted({s for s, _ in ATTEMPTS})
+        for step in steps:
+            counts = [n for s, n in ATTEMPTS if s == step]
+            terminalreporter.line(f"{step}: {len(counts)} step(s), {sum(n - 1 for n in counts)} retried "
+                                  f"(attempts: {counts})")
+        for seen in sorted(set(OBSERVED)):
+            terminalreporter.line(f"observed {OBSERVED.count(seen)}x: {seen}")

@@ -33,7 +33,8 @@ const INDEX = `<!doctype html><html><head><meta charset="utf-8">
   "@noble/hashes/blake2s": `${NM}/oracle-noble-hashes/esm/blake2s.js`,
   "rings-node": `${NM}/@ringsnetwork/rings-node/rings_node.js`,
 } })}</script>
-<script type="module" src="/oracle/oracle.js"></script></head><body>genuine 0.2.5</body></html>`;
+<script type="module" src="/oracle/oracle.js"></script>
+<script type="module" src="/ext/oracle_ext.mjs"></script></head><body>genuine 0.2.5</body></html>`;
 const MIME = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
 
 function serve() {
@@ -42,8 +43,9 @@ function serve() {
     if (url === "/" || url === "/index.html") { res.writeHead(200, { "content-type": "text/html" }).end(INDEX); return; }
     let file = null;
     if (url.startsWith("/oracle/")) file = path.join(ORACLE, url.slice(8));
+    else if (url === "/ext/oracle_ext.mjs") file = path.join(HERE, "oracle_ext.mjs");
     else if (url.startsWith(NM + "/")) file = path.join(REPO, url);
-    const roots = [ORACLE, path.join(REPO, "node_modules")];
+    const roots = [ORACLE, HERE, path.join(REPO, "node_modules")];
     if (!file || !roots.some((r) => file.startsWith(r)) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end(); return;
     }
@@ -81,15 +83,22 @@ const browser = await chromium.launch({
 });
 const pages = new Map();
 const errors = [];
+const consoleLog = new Map(); // page -> [{type, text}] of its console errors and warnings
 
 async function open(name) {
   const ctx = await browser.newContext({ permissions: ["camera", "microphone"] });
   const page = await ctx.newPage();
   page.on("pageerror", (e) => { errors.push({ page: name, error: String(e) }); log(name, "pageerror", String(e).slice(0, 300)); });
-  page.on("console", (m) => { if (m.type() === "error") log(name, m.text().slice(0, 300)); });
+  consoleLog.set(name, []);
+  page.on("console", (m) => {
+    if (m.type() !== "error" && m.type() !== "warning") return;
+    consoleLog.get(name).push({ type: m.type(), text: m.text().slice(0, 2000) });
+    if (m.type() === "error") log(name, m.text().slice(0, 300));
+  });
   await page.goto(base);
   await page.waitForFunction(() => window.oracle, null, { timeout: 30_000 });
   await page.evaluate(() => window.oracle.ready);
+  await page.waitForFunction(() => window.oracleExt, null, { timeout: 30_000 });
   pages.set(name, page);
   return name;
 }
@@ -123,6 +132,9 @@ const ops = {
   pair,
   events: (name) => pages.get(name).evaluate(() => window.oracle.events),
   errors: () => errors,
+  console: (name) => consoleLog.get(name) || [],
+  /** Close a page (its client and links go with it). */
+  close: async (name) => { const page = pages.get(name); pages.delete(name); if (page) await page.context().close(); },
 };
 
 async function shutdown(code = 0) {
