@@ -35,7 +35,9 @@ const INDEX = `<!doctype html><html><head><meta charset="utf-8">
 } })}</script>
 <script type="module" src="/oracle/oracle.js"></script>
 <script type="module" src="/ext/oracle_ext.mjs"></script></head><body>genuine 0.2.5</body></html>`;
-const MIME = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+// rings-web pages (tests/browser/node.html) are served too, so both kinds share one browser
+const RINGS_WEB = ["build", "js", "tests/browser"];
+const MIME = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
 
 function serve() {
   const server = http.createServer((req, res) => {
@@ -45,7 +47,8 @@ function serve() {
     if (url.startsWith("/oracle/")) file = path.join(ORACLE, url.slice(8));
     else if (url === "/ext/oracle_ext.mjs") file = path.join(HERE, "oracle_ext.mjs");
     else if (url.startsWith(NM + "/")) file = path.join(REPO, url);
-    const roots = [ORACLE, HERE, path.join(REPO, "node_modules")];
+    else if (RINGS_WEB.some((d) => url.startsWith(`/${d}/`))) file = path.join(REPO, url);
+    const roots = [ORACLE, HERE, path.join(REPO, "node_modules"), ...RINGS_WEB.map((d) => path.join(REPO, d))];
     if (!file || !roots.some((r) => file.startsWith(r)) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end(); return;
     }
@@ -103,6 +106,17 @@ async function open(name) {
   return name;
 }
 
+/** A rings-web node page (tests/browser/node.html; needs build/pyodide-dist). */
+async function openRingsWeb(name, key, stabilizeMs = 3000) {
+  const ctx = await browser.newContext({ permissions: ["camera", "microphone"] });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => { errors.push({ page: name, error: String(e) }); log(name, "pageerror", String(e).slice(0, 300)); });
+  await page.goto(`${base}tests/browser/node.html?key=${key}&stabilize=${stabilizeMs}`);
+  await page.waitForFunction(() => window.ready === true, null, { timeout: 90_000 });
+  pages.set(name, page);
+  return name;
+}
+
 const call = (name, fn, ...args) => {
   const page = pages.get(name);
   if (!page) throw new Error(`no page ${name}`);
@@ -131,6 +145,9 @@ const ops = {
   call: (name, fn, ...args) => call(name, fn, ...args),
   pair,
   events: (name) => pages.get(name).evaluate(() => window.oracle.events),
+  openRingsWeb,
+  /** Evaluate a JS function (source text) in a page with one argument (for the bench). */
+  evaluate: (name, source, arg) => pages.get(name).evaluate(([src, a]) => (0, eval)(`(${src})`)(a), [source, arg]),
   errors: () => errors,
   console: (name) => consoleLog.get(name) || [],
   /** Close a page (its client and links go with it). */
