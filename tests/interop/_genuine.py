@@ -76,7 +76,12 @@ class Genuine:
         return self.request("call", page, fn, *args, timeout=timeout)
 
     def pair(self, a: str, key_a: str, b: str, key_b: str) -> dict:
-        return self.request("pair", a, key_a, b, key_b, timeout=180)
+        """Start genuine clients on pages a and b and link them (a offers; retried, counted)."""
+        from _peers import ATTEMPTS
+
+        result = self.request("pair", a, key_a, b, key_b, timeout=240)
+        ATTEMPTS.append(("manual handshake, genuine offering, genuine answering (oracle pair)", result["attempt"]))
+        return result
 
     def inject(self, page: str, frames: list[bytes]) -> None:
         for frame in frames:

@@ -248,7 +248,7 @@ class NativePeer(_RingsWeb):
         return self.n.lookup_service(name)
 
 
-def link(offerer, answerer, attempts: int = 3, wait: float = 10.0) -> int:
+def link(offerer, answerer, attempts: int = 5, wait: float = 10.0) -> int:
     """Manual handshake ``offerer`` → ``answerer``; returns how many attempts it took.
 
     Only a genuine *answerer* is retried (its registration race, SPEC §10 item 2); with a

@@ -56,6 +56,12 @@ class Ring:
         for k, p in nodes.items():
             setattr(self, k.lower(), p)
 
+    def links(self) -> str:
+        """Who is linked to whom, and how long after the genuine clients started."""
+        age = time.monotonic() - max(g.started for g in self.nodes.values() if g.kind == "genuine")
+        return f"{age:.1f} s after the genuine start: " + "; ".join(
+            f"{k}-{'/'.join(sorted(self.name(d) for d in p.peers()))}" for k, p in self.nodes.items())
+
     def rings_web(self):
         return [p for p in self.nodes.values() if p.kind == "rings-web"]
 
@@ -96,7 +102,7 @@ def relayed(r: Ring, g: GenuinePeer, tx_id: str, kind: type) -> list[tuple[str, 
 
 def test_genuine_to_genuine_through_a_rings_web_relay(ring):
     r = ring
-    assert not r.g1.linked(r.g2.did)
+    assert not r.g1.linked(r.g2.did), r.links()
     tx = r.g1.send_text(r.g2.did, "G1 to G2 through rings-web")
     assert wait_until(lambda: (r.g1.did, "G1 to G2 through rings-web") in r.g2.texts(), 10)
     assert relayed(r, r.g2, tx, CustomMessage) == [("in", ("G1", "B"), "G2", "G2")]  # B forwarded it
@@ -108,7 +114,7 @@ def test_genuine_to_genuine_through_a_rings_web_relay(ring):
 
 def test_rings_web_to_rings_web_through_a_genuine_relay(ring):
     r = ring
-    assert r.b.did not in r.b2.peers()
+    assert r.b.did not in r.b2.peers(), r.links()
     bodies = [backend_body(BackendType.SimpleText, "B2 to B through genuine".encode()),
               backend_body(7, bytes(range(256))), raw_body(b"\x00\x01raw bytes, no BackendMessage header")]
     txs = [r.b2.send(r.b.did, body) for body in bodies]
@@ -123,7 +129,7 @@ def test_rings_web_to_rings_web_through_a_genuine_relay(ring):
 
 def test_rings_web_connects_to_genuine_through_the_ring(ring):
     r = ring
-    assert not r.n.linked(r.g2.did)
+    assert not r.n.linked(r.g2.did), r.links()
     assert r.n.connect(r.g2.did) == r.g2.did
     assert wait_until(lambda: r.g2.linked(r.n.did), 10)
     connect = [(d, path, hop) for d, p in r.traffic(r.g2) if isinstance(p.data, (ConnectNodeSend, ConnectNodeReport))
@@ -147,7 +153,7 @@ def test_genuine_connects_to_rings_web_through_the_ring(ring, target):
     linked to by itself after joining N (0.2.5 connects to every node a report names)."""
     r = ring
     t = r.nodes[target]
-    assert not r.g1.linked(t.did)
+    assert not r.g1.linked(t.did), r.links()
     assert r.g1.connect(t.did) == t.did
     assert wait_until(lambda: t.linked(r.g1.did), 10)
     offers = [(tuple(r.name(x) for x in p.relay.path), r.name(p.relay.next_hop)) for d, p in r.traffic(r.g1)
