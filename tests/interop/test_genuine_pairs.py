@@ -112,6 +112,44 @@ def test_the_genuine_browser_surfaces_types_2_and_4_and_silently_drops_the_rest(
     assert not g.g.request("errors"), "the genuine page raised"
 
 
+@pytest.fixture(scope="module")
+def files_service(pairs):
+    """The native node of the pairs serves "files" to peers' HttpRequest messages; the test
+    puts the bodies (path -> bytes) in the dict, the requests it got are in ``.asked``."""
+    from rings_web.native.backend import HttpBackend
+
+    r = pairs["native"][1]
+    files: dict = {}
+    files_asked = []
+
+    async def service(url, request):  # stands in for the configured local HTTP service
+        files_asked.append((url, request))
+        return HttpResponse(200, {"content-type": "application/octet-stream", "x-served-by": "rings-web"},
+                            files[url.removeprefix("http://service.invalid")])
+
+    r.n.loop.call(lambda: HttpBackend(r.n.client, {"files": "http://service.invalid"}, fetch=service))
+    return files, files_asked
+
+
+@pytest.mark.parametrize("size", [100, 1_000_000])  # one flag-1 piece, two pieces (BACKEND_MTU 900 000)
+def test_a_native_node_serves_the_genuine_nodes_http_request(pairs, files_service, size):
+    """genuine send_http_request -> the native node's HTTP backend -> HttpResponse back as flag-1
+    pieces, each a report with the request's tx_id -> the genuine http_response_message callback."""
+    g, r = pairs["native"]
+    files, asked = files_service
+    files[f"/blob/{size}"] = body = os.urandom(size)  # random: gzip cannot shrink it below two pieces
+    tx = g.call("sendHttpRequest", r.did, "files", "POST", f"/blob/{size}", 20_000, {"x-a": "1"}, b"give".hex())
+    assert wait_until(lambda: [e for e in events_of(g, "http_response_message") if tx_of(e) == tx], 60)
+    (got,) = [e for e in events_of(g, "http_response_message") if tx_of(e) == tx]
+    url, request = asked[-1]
+    assert url == f"http://service.invalid/blob/{size}" and request.method == "POST" and request.body == b"give"
+    assert request.headers == {"x-a": "1"}
+    assert got["args"][1]["status"] == 200
+    assert dict(got["args"][1]["headers"]["$map"])["x-served-by"] == "rings-web"
+    assert bytes.fromhex(got["args"][1]["body"]["$bytes"]) == body
+    assert r.rejected() == [] and not g.g.request("errors")
+
+
 # -- storage and services ---------------------------------------------------------------------
 def in_range(owner: str, other: str, vid: Did) -> bool:
     """0.2.5 placement in a 2-node ring: ``owner`` stores ids in ``(owner, other]``."""
