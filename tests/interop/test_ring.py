@@ -23,7 +23,7 @@ import time
 import pytest
 
 from _native import NativeNode
-from _peers import OBSERVED, GenuinePeer, NativePeer, PagePeer, link
+from _peers import OBSERVED, GenuinePeer, NativePeer, PagePeer, connect_to_genuine, link
 from _support import wait_until
 from rings_web.did import RING_SIZE, Did
 from rings_web.message.backend import BackendType, backend_body, raw_body
@@ -130,12 +130,11 @@ def test_rings_web_to_rings_web_through_a_genuine_relay(ring):
 def test_rings_web_connects_to_genuine_through_the_ring(ring):
     r = ring
     assert not r.n.linked(r.g2.did), r.links()
-    assert r.n.connect(r.g2.did) == r.g2.did
-    assert wait_until(lambda: r.g2.linked(r.n.did), 10)
+    connect_to_genuine(r.n, r.g2)  # the genuine answerer's own faults are retried, counted
     connect = [(d, path, hop) for d, p in r.traffic(r.g2) if isinstance(p.data, (ConnectNodeSend, ConnectNodeReport))
                and r.n.did in (p.relay.path[0].hex(), p.relay.destination.hex())
                for path, hop in [(tuple(r.name(x) for x in p.relay.path), r.name(p.relay.next_hop))]]
-    assert connect == [("in", ("N", "B"), "G2"), ("out", ("G2",), "B")]  # offer relayed by B, answer back through B
+    assert connect[-2:] == [("in", ("N", "B"), "G2"), ("out", ("G2",), "B")]  # offer relayed by B, answer back through B
     # text both ways; 0.2.5's send_message routes by fingers even to a linked peer, so G2's
     # may take a detour (it goes to B2, which hands it back: the way on it knows)
     tx = r.g2.send_text(r.n.did, "G2 to N")
@@ -157,7 +156,8 @@ def test_genuine_connects_to_rings_web_through_the_ring(ring, target):
     assert r.g1.connect(t.did) == t.did
     assert wait_until(lambda: t.linked(r.g1.did), 10)
     offers = [(tuple(r.name(x) for x in p.relay.path), r.name(p.relay.next_hop)) for d, p in r.traffic(r.g1)
-              if d == "out" and isinstance(p.data, ConnectNodeSend) and p.relay.destination.hex() == t.did]
+              if d == "out" and isinstance(p.data, ConnectNodeSend) and p.relay.destination.hex() == t.did
+              and len(p.relay.path) == 1]  # its own offer (not one it forwards)
     answers = [tuple(r.name(x) for x in p.relay.path) for d, p in r.traffic(r.g1)
                if d == "in" and isinstance(p.data, ConnectNodeReport) and p.relay.path[0].hex() == t.did]
     assert len(offers) == 1 and offers[0][0] == ("G1",) and offers[0][1] != target, offers  # sent via a third node
