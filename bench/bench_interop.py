@@ -21,9 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "src"), str(REPO / "tests"), str(REPO / "tests" / "interop")]
 
-from _support import only_loopback, wait_until  # noqa: E402
+from _support import wait_until  # noqa: E402
 from _genuine import Genuine, missing_requirement  # noqa: E402
-from rings_web.message.backend import BackendType, backend_body  # noqa: E402
 from rings_web.session import LocalKeySigner  # noqa: E402
 
 STUN = "stun://127.0.0.1:3478"
@@ -42,7 +41,8 @@ class Node:
             g.request("open", name)
             g.call(name, "start", self.key, STUN, f"bench-{name}")
         else:
-            g.request("openRingsWeb", name, self.key, ROUND_MS, timeout=120)
+            g.request("openRingsWeb", name, self.key, ROUND_MS, {"events": "0"}, timeout=150)
+            self.js("() => { window.bench = {count: 0}; node.on('message', () => { bench.count += 1; }); }")
         self.boot_s = time.perf_counter() - t
 
     def js(self, source: str, *args, timeout: float = 300):
@@ -52,7 +52,10 @@ class Node:
     def api(self, fn: str, *args, timeout: float = 120):
         if self.kind == "genuine":
             return self.g.call(self.name, fn, *args, timeout=timeout)
-        return self.js("([f, a]) => window.api[f](...a)", fn, list(args), timeout=timeout)
+        r = self.js("([f, a]) => window.rings.call(f, ...a)", fn, list(args), timeout=timeout)
+        if not r["ok"]:
+            raise RuntimeError(f"{self.name} {fn}: {r['error']}")
+        return r["value"]
 
     def create_offer(self) -> str:
         return self.api("createOffer")
@@ -67,13 +70,13 @@ class Node:
         if self.kind == "genuine":
             return any("0x" + p["address"].removeprefix("0x") == did and p["state"] == "connected"
                        for p in self.api("listPeers"))
-        return did in self.api("peers")
+        return any(p["did"] == did for p in self.api("listPeers"))
 
     def received(self) -> int:
         """Text messages handed to the application so far."""
         if self.kind == "genuine":
             return self.js("() => window.oracle.events.filter((e) => e.type === 'custom_message').length")
-        return self.api("inboxCount")
+        return self.js("() => window.bench.count")
 
     def send_texts(self, did: str, text: str, n: int) -> float:
         """Send ``n`` copies of ``text`` one after another from inside the page; seconds taken."""
@@ -81,10 +84,9 @@ class Node:
             return self.js("""async ([did, text, n]) => { const t0 = performance.now();
                 for (let i = 0; i < n; i++) await window.oracle.sendSimpleText(did, text);
                 return (performance.now() - t0) / 1000; }""", did, text, n)
-        body = backend_body(BackendType.SimpleText, text.encode()).hex()
-        return self.js("""async ([did, hex, n]) => { const t0 = performance.now();
-            for (let i = 0; i < n; i++) await window.api.send(did, hex);
-            return (performance.now() - t0) / 1000; }""", did, body, n)
+        return self.js("""async ([did, text, n]) => { const t0 = performance.now();
+            for (let i = 0; i < n; i++) await window.node.sendSimpleTextMessage(did, text);
+            return (performance.now() - t0) / 1000; }""", did, text, n)
 
 
 def handshake(a: Node, b: Node, attempts: int = 3) -> tuple[float, int]:
@@ -116,8 +118,8 @@ def main() -> int:
     ap.add_argument("--bulk", type=int, default=20, help="50 KB messages per pair (default 20)")
     args = ap.parse_args()
     reason = missing_requirement()
-    if not reason and not (REPO / "build" / "pyodide-dist" / "pyodide-lock.json").exists():
-        reason = "build/pyodide-dist missing (python scripts/build_pyodide_dist.py)"
+    if not reason and not (REPO / "dist" / "pyodide-lock.json").exists():
+        reason = "dist/ is not built (npm run build)"
     if reason:
         print(f"bench_interop: {reason}", file=sys.stderr)
         return 2

@@ -77,6 +77,8 @@ export interface Message {
   text?: string;
   /** The relay path: the origin, then every node that forwarded it. */
   path: Did[];
+  /** The whole CustomMessage body as it came (flag header included). */
+  body: Uint8Array;
 }
 
 export interface VNode {
@@ -92,13 +94,19 @@ export interface NodeInfo {
   peers: number;
   successors: Did[];
   predecessor?: Did;
+  /** The distinct nodes in the finger table. */
+  fingers: Did[];
+  /** How many VNodes this node stores, and the first 256 of them with their entries as text. */
   stored: number;
+  vnodes: Record<Did, string[]>;
 }
 
 export interface Events {
   message: Message;
   "peer:connect": { did: Did };
   "peer:disconnect": { did: Did };
+  /** A peer sent something this node dropped (bad signature, expired, a relay loop…); it keeps running. */
+  "payload:rejected": { error: string; message: string };
   progress: Progress;
   /** The wallet switched accounts; the node keeps its session for `address` until recreated. */
   "wallet:accountsChanged": { accounts: string[]; address: Did };
@@ -127,6 +135,8 @@ export declare class RingsNode {
   sendMessage(did: Did, data: Uint8Array): Promise<string>;
   sendSimpleTextMessage(did: Did, text: string): Promise<string>;
   sendCustomMessage(did: Did, type: number, data: Uint8Array): Promise<string>;
+  /** The whole CustomMessage body as given, flag header included (own application layers, protocol tests). */
+  sendRawBody(did: Did, body: Uint8Array): Promise<string>;
   listPeers(): Promise<PeerInfo[]>;
   getPeer(did: Did): Promise<PeerInfo | undefined>;
   disconnect(did: Did): Promise<void>;

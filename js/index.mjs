@@ -17,7 +17,7 @@ export const CDN_INDEX_URL = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSIO
 const SCRIPT_BUILD = typeof RINGS_WEB_SCRIPT_BUILD !== "undefined";
 const IS_NODE = typeof process !== "undefined" && !!process.versions?.node && typeof window === "undefined";
 const SIGNER_MODES = ["DEFAULT", "EIP191", "EdDSA", "BIP137"];
-const EVENTS = ["message", "peer:connect", "peer:disconnect", "progress", "wallet:accountsChanged"];
+const EVENTS = ["message", "peer:connect", "peer:disconnect", "payload:rejected", "progress", "wallet:accountsChanged"];
 
 /** Every failure of a node call: `name` is the rings-web error type (e.g. `SignatureRejected`). */
 export class RingsError extends Error {
@@ -157,7 +157,7 @@ export class RingsNode {
     this.address = py.address;
   }
 
-  /** Listen for `message`, `peer:connect`, `peer:disconnect`, `progress`, `wallet:accountsChanged`. */
+  /** Listen for `message`, `peer:connect`, `peer:disconnect`, `payload:rejected`, `progress`, `wallet:accountsChanged`. */
   on(name, fn) {
     if (!this.#listeners.has(name)) fail(`unknown event "${name}"; expected one of ${EVENTS.join(", ")}`);
     this.#listeners.get(name).add(fn);
@@ -177,6 +177,8 @@ export class RingsNode {
   sendMessage(did, bytes) { return call(() => this.#py.send_message(did, bytes)); }
   sendSimpleTextMessage(did, text) { return call(() => this.#py.send_simple_text_message(did, text)); }
   sendCustomMessage(did, type, bytes) { return call(() => this.#py.send_custom_message(did, type, bytes)); }
+  /** The whole CustomMessage body as given, flag header included (own application layers, protocol tests). */
+  sendRawBody(did, body) { return call(() => this.#py.send_raw_body(did, body)); }
   listPeers() { return call(() => this.#py.list_peers()); }
   getPeer(did) { return call(() => this.#py.get_peer(did)); }
   disconnect(did) { return call(() => this.#py.disconnect(did)); }

@@ -69,7 +69,7 @@ def test_messages_arrive_decoded_by_kind():
         assert (text.origin, text.message_type, text.text) == (a.address, BackendType.SimpleText, "hello ✓")
         assert text.path == (a.address,)  # a direct link: no forwarder
         assert (custom.message_type, custom.data, custom.text) == (7, b"\xca\xfe", None)
-        assert (raw.message_type, raw.data) == (None, b"raw bytes")
+        assert (raw.message_type, raw.data, raw.body) == (None, b"raw bytes", bytes(4) + b"raw bytes")
         assert [p.did for p in a.list_peers()] == [b.address] and a.list_peers()[0].state == "connected"
         a.disconnect(b.address)
         await until(lambda: ("peer:disconnect", a.address) in events)

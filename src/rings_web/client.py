@@ -11,6 +11,7 @@ Storage follows 0.2.5's JS API (SPEC §7.7): ``storage_store(text)`` overwrites 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -18,7 +19,7 @@ from typing import Any, Awaitable, Callable
 from . import __version__
 from .did import Did
 from .drivers.aio import AsyncNode
-from .engine.events import Event, MessageReceived, PeerConnected, PeerDisconnected
+from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
 from .engine.node import NotFound, RequestTimeout
 from .errors import DecodeError, InvalidArgument, LocalError, RemoteError
 from .message.backend import (
@@ -31,6 +32,8 @@ from .wire.chunk import Reassembler
 from .wire.types import PAYLOAD, Extend, MessagePayload, Overwrite, Touch, VirtualNode
 
 __all__ = ["Client", "Message", "PeerInfo", "HttpPost", "as_did", "entry_texts", "start_client"]
+
+NODE_INFO_VNODES = 256
 
 #: ``await http_post(url, json_object) -> json_object``: how a platform does one JSON POST.
 HttpPost = Callable[[str, dict], Awaitable[Any]]
@@ -51,7 +54,8 @@ class Message:
 
     ``message_type`` is the BackendMessage type (2 = text) when the body has that shape
     (type, 30 zero bytes, data), else None: raw ``send_message`` bytes, given whole in ``data``.
-    ``path`` is the relay path: the origin, then every node that forwarded it.
+    ``path`` is the relay path: the origin, then every node that forwarded it; ``body`` the
+    whole CustomMessage body as it came (flag header included).
     """
 
     origin: Did
@@ -59,6 +63,7 @@ class Message:
     message_type: int | None
     data: bytes
     path: tuple[Did, ...] = ()
+    body: bytes = b""
     payload: MessagePayload | None = field(default=None, repr=False, compare=False)  # for a reply
 
     @property
@@ -70,15 +75,15 @@ class Message:
 
     @classmethod
     def from_event(cls, event: MessageReceived) -> "Message":
-        path, p = event.payload.relay.path, event.payload
+        body, path, p = bytes(event.body), event.payload.relay.path, event.payload
         try:
-            flag, content = parse_body(event.body)
+            flag, content = parse_body(body)
         except DecodeError:
-            return cls(event.origin, event.tx_id, None, bytes(event.body), path, p)
+            return cls(event.origin, event.tx_id, None, body, path, body, p)
         if flag == FLAG_RAW and len(content) >= 32 and not any(content[2:32]):
             msg = BackendMessage.decode(content)
-            return cls(event.origin, event.tx_id, msg.message_type, msg.data, path, p)
-        return cls(event.origin, event.tx_id, None, content, path, p)
+            return cls(event.origin, event.tx_id, msg.message_type, msg.data, path, body, p)
+        return cls(event.origin, event.tx_id, None, content, path, body, p)
 
 
 def as_did(value: Any) -> Did:
@@ -143,7 +148,7 @@ class Client:
 
     def on(self, listener: Callable[[str, Any], Any]) -> None:
         """``listener(name, value)`` for ``"message"`` (:class:`Message`), ``"peer:connect"`` and
-        ``"peer:disconnect"`` (a Did)."""
+        ``"peer:disconnect"`` (a Did), ``"payload:rejected"`` (the RingsError a peer's input raised)."""
         self._listeners.append(listener)
 
     def _relay_event(self, event: Event) -> None:
@@ -155,6 +160,8 @@ class Client:
             self._emit("peer:connect", event.peer)
         elif isinstance(event, PeerDisconnected):
             self._emit("peer:disconnect", event.peer)
+        elif isinstance(event, PayloadRejected):
+            self._emit("payload:rejected", event.error)
 
     def _emit(self, name: str, value: Any) -> None:
         for listener in self._listeners:
@@ -225,6 +232,11 @@ class Client:
         A genuine 0.2.5 browser surfaces only bodies shaped as BackendMessage types 2/4.
         """
         return self.node.send_message(as_did(did), raw_body(_bytes(data, "data")))
+
+    def send_raw_body(self, did: Did | str, body: bytes) -> uuid.UUID:
+        """A CustomMessage body exactly as given, flag header included: for application layers
+        of one's own and protocol tests (the other ``send_*`` methods build the header)."""
+        return self.node.send_message(as_did(did), _bytes(body, "body"))
 
     def send_simple_text_message(self, did: Did | str, text: str) -> uuid.UUID:
         return self.send_custom_message(did, BackendType.SimpleText, _str(text, "text").encode())
@@ -338,6 +350,8 @@ class Client:
 
     # -- the node --------------------------------------------------------------------------------
     def node_info(self) -> dict:
+        """Ring state and storage (as 0.2.5's ``nodeInfo`` shows its storage): the first
+        ``NODE_INFO_VNODES`` stored VNodes with their entries as text."""
         engine = self.node.node
         ring = engine.ring
         return {
@@ -346,7 +360,9 @@ class Client:
             "peers": len(engine.peers),
             "successors": [d.hex() for d in ring.successors],
             "predecessor": ring.predecessor.hex() if ring.predecessor is not None else None,
+            "fingers": sorted({d.hex() for d in ring.fingers}),
             "stored": len(engine.storage),
+            "vnodes": {v.did.hex(): entry_texts(v) for v in itertools.islice(engine.storage, NODE_INFO_VNODES)},
         }
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """One face for the three implementations in the interop matrix.
 
-``GenuinePeer`` (0.2.5 in Chromium, through genuine.mjs), ``PagePeer`` (rings-web in Chromium,
-``tests/browser/node.html``) and ``NativePeer`` (rings-web on aiortc, ``_native.NativeNode``)
+``GenuinePeer`` (0.2.5 in Chromium, through genuine.mjs), ``PagePeer`` (rings-web in Chromium:
+the npm product's ``createNode`` in the test page of js/testnet.mjs) and ``NativePeer`` (rings-web on aiortc, ``_native.NativeNode``)
 offer the same calls, so a test can say ``link(g1, b)`` or ``b.send_text(g1.did, ...)``
 whatever sits on either end.  DIDs are ``0x`` + 40 lower-case hex digits throughout.
 """
@@ -180,13 +180,13 @@ class _RingsWeb:
 
 
 class PagePeer(_RingsWeb):
-    """rings-web in a Chromium page (``open_node`` / ``open_module_node``)."""
+    """rings-web in a Chromium page: the npm product, ``createNode`` (``open_node`` / ``open_module_node``)."""
 
     flavour = "browser"
 
     def __init__(self, page) -> None:
         self.page = page
-        self.did = page.api("address")
+        self.did = page.evaluate("window.node.address")
 
     def api(self, fn: str, *args):
         return self.page.api(fn, *args)
@@ -198,31 +198,35 @@ class PagePeer(_RingsWeb):
         return self.api("answerOffer", offer)
 
     def accept_answer(self, answer: str) -> str:
-        return self.api("acceptAnswer", answer)
+        return self.api("acceptAnswer", answer)["did"]
 
     def peers(self) -> list[str]:
-        return sorted(self.api("peers"))
+        return sorted(p["did"] for p in self.api("listPeers"))
 
     def connect(self, did: str, timeout: float = 60) -> str:
-        return self.api("connect", did)
+        return self.api("connectWithAddress", did)
 
     def send(self, did: str, body: bytes) -> str:
-        return self.api("send", did, body.hex())
+        return self.api("sendRawBody", did, {"$bytes": body.hex()})
 
     def inbox(self) -> list[tuple[str, bytes]]:
-        return [(o, bytes.fromhex(b)) for o, b in self.api("inbox")]
+        """(origin, body) of every message event, in order."""
+        return [(e["detail"]["from"], bytes.fromhex(e["detail"]["body"]["$bytes"])) for e in self.page.events("message")]
 
     def rejected(self) -> list[str]:
-        return list(self.api("rejected"))
+        return [f"{e['detail']['error']}: {e['detail']['message']}" for e in self.page.events("payload:rejected")]
 
     def ring(self) -> dict:
-        return self.api("ring")
+        info = self.api("getNodeInfo")
+        return {"successors": info["successors"], "predecessor": info.get("predecessor"), "fingers": info["fingers"],
+                "stored": info["vnodes"]}
 
     def store(self, text: str) -> str:
-        return self.api("store", text)
+        return self.api("storageStore", text)
 
     def fetch(self, vid: str) -> list[str] | None:
-        return self.api("fetch", vid)
+        found = self.api("storageFetch", vid)
+        return None if found is None else found["data"]
 
     def stored(self) -> dict[str, list[str]]:
         return self.ring()["stored"]

@@ -9,6 +9,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { serveTestnet } from "../../js/testnet.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../..");
@@ -35,8 +36,6 @@ const INDEX = `<!doctype html><html><head><meta charset="utf-8">
 } })}</script>
 <script type="module" src="/oracle/oracle.js"></script>
 <script type="module" src="/ext/oracle_ext.mjs"></script></head><body>genuine 0.2.5</body></html>`;
-// rings-web pages (tests/browser/node.html) are served too, so both kinds share one browser
-const RINGS_WEB = ["build", "js", "tests/browser"];
 const MIME = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
 
 function serve() {
@@ -47,8 +46,7 @@ function serve() {
     if (url.startsWith("/oracle/")) file = path.join(ORACLE, url.slice(8));
     else if (url === "/ext/oracle_ext.mjs") file = path.join(HERE, "oracle_ext.mjs");
     else if (url.startsWith(NM + "/")) file = path.join(REPO, url);
-    else if (RINGS_WEB.some((d) => url.startsWith(`/${d}/`))) file = path.join(REPO, url);
-    const roots = [ORACLE, HERE, path.join(REPO, "node_modules"), ...RINGS_WEB.map((d) => path.join(REPO, d))];
+    const roots = [ORACLE, HERE, path.join(REPO, "node_modules")];
     if (!file || !roots.some((r) => file.startsWith(r)) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end(); return;
     }
@@ -106,13 +104,17 @@ async function open(name) {
   return name;
 }
 
-/** A rings-web node page (tests/browser/node.html; needs build/pyodide-dist). */
-async function openRingsWeb(name, key, stabilizeMs = 3000) {
+/** A rings-web node page in the same browser: the product's test page (js/testnet.mjs; needs dist/). */
+let ringsWebSite = null;
+async function openRingsWeb(name, key, stabilizeMs = 3000, query = {}) {
+  ringsWebSite ??= await serveTestnet();
   const ctx = await browser.newContext({ permissions: ["camera", "microphone"] });
   const page = await ctx.newPage();
   page.on("pageerror", (e) => { errors.push({ page: name, error: String(e) }); log(name, "pageerror", String(e).slice(0, 300)); });
-  await page.goto(`${base}tests/browser/node.html?key=${key}&stabilize=${stabilizeMs}`);
-  await page.waitForFunction(() => window.ready === true, null, { timeout: 90_000 });
+  await page.goto(ringsWebSite.pageURL({ key, stabilize: stabilizeMs, ...query }));
+  await page.waitForFunction(() => window.ready || window.bootError, null, { timeout: 120_000 });
+  const bootError = await page.evaluate(() => window.bootError);
+  if (bootError) throw new Error(`rings-web page ${name}: ${bootError.name}: ${bootError.message}`);
   pages.set(name, page);
   return name;
 }
@@ -159,6 +161,7 @@ const ops = {
 async function shutdown(code = 0) {
   try { await browser.close(); } catch {}
   server.close(); if (stunSock) stunSock.close();
+  await ringsWebSite?.close();
   process.exit(code);
 }
 setTimeout(() => { log("hard time limit reached"); shutdown(3); }, HARD_LIMIT_MS).unref();

@@ -68,8 +68,8 @@ def test_every_body_the_genuine_node_sends_reaches_rings_web_intact(pairs, flavo
         "custom 65535, empty": (g.call("sendCustom", r.did, 65535, ""), backend_body(65535, b"")),
         "custom 4": (g.call("sendCustom", r.did, 4, data[:50].hex()), backend_body(4, data[:50])),
     }
-    http_tx = g.call("sendHttpRequest", r.did, request.name, request.method, request.path, request.timeout,
-                     request.headers, request.body.hex())
+    g.call("sendHttpRequest", r.did, request.name, request.method, request.path, request.timeout,
+           request.headers, request.body.hex())
     want = [(g.did, body) for _, body in sent.values()]
     assert wait_until(lambda: all(x in r.inbox() for x in want) and len(r.inbox()) >= len(want) + 1, 15), \
         {k: (g.did, body) in r.inbox() for k, (_, body) in sent.items()}

@@ -136,7 +136,9 @@ class BrowserNode:
     def _event(self, name: str, value) -> None:
         if isinstance(value, Message):
             detail = {"from": value.origin.hex(), "txId": str(value.tx_id), "type": value.message_type,
-                      "data": value.data, "text": value.text, "path": [d.hex() for d in value.path]}
+                      "data": value.data, "text": value.text, "path": [d.hex() for d in value.path], "body": value.body}
+        elif isinstance(value, Exception):
+            detail = {"error": type(value).__name__, "message": str(value)[:300]}
         else:
             detail = {"did": value.hex()}
         self._emit(name, _js(detail))
@@ -162,6 +164,9 @@ class BrowserNode:
 
     def send_message(self, did: str, data) -> str:
         return str(self.client.send_message(did, _bytes(data, "data")))
+
+    def send_raw_body(self, did: str, body) -> str:
+        return str(self.client.send_raw_body(did, _bytes(body, "body")))
 
     def send_simple_text_message(self, did: str, text: str) -> str:
         return str(self.client.send_simple_text_message(did, text))
