@@ -21,7 +21,7 @@ from rings_web.wire.types import MessagePayload
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-ORACLE = Path(os.environ.get("RINGS_ORACLE_DIR", REPO.parent / "shared" / "rings-0.2.5" / "oracle"))
+ORACLE = Path(os.environ.get("RINGS_ORACLE_DIR", HERE / "oracle"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 

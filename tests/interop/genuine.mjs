@@ -13,7 +13,7 @@ import { serveTestnet } from "../../js/testnet.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../..");
-const ORACLE = process.env.RINGS_ORACLE_DIR || path.resolve(REPO, "../shared/rings-0.2.5/oracle");
+const ORACLE = process.env.RINGS_ORACLE_DIR || path.join(HERE, "oracle");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const HARD_LIMIT_MS = Number(process.env.GENUINE_HARD_LIMIT_MS || 600_000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
