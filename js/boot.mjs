@@ -24,14 +24,19 @@ async function sha256(bytes) {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The wheel named by the lock, checked against its sha256 (as Pyodide checks lock entries). */
-async function wheelFrom(dist) {
+/** The lock's rings-web entry: the wheel's file name and sha256. */
+async function lockEntry(dist) {
   const lock = JSON.parse(new TextDecoder().decode(await readBytes(new URL("pyodide-lock.json", dist))));
   const entry = lock.packages?.["rings-web"];
   if (!entry) throw new Error(`${dist}pyodide-lock.json lists no rings-web`);
+  return entry;
+}
+
+/** The wheel, checked against its sha256 in the lock (as Pyodide checks lock entries). */
+async function wheelOf(dist, entry) {
   const wheel = await readBytes(new URL(entry.file_name, dist));
   if ((await sha256(wheel)) !== entry.sha256) throw new Error(`${entry.file_name} does not match the sha256 in pyodide-lock.json`);
-  return { wheel, entry };
+  return wheel;
 }
 
 /**
@@ -41,13 +46,15 @@ async function wheelFrom(dist) {
  */
 export async function bootPyodide({ loadPyodide, indexURL, dist, snapshot, version }) {
   const base = indexURL ? { indexURL } : {};
-  const [{ wheel, entry }, cache] = await Promise.all([wheelFrom(dist), snapshot ? openBootCache() : null]);
+  const [entry, cache] = await Promise.all([lockEntry(dist), snapshot ? openBootCache() : null]);
+  const wheel = wheelOf(dist, entry); // fetched while Python starts
+  wheel.catch(() => {}); // (awaited below)
   const key = `${entry.name} ${entry.version} ${entry.sha256} on Pyodide ${version} from ${indexURL ?? "the pyodide package"}`;
   const saved = cache && (await cache.get(key).catch(() => undefined));
   let pyodide = saved && (await loadPyodide({ ...base, _loadSnapshot: saved }).catch(() => undefined));
   const warm = !!pyodide;
   pyodide ??= await loadPyodide({ ...base, _makeSnapshot: !!cache });
-  pyodide.unpackArchive(wheel, "wheel");
+  pyodide.unpackArchive(await wheel, "wheel");
   if (!warm && cache) {
     pyodide.runPython(SNAPSHOT_IMPORTS);
     // written in the background (close() lets it finish); if it fails, the next boot is cold again

@@ -4,7 +4,7 @@
  * This file boots Pyodide with the shipped wheel and wraps the Python node in camelCase.
  */
 import { bootPyodide } from "./boot.mjs";
-import { registerCrypto } from "./crypto.mjs";
+import { cryptoFunctions } from "./crypto.mjs";
 import { openVNodeDb } from "./storage.mjs";
 import { createTransport } from "./transport.mjs";
 
@@ -129,12 +129,16 @@ export async function createNode(options = {}) {
   progress("runtime");
   const dist = new URL(options.distURL ?? "../dist/", import.meta.url);
   const snapshot = options.snapshot ?? !IS_NODE;
+  const useDb = (options.storage ?? (IS_NODE ? "memory" : "indexeddb")) === "indexeddb";
+  // crypto (a wasm compile) and the VNode database open while Python starts
+  const cryptoReady = cryptoFunctions({ dist });
+  const database = useDb ? openVNodeDb(options.storageName ?? "rings-web") : Promise.resolve(null);
+  database.catch(() => {}); // a failure surfaces where it is awaited, below
   const { pyodide, warm } = await call(async () => bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
     .catch((e) => { throw e?.type ? e : new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); }));
   progress("python", { warm });
-  await registerCrypto(pyodide, { dist });
-  const useDb = (options.storage ?? (IS_NODE ? "memory" : "indexeddb")) === "indexeddb";
-  const vnodeDb = useDb ? (await openVNodeDb(options.storageName ?? "rings-web")) ?? undefined : undefined;
+  pyodide.registerJsModule("rings_web_crypto", await cryptoReady);
+  const vnodeDb = (await database) ?? undefined;
   const start = pyodide.pyimport("rings_web.browser").start;
   const py = await call(() => start({
     wallet: walletOption(options), createTransport, iceServers: options.iceServers ?? [],
