@@ -12,13 +12,25 @@ const LOW_WATER = 1 << 20;
 // A peer that leaves this much unsent for us is gone: the link is closed.
 const MAX_QUEUED = 64 << 20;
 
-/** Wait for ICE gathering to complete (non-trickle, as 0.2.5), bounded. */
-function gathered(pc) {
+// Without STUN/TURN servers only host candidates come: the UDP ones within a few ms, then
+// Chromium's TCP-active ones ~120 ms later (no use to aiortc or to a browser peer). Waiting
+// this long after the last UDP host candidate instead of for "complete" saves ~0.1 s per side.
+const HOST_SETTLE_MS = 25;
+
+/** Wait for ICE gathering to complete (non-trickle, as 0.2.5), bounded; see HOST_SETTLE_MS. */
+function gathered(link, hostOnly) {
+  const { pc } = link;
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
-    const done = () => { if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); } };
-    const timer = setTimeout(resolve, GATHER_TIMEOUT_MS);
-    pc.addEventListener("icegatheringstatechange", done);
+    let settle;
+    const finish = () => { clearTimeout(timer); clearTimeout(settle); resolve(); };
+    const timer = setTimeout(finish, GATHER_TIMEOUT_MS);
+    const udp = () => { clearTimeout(settle); settle = setTimeout(finish, HOST_SETTLE_MS); };
+    pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") finish(); });
+    if (hostOnly) {
+      if (link.candidates.some((c) => / udp /i.test(c.candidate))) udp(); // came during setLocalDescription
+      pc.addEventListener("icecandidate", (e) => { if (e.candidate?.protocol === "udp") udp(); });
+    }
   });
 }
 
@@ -36,6 +48,7 @@ function describe(pc, candidates) {
  */
 export function createTransport(events, iceServers = []) {
   const links = new Map();
+  const hostOnly = iceServers.length === 0;
 
   function drop(tid) {
     const link = links.get(tid);
@@ -91,14 +104,14 @@ export function createTransport(events, iceServers = []) {
     async createOffer(tid) {
       const link = peer(tid);
       await link.pc.setLocalDescription(await link.pc.createOffer());
-      await gathered(link.pc);
+      await gathered(link, hostOnly);
       return describe(link.pc, link.candidates);
     },
     async acceptOffer(tid, sdpText, candidatesJson) {
       const link = peer(tid);
       await apply(link, sdpText, candidatesJson);
       await link.pc.setLocalDescription(await link.pc.createAnswer());
-      await gathered(link.pc);
+      await gathered(link, hostOnly);
       return describe(link.pc, link.candidates);
     },
     async applyAnswer(tid, sdpText, candidatesJson) {
