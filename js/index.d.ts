@@ -81,6 +81,24 @@ export interface Message {
   body: Uint8Array;
 }
 
+export interface HttpRequest {
+  /** The service name the native node configured. */
+  name: string;
+  method: string;
+  /** Appended to the service's URL; starts with "/". */
+  path: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  /** ms (default 30 000). */
+  timeout?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+}
+
 export interface VNode {
   did: Did;
   kind: "Data" | "Subring" | "RelayMessage";
@@ -137,6 +155,8 @@ export declare class RingsNode {
   sendCustomMessage(did: Did, type: number, data: Uint8Array): Promise<string>;
   /** The whole CustomMessage body as given, flag header included (own application layers, protocol tests). */
   sendRawBody(did: Did, body: Uint8Array): Promise<string>;
+  /** Ask `did`'s native node to call its HTTP service `request.name` (0.2.5 send_http_request). */
+  sendHttpRequest(did: Did, request: HttpRequest): Promise<HttpResponse>;
   listPeers(): Promise<PeerInfo[]>;
   getPeer(did: Did): Promise<PeerInfo | undefined>;
   disconnect(did: Did): Promise<void>;

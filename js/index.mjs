@@ -183,6 +183,8 @@ export class RingsNode {
   sendCustomMessage(did, type, bytes) { return call(() => this.#py.send_custom_message(did, type, bytes)); }
   /** The whole CustomMessage body as given, flag header included (own application layers, protocol tests). */
   sendRawBody(did, body) { return call(() => this.#py.send_raw_body(did, body)); }
+  /** Ask `did`'s native node to call its HTTP service `request.name`; resolves with the response. */
+  sendHttpRequest(did, request) { return call(() => this.#py.send_http_request(did, request)); }
   listPeers() { return call(() => this.#py.list_peers()); }
   getPeer(did) { return call(() => this.#py.get_peer(did)); }
   disconnect(did) { return call(() => this.#py.disconnect(did)); }

@@ -102,6 +102,7 @@ def selenium_glue(request, runtime, shim_bundles, selenium_module_scope):
 async def test_two_nodes_link_talk_and_store(selenium_glue):
     import asyncio
 
+    import js
     from js import glue
     from rings_web.browser import start
 
@@ -141,6 +142,17 @@ async def test_two_nodes_link_talk_and_store(selenium_glue):
     assert await b.storage_fetch("0x" + "00" * 20) is None
     await a.register_service("echo")
     assert (await b.lookup_service("echo")).to_py() == [a.address]
+    from rings_web.message.backend import HttpResponse
+    from rings_web.native.backend import HttpBackend
+
+    async def fetch(url, request):
+        return HttpResponse(200, {"x-url": url}, request.body[::-1])
+
+    HttpBackend(b.client, {"rev": "http://127.0.0.1:9/api"}, fetch)
+    request = to_js({"name": "rev", "method": "POST", "path": "/x", "body": to_js(b"abc"), "timeout": 5000},
+                    dict_converter=js.Object.fromEntries)
+    response = (await a.send_http_request(b.address, request)).to_py()
+    assert (response["status"], response["headers"], bytes(response["body"])) == (200, {"x-url": "http://127.0.0.1:9/api/x"}, b"cba")
     decoded = b.decode(await a.create_offer()).to_py()
     assert decoded["kind"] == "handshake" and '"ConnectNodeSend"' in decoded["json"]
     await a.close()

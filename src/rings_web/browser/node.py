@@ -22,6 +22,7 @@ from ..dht.storage import VNodeStore
 from ..engine.config import Config
 from ..engine.node import Node
 from ..errors import InvalidArgument, LocalError, SignatureRejected, SignerError
+from ..message.backend import HttpRequest
 from ..session import CallbackSigner, Eip1193Signer, ProviderError, SessionManager
 from ..session.auth import public_key_address
 from ..transport.browser import BrowserTransport
@@ -173,6 +174,21 @@ class BrowserNode:
 
     def send_custom_message(self, did: str, message_type: int, data) -> str:
         return str(self.client.send_custom_message(did, message_type, _bytes(data, "data")))
+
+    async def send_http_request(self, did: str, request):
+        """``request``: ``{name, method, path, headers?, body? (Uint8Array), timeout? (ms)}``;
+        resolves with ``{status, headers, body}`` from ``did``'s HTTP backend."""
+        r = _py(request)
+        if not isinstance(r, dict):
+            raise InvalidArgument("request must be an object {name, method, path, headers?, body?, timeout?}")
+        body = r.get("body")
+        req = HttpRequest(r.get("name"), r.get("method", "GET"), r.get("path"), int(r.get("timeout", 30_000)),
+                          dict(r.get("headers") or {}), bytes(body) if body is not None else None)
+        for field_name in ("name", "method", "path"):
+            if not isinstance(getattr(req, field_name), str):
+                raise InvalidArgument(f"request.{field_name} must be a string")
+        response = await self.client.send_http_request(did, req)
+        return _js({"status": response.status, "headers": response.headers, "body": response.body})
 
     def list_peers(self):
         return _js([_peer(p) for p in self.client.list_peers()])
