@@ -117,7 +117,7 @@ async function pyodideLoader(o) {
  *   `indexURL`, `snapshot`, `storage`, `storageName`, `account`, `chainId`, `onProgress`.
  * @returns {Promise<RingsNode>}
  * @example
- * const node = await createNode({ ethereum: window.ethereum, iceServers: [{ urls: "stun:stun.example.org" }] });
+ * const node = await createNode({ ethereum: window.ethereum, iceServers: [{ urls: "stun:your-stun-server.example:3478" }] });
  * node.on("message", (m) => console.log(m.from, m.text));
  * await node.connectPeerViaHttp("http://127.0.0.1:50000/");
  */
