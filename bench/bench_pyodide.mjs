@@ -11,7 +11,7 @@ const { loadPyodide } = await import(path.join(DIST, "pyodide.mjs"));
 const t0 = performance.now();
 const py = await loadPyodide({ indexURL: DIST, lockFileURL: path.join(DIST, "pyodide-lock.json") });
 await py.loadPackage(["rings-web"], { messageCallback: () => {} });
-registerCrypto(py);
+console.log(`[pyodide] crypto: ${await registerCrypto(py)}`);
 console.log(`[pyodide] boot + rings-web wheel: ${(performance.now() - t0).toFixed(0)} ms`);
 py.FS.writeFile("/tmp/bench_codec.py", fs.readFileSync(path.join(ROOT, "bench/bench_codec.py")));
 py.runPython(`import sys; sys.path.insert(0, "/tmp"); import bench_codec; bench_codec.main(["--seconds", "${process.argv[2] || "1"}"])`);

@@ -6,14 +6,31 @@
 
 const LABEL = "rings";
 const GATHER_TIMEOUT_MS = 5000;
+// Backpressure (RECIPES.md, measured best): queue above 4 MB buffered, resume below 1 MB.
+const HIGH_WATER = 4 << 20;
+const LOW_WATER = 1 << 20;
+// A peer that leaves this much unsent for us is gone: the link is closed.
+const MAX_QUEUED = 64 << 20;
 
-/** Wait for ICE gathering to complete (non-trickle, as 0.2.5), bounded. */
-function gathered(pc) {
+// Without STUN/TURN servers only host candidates come: the UDP ones within a few ms, then
+// Chromium's TCP-active ones ~120 ms later (no use to aiortc or to a browser peer). Waiting
+// this long after the last UDP host candidate instead of for "complete" saves ~0.1 s per side.
+const HOST_SETTLE_MS = 25;
+
+/** Wait for ICE gathering to complete (non-trickle, as 0.2.5), bounded; see HOST_SETTLE_MS. */
+function gathered(link, hostOnly) {
+  const { pc } = link;
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
-    const done = () => { if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); } };
-    const timer = setTimeout(resolve, GATHER_TIMEOUT_MS);
-    pc.addEventListener("icegatheringstatechange", done);
+    let settle;
+    const finish = () => { clearTimeout(timer); clearTimeout(settle); resolve(); };
+    const timer = setTimeout(finish, GATHER_TIMEOUT_MS);
+    const udp = () => { clearTimeout(settle); settle = setTimeout(finish, HOST_SETTLE_MS); };
+    pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") finish(); });
+    if (hostOnly) {
+      if (link.candidates.some((c) => / udp /i.test(c.candidate))) udp(); // came during setLocalDescription
+      pc.addEventListener("icecandidate", (e) => { if (e.candidate?.protocol === "udp") udp(); });
+    }
   });
 }
 
@@ -31,16 +48,38 @@ function describe(pc, candidates) {
  */
 export function createTransport(events, iceServers = []) {
   const links = new Map();
+  const hostOnly = iceServers.length === 0;
+
+  function drop(tid) {
+    const link = links.get(tid);
+    if (!link) return;
+    links.delete(tid);
+    link.pc.close();
+    events.closed(tid);
+  }
+
+  function flush(link) {
+    while (link.queue.length && link.own.readyState === "open" && link.own.bufferedAmount < HIGH_WATER) {
+      const frame = link.queue.shift();
+      link.queued -= frame.byteLength;
+      link.own.send(frame);
+    }
+  }
 
   function peer(tid) {
+    if (typeof RTCPeerConnection === "undefined") {
+      throw new Error("RTCPeerConnection is not available in this runtime (WebRTC needs a browser)");
+    }
     const pc = new RTCPeerConnection({ iceServers });
     const own = pc.createDataChannel(LABEL); // before the offer, so it is in the SDP
     own.binaryType = "arraybuffer";
-    own.bufferedAmountLowThreshold = 1 << 20;
-    const link = { pc, own, candidates: [] };
+    own.bufferedAmountLowThreshold = LOW_WATER;
+    const link = { pc, own, candidates: [], queue: [], queued: 0 };
     links.set(tid, link);
     pc.onicecandidate = (e) => { if (e.candidate) link.candidates.push(e.candidate.toJSON()); };
-    own.onopen = () => events.opened(tid);
+    own.onopen = () => { flush(link); events.opened(tid); };
+    own.onbufferedamountlow = () => flush(link);
+    own.onclose = () => drop(tid);
     pc.ondatachannel = (e) => {
       e.channel.binaryType = "arraybuffer";
       e.channel.onmessage = (m) => {
@@ -48,7 +87,7 @@ export function createTransport(events, iceServers = []) {
       };
     };
     pc.onconnectionstatechange = () => {
-      if (["failed", "closed"].includes(pc.connectionState) && links.delete(tid)) events.closed(tid);
+      if (["failed", "closed"].includes(pc.connectionState)) drop(tid);
     };
     return link;
   }
@@ -65,14 +104,14 @@ export function createTransport(events, iceServers = []) {
     async createOffer(tid) {
       const link = peer(tid);
       await link.pc.setLocalDescription(await link.pc.createOffer());
-      await gathered(link.pc);
+      await gathered(link, hostOnly);
       return describe(link.pc, link.candidates);
     },
     async acceptOffer(tid, sdpText, candidatesJson) {
       const link = peer(tid);
       await apply(link, sdpText, candidatesJson);
       await link.pc.setLocalDescription(await link.pc.createAnswer());
-      await gathered(link.pc);
+      await gathered(link, hostOnly);
       return describe(link.pc, link.candidates);
     },
     async applyAnswer(tid, sdpText, candidatesJson) {
@@ -80,9 +119,14 @@ export function createTransport(events, iceServers = []) {
       if (!link) throw new Error(`no pending transport ${tid}`);
       await apply(link, sdpText, candidatesJson);
     },
+    /** Send one frame on our own channel; queued while closed or above the high-water mark. */
     send(tid, frame) {
       const link = links.get(tid);
-      if (link && link.own.readyState === "open") link.own.send(frame);
+      if (!link) return;
+      link.queue.push(frame);
+      link.queued += frame.byteLength;
+      if (link.queued > MAX_QUEUED) { queueMicrotask(() => drop(tid)); return; }
+      flush(link);
     },
     close(tid) {
       const link = links.get(tid);

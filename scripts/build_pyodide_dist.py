@@ -16,6 +16,10 @@ What it does, every step idempotent (files are only rewritten when their bytes c
 
 Usage: python scripts/build_pyodide_dist.py [--out build/pyodide-dist]
 Then:  pytest tests/pyodide --runtime node --dist-dir build/pyodide-dist
+
+With ``--package`` it writes what the npm package ships instead (``npm run build``): only the
+rings-web wheel and a lock listing only it, in dist/ — Pyodide itself comes from the ``pyodide``
+npm dependency (or a CDN ``indexURL``).
 """
 
 from __future__ import annotations
@@ -101,6 +105,20 @@ def copy_core(out: Path) -> None:
         raise BuildError(f"node_modules/pyodide is {version}, this script expects {PYODIDE_VERSION}: run `npm ci`")
     for name in CORE:
         print(f"core   {name:<44} {install(NPM / name, out / name)}")
+
+
+# The JS shim's wasm crypto (npm run build puts it in dist/): served with the test dist so that
+# in-Pyodide tests in Chromium, whose page only sees this directory, can load it too.
+FAST_CRYPTO = ["fast-crypto.mjs", "secp256k1.wasm"]
+
+
+def copy_fast_crypto(out: Path) -> None:
+    for name in FAST_CRYPTO:
+        src = ROOT / "dist" / name
+        if not src.exists():
+            print(f"js     {name:<44} missing: run `npm run build` first (tests fall back to @noble)")
+            continue
+        print(f"js     {name:<44} {install(src, out / name)}")
 
 
 def fetch_pinned(cache: Path) -> list[Path]:
@@ -200,28 +218,8 @@ def lock_entry(wheel: Path, marker_env: dict[str, str]) -> dict:
     }
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=str(ROOT / "build" / "pyodide-dist"), help="dist dir (default: %(default)s)")
-    ap.add_argument("--cache", default=str(ROOT / "build" / "wheel-cache"), help="PyPI wheel cache (default: %(default)s)")
-    args = ap.parse_args()
-    out, cache = Path(args.out).resolve(), Path(args.cache).resolve()
-    if not (NPM / "pyodide.asm.wasm").exists():
-        raise BuildError("node_modules/pyodide is missing: run `npm ci` first")
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"Pyodide {PYODIDE_VERSION} offline dist -> {out}")
-
-    copy_core(out)
-    wheels = [build_rings_web(out)]
-    for path in fetch_pinned(cache):
-        install(path, out / path.name)
-        wheels.append(out / path.name)
-    shipped = {w.name for w in wheels}
-    for stale in out.glob("*.whl"):
-        if stale.name not in shipped:
-            stale.unlink()
-            print(f"remove {stale.name:<44} (no longer shipped)")
-
+def write_lock(out: Path, wheels: list[Path]) -> None:
+    """pyodide-lock.json = the npm lock's info block + exactly the wheels shipped in ``out``."""
     info = json.loads((NPM / "pyodide-lock.json").read_text())["info"]
     marker_env = pyodide_marker_env(info["python"])
     packages = {e["name"]: e for e in (lock_entry(w, marker_env) for w in wheels)}
@@ -236,8 +234,36 @@ def main() -> int:
     print(f"lock   {'pyodide-lock.json':<44} {state}: {len(packages)} packages")
     for e in packages.values():
         print(f"         {e['name']:<17} {e['version']:<9} sha256 {e['sha256'][:12]}…  depends {e['depends']}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", help="dist dir (default: build/pyodide-dist, or dist with --package)")
+    ap.add_argument("--cache", default=str(ROOT / "build" / "wheel-cache"), help="PyPI wheel cache (default: %(default)s)")
+    ap.add_argument("--package", action="store_true", help="only the rings-web wheel and its lock (the npm package's dist/)")
+    args = ap.parse_args()
+    out = Path(args.out or ROOT / ("dist" if args.package else "build/pyodide-dist")).resolve()
+    cache = Path(args.cache).resolve()
+    if not (NPM / "pyodide.asm.wasm").exists():
+        raise BuildError("node_modules/pyodide is missing: run `npm ci` first")
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"Pyodide {PYODIDE_VERSION} {'package' if args.package else 'offline'} dist -> {out}")
+
+    wheels = [build_rings_web(out)]
+    if not args.package:
+        copy_core(out)
+        copy_fast_crypto(out)
+        for path in fetch_pinned(cache):
+            install(path, out / path.name)
+            wheels.append(out / path.name)
+    shipped = {w.name for w in wheels}
+    for stale in out.glob("*.whl"):
+        if stale.name not in shipped:
+            stale.unlink()
+            print(f"remove {stale.name:<44} (no longer shipped)")
+    write_lock(out, wheels)
     size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
-    print(f"done: {out} ({size / 1e6:.1f} MB); test with: pytest tests/pyodide --runtime node --dist-dir {os.path.relpath(out)}")
+    print(f"done: {out} ({size / 1e6:.1f} MB)")
     return 0
 
 

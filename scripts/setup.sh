@@ -31,6 +31,13 @@ echo "== pip install -e .[test]"
 if [ "$want_browser" != python ]; then
   echo "== npm ci"
   npm ci --no-audit --no-fund --loglevel=error
-  echo "== offline Pyodide dist"
+  echo "== npm run build (the package's dist/: wheel, lock, wasm crypto, <script> build)"
+  node scripts/build.mjs
+  echo "== offline Pyodide dist for the tests"
   .venv/bin/python scripts/build_pyodide_dist.py | tail -1
+  # tests/js/package.test.mjs installs the packed package offline (inside the namespace): put
+  # the metadata of its runtime dependencies (and TypeScript) into the npm cache now
+  npm cache add --loglevel=error typescript@5.9.3 $(node -e 'const l = require("./package-lock.json");
+    console.log(Object.entries(l.packages).filter(([k, v]) => k && !v.dev)
+      .map(([k, v]) => k.split("node_modules/").pop() + "@" + v.version).join(" "))')
 fi

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci}
-PYTEST=(.venv/bin/pytest tests --runtime node --dist-dir build/pyodide-dist -p no:cacheprovider "$@")
+PYTEST=(.venv/bin/pytest tests --runner playwright --runtime node,chrome --dist-dir build/pyodide-dist -p no:cacheprovider "$@")
 if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
   # no route but 127.0.0.1: every WebRTC candidate and server in the tests stays on loopback
   exec unshare -n sh -c 'ip link set lo up && exec "$@"' sh "${PYTEST[@]}"

@@ -1,14 +1,18 @@
-"""Fixtures for pages running rings-web in headless Debian Chromium (Pyodide from build/pyodide-dist).
+"""Fixtures for pages running the rings-web product in headless Debian Chromium.
 
-Loopback-only namespace required (the test network rule); skipped elsewhere with the reason.
+Each page is the test page of ``js/testnet.mjs`` (``createNode`` with a test EIP-1193 wallet),
+served by ``node js/testnet.mjs serve``; ``page.api(method, *args)`` calls ``node[method]`` in
+the page (bytes as ``{"$bytes": hex}``) and raises :class:`PageError` with the rings-web error
+type when the call fails. Loopback-only namespace required (the test network rule); skipped
+elsewhere with the reason.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
+import json
 import os
-import threading
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,28 +31,33 @@ def missing_requirement() -> str | None:
         return "browser tests run only in a loopback-only network namespace (scripts/test.sh)"
     if not Path(CHROMIUM).exists():
         return f"Chromium not found at {CHROMIUM}"
-    if not (REPO / "build" / "pyodide-dist" / "pyodide-lock.json").exists():
-        return "build/pyodide-dist missing (python scripts/build_pyodide_dist.py)"
+    if not shutil.which("node"):
+        return "node is not installed"
+    if not (REPO / "dist" / "pyodide-lock.json").exists():
+        return "dist/ is not built (npm run build)"
     return None
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
-                      ".js": "text/javascript", ".wasm": "application/wasm"}
+class PageError(Exception):
+    """A call in the page failed; ``name`` is the rings-web error type (``InvalidArgument``…)."""
 
-    def log_message(self, *args) -> None:
-        pass
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
 
 
 @pytest.fixture(scope="session")
 def site():
+    """``node js/testnet.mjs serve``: the package, Pyodide and the test page on 127.0.0.1."""
     reason = missing_requirement()
     if reason:
         pytest.skip(reason)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(REPO)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    proc = subprocess.Popen(["node", str(REPO / "js" / "testnet.mjs"), "serve"], cwd=REPO, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    url = json.loads(proc.stdout.readline())["url"]
+    yield url
+    proc.stdin.close()
+    proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")  # Playwright's sync API holds an event loop: release it after each module
@@ -61,22 +70,51 @@ def browser(site):
         b.close()
 
 
-@pytest.fixture
-def open_node(browser, site):
-    """``open_node(key_hex)`` → a page whose ``window.api`` drives one rings-web node."""
-    contexts, errors = [], []
+class _Pages:
+    """Opens rings-web pages in ``browser``; ``close()`` closes them and reports page errors."""
 
-    def open_(key: str):
-        ctx = browser.new_context(permissions=["camera", "microphone"])  # makes Chromium gather 127.0.0.1
-        contexts.append(ctx)
+    def __init__(self, browser, site: str) -> None:
+        self.browser, self.site = browser, site
+        self.contexts, self.errors = [], []
+
+    def open(self, key: str, stabilize_ms: int = 3000):
+        ctx = self.browser.new_context(permissions=["camera", "microphone"])  # makes Chromium gather 127.0.0.1
+        self.contexts.append(ctx)
         page = ctx.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{site}/tests/browser/node.html?key={key}")
-        page.wait_for_function("window.ready === true", timeout=60_000)
-        page.api = lambda fn, *args: page.evaluate("([f, a]) => window.api[f](...a)", [fn, list(args)])
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.goto(f"{self.site}/node.html?key={key}&stabilize={stabilize_ms}")
+        page.wait_for_function("window.ready || window.bootError", timeout=120_000)
+        boot_error = page.evaluate("window.bootError")
+        if boot_error:
+            raise PageError(boot_error["name"], boot_error["message"])
+
+        def api(method: str, *args):
+            r = page.evaluate("([m, a]) => window.rings.call(m, ...a)", [method, list(args)])
+            if not r["ok"]:
+                raise PageError(r["error"]["name"], r["error"]["message"])
+            return r["value"]
+
+        page.api = api
+        page.events = lambda name=None: page.evaluate("(n) => window.rings.events(n)", name)
         return page
 
-    yield open_
-    for ctx in contexts:
-        ctx.close()
-    assert not errors, errors
+    def close(self) -> None:
+        for ctx in self.contexts:
+            ctx.close()
+        assert not self.errors, self.errors
+
+
+@pytest.fixture
+def open_node(browser, site):
+    """``open_node(key_hex, stabilize_ms=3000)`` → a page driving one rings-web node (``page.api``)."""
+    pages = _Pages(browser, site)
+    yield pages.open
+    pages.close()
+
+
+@pytest.fixture(scope="module")
+def open_module_node(browser, site):
+    """As ``open_node``, for pages shared by the tests of a module."""
+    pages = _Pages(browser, site)
+    yield pages.open
+    pages.close()

@@ -3,4 +3,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/_vectors.py and helpers
 
-from _pages import browser, open_node, site  # noqa: E402,F401  (Chromium page fixtures, defined once)
+from _pages import browser, open_module_node, open_node, site  # noqa: E402,F401  (Chromium page fixtures, defined once)

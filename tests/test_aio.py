@@ -67,11 +67,12 @@ def test_ring_of_eight_on_a_real_loop():
             await handshake(nodes[i], nodes[i - 1])
         ids = sorted(n.address for n in nodes)
         want = {d: ids[(i + 1) % 8] for i, d in enumerate(ids)}
-        for _ in range(100):  # stabilization every 200 ms: bounded wait
+        for _ in range(300):  # stabilization every 200 ms: bounded wait (generous: shared, loaded cores)
             if all(n.node.ring.successors.first() == want[n.address] for n in nodes):
                 break
             await asyncio.sleep(0.1)
-        assert all(n.node.ring.successors.first() == want[n.address] for n in nodes)
+        wrong = {n.address.hex(): n.node.ring.successors.first() for n in nodes if n.node.ring.successors.first() != want[n.address]}
+        assert not wrong, f"successors still wrong after 30 s: {wrong}"
         inbox = []
         nodes[5].on_event(lambda e: inbox.append(e) if isinstance(e, MessageReceived) else None)
         nodes[0].send_message(nodes[5].address, backend_body(2, b"across"))

@@ -146,3 +146,25 @@ def test_bad_inputs_raise_typed_errors(crypto):
     with pytest.raises(CryptoError, match="length 64"):
         crypto.ed25519_verify(bytes(32), b"", bytes(10))
     assert crypto.ed25519_verify(b"\xff" * 32, b"", bytes(64)) is False  # not a point
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 1024, 50 * 1024])
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_message_digest_of_a_custom_message_is_keccak_of_pack_msg(crypto, size, encrypted):
+    from rings_web.message.payload import message_digest, pack_msg
+    from rings_web.wire.types import CustomMessage
+
+    data = CustomMessage(random.Random(size).randbytes(size), encrypted=encrypted)
+    assert message_digest(crypto, data, 1_795_338_556_944, 300_000) == crypto.keccak256(pack_msg(data, 1_795_338_556_944, 300_000))
+
+
+def test_message_digest_matches_every_captured_signed_text(crypto):
+    from rings_web.message.payload import decode_payload, message_digest
+    from rings_web.wire.chunk import decode_frame
+
+    for f in VECTORS["data_channel_frames"]:
+        if "omitted" in f["session_key_signed_text"] or len(f["frames_hex"]) != 1:
+            continue
+        p = decode_payload(decode_frame(bytes.fromhex(f["frames_hex"][0])).data)
+        v = p.verification
+        assert message_digest(crypto, p.data, v.ts_ms, v.ttl_ms) == crypto.keccak256(f["session_key_signed_text"].encode())

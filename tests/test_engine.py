@@ -12,7 +12,8 @@ from rings_web.did import Did
 from rings_web.drivers.simulator import Simulator
 from rings_web.engine.config import Config
 from rings_web.engine.events import (
-    LookupResult, MessageReceived, PayloadRejected, PeerConnected, RequestDone, RequestFailed, SendFrames,
+    LookupResult, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected, RequestDone, RequestFailed,
+    SendFrames,
 )
 from rings_web.engine.node import Node, NotFound
 from rings_web.errors import RelayError, RemoteError, ReplayError
@@ -21,8 +22,8 @@ from rings_web.message.backend import BackendType, backend_body
 from rings_web.wire import base58
 from rings_web.wire.chunk import Reassembler, decode_frame, split
 from rings_web.wire.types import (
-    CustomMessage, Extend, FindSuccessorReport, FindSuccessorSend, Handler, LeaveDHT, MessageRelay, MultiCall,
-    NotifyPredecessorReport, NotifyPredecessorSend, Overwrite, Touch, VirtualNode,
+    CustomMessage, Extend, FindSuccessorReport, FindSuccessorSend, Handler, HandshakeInfo, LeaveDHT, MessageRelay,
+    MultiCall, NotifyPredecessorReport, NotifyPredecessorSend, OperateVNode, Overwrite, Touch, VirtualNode,
 )
 
 CONFIG = Config(stabilize_interval_ms=3000)
@@ -436,3 +437,125 @@ def test_ring_links_close_after_a_round_unused(ring24):
     assert spare.me in a.peers
     sim.run_for(CONFIG.stabilize_interval_ms + 100)  # second round: closed, at both ends
     assert spare.me not in a.peers and a.me not in spare.peers
+
+
+def test_simultaneous_connects_make_one_link(monkeypatch):
+    """Two nodes offering each other at once (0.2.5 quirk 17) end with one link, none dropped."""
+    sim = Simulator(seed=11, config=Config(stabilize_interval_ms=10**9))  # no stabilization rounds
+    hub, a, b = (sim.add_node() for _ in range(3))
+    monkeypatch.setattr(type(a.ring), "would_improve", lambda self, did, coming=(): False)  # only the API links a and b
+    sim.link(a, hub)
+    sim.link(b, hub)
+    sim.run_for(2000)
+    assert b.me not in a.peers
+    ra = sim.call(a, lambda n: n.connect(b.me, sim.now))
+    rb = sim.call(b, lambda n: n.connect(a.me, sim.now))
+    assert isinstance(result(sim, a, ra), RequestDone) and isinstance(result(sim, b, rb), RequestDone)
+    sim.run_for(3000)
+    assert b.me in a.peers and a.me in b.peers
+    assert [t for t in a._transports.values() if t.remote == b.me] == [a._transports[a.transport_of(b.me)]]
+    assert [t for t in b._transports.values() if t.remote == a.me] == [b._transports[b.transport_of(a.me)]]
+    assert PeerDisconnected(b.me) not in sim.events[a.me] and PeerDisconnected(a.me) not in sim.events[b.me]
+    sim.call(a, lambda n: n.send_message(b.me, backend_body(2, b"one link"), sim.now))
+    sim.run_for(500)
+    assert (a.me, backend_body(2, b"one link")) in texts(sim, b)
+
+
+def test_frames_that_arrive_before_our_channel_opens_wait_for_the_link():
+    """The peer's data channel can open before ours (seen with aiortc under Chromium): the
+    frames it sends at once must be handled after transport_open, not answered into nowhere."""
+    from rings_web.engine.events import AcceptOffer, ApplyAnswer, CreateOffer
+
+    sim = Simulator(seed=21, config=Config(stabilize_interval_ms=10**9))
+    a, b = sim.add_node(), sim.add_node()
+    now = sim.now
+
+    def one(node, kind):
+        (action,) = [x for x in node.actions_to_perform() if isinstance(x, kind)]
+        return action
+
+    def value(node):
+        events = []
+        while (e := node.next_event()) is not None:
+            events.append(e)
+        return [e.value for e in events if isinstance(e, RequestDone)][-1]
+
+    a.create_offer(now)
+    tid_a = one(a, CreateOffer).transport_id
+    a.offer_ready(tid_a, HandshakeInfo('{"sdp":"a","type":"offer"}'), now)
+    b.answer_offer(value(a), now)
+    tid_b = one(b, AcceptOffer).transport_id
+    b.answer_ready(tid_b, HandshakeInfo('{"sdp":"b","type":"answer"}'), now)
+    a.accept_answer(value(b), now)
+    one(a, ApplyAnswer)
+    b.transport_open(tid_b, now)  # b's side is up first and asks a where it belongs
+    frames = [f for x in b.actions_to_perform() if isinstance(x, SendFrames) for f in x.frames]
+    for frame in frames:
+        a.receive(tid_a, frame, now)
+    assert a.actions_to_perform() == []  # held: a has no link to answer on yet
+    a.transport_open(tid_a, now)
+    sent = [pl.decode_payload(decode_frame(f).data) for x in a.actions_to_perform() if isinstance(x, SendFrames)
+            for f in x.frames]
+    (request,) = [p for f in frames if isinstance((p := pl.decode_payload(decode_frame(f).data)).data, FindSuccessorSend)]
+    assert [p.tx_id for p in sent if isinstance(p.data, FindSuccessorReport)] == [request.tx_id]
+    rejected = []
+    while (e := a.next_event()) is not None:
+        rejected += [e] if isinstance(e, PayloadRejected) else []
+    assert rejected == []
+
+
+def test_a_message_whose_only_way_on_is_back_is_handed_back_once(monkeypatch):
+    """A 0.2.5 origin sends by its fingers even when linked to the destination (its
+    send_message ignores direct links): the relay it picked, knowing only that origin, hands
+    the message back, and the origin delivers it.  A second bounce is still refused."""
+    sim = Simulator(seed=22, config=Config(stabilize_interval_ms=10**9))
+    x, g, d = (sim.add_node() for _ in range(3))
+    for node in (x, g, d):
+        monkeypatch.setattr(node, "_connect", lambda *args, **kwargs: None)  # no links but these
+    sim.link(x, g)
+    sim.link(g, d)
+    sim.run_for(1000)
+    assert x.peers == [g.me]
+    body = backend_body(BackendType.SimpleText, b"sent the 0.2.5 way")
+    p = pl.send(g.session, CustomMessage(body), next_hop=x.me, destination=d.me, now=sim.now, tx_id=uuid.uuid4())
+    for f in split(pl.encode_payload(p), uuid.uuid4(), sim.now):
+        sim.call(x, lambda n, f=f: n.receive(n._peers[g.me], f, sim.now))
+    sim.run_for(1000)
+    assert (g.me, body) in texts(sim, d)
+    assert not [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
+    # the same message after it went x -> g -> x: x is on the path already, so no bounce
+    again = pl.forward(g.session, pl.forward(x.session, p, next_hop=g.me, now=sim.now), next_hop=x.me, now=sim.now)
+    for f in split(pl.encode_payload(again), uuid.uuid4(), sim.now):
+        sim.call(x, lambda n, f=f: n.receive(n._peers[g.me], f, sim.now))
+    sim.run_for(1000)
+    (rejected,) = [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
+    assert isinstance(rejected.error, RelayError)
+
+
+@pytest.mark.parametrize("owner_keeps_it", [True, False])
+def test_a_store_the_owner_does_not_acknowledge_is_confirmed_by_reading_it_back(monkeypatch, owner_keeps_it):
+    """A 0.2.5 owner stores an OperateVNode without answering: after ``store_ack_ms`` the
+    store reads the VNode back and finishes by what the owner holds."""
+    config = Config(stabilize_interval_ms=10**9, store_ack_ms=500)
+    sim = Simulator(seed=23, config=config)
+    a, b = sim.add_node(), sim.add_node()
+    sim.link(a, b)
+    sim.run_for(1000)
+
+    def silent_owner(node, p, now):  # 0.2.5's handler: operate (or, here, lose it) and say nothing
+        if owner_keeps_it:
+            node._operate_local(p.data.op, now)
+
+    monkeypatch.setattr(type(b), "_HANDLERS", {**type(b)._HANDLERS, OperateVNode: silent_owner})
+    text = next(t for i in range(500) if b.ring.stores_here(Did.from_topic(t := f"owned by b {i}")))
+    vnode = VirtualNode(Did.from_topic(text), (base58.encode_check(text.encode()),))
+    start = sim.now
+    rid = sim.call(a, lambda n: n.store(Overwrite(vnode), sim.now))
+    sim.run_for(400)
+    assert not [e for e in sim.events[a.me] if getattr(e, "request_id", None) == rid]  # still waiting
+    done = result(sim, a, rid)
+    if owner_keeps_it:
+        assert isinstance(done, RequestDone) and done.value == vnode
+    else:
+        assert isinstance(done, RequestFailed) and isinstance(done.error, NotFound)
+    assert sim.now - start < config.store_ack_ms + 1000  # answered by the read-back, not by a time-out

@@ -9,11 +9,13 @@ import random
 
 import pytest
 
+from rings_web.client import Client
 from rings_web.crypto import default_backend
 from rings_web.drivers.aio import AsyncNode, wall_clock_ms
 from rings_web.engine.config import Config
 from rings_web.engine.node import Node
-from rings_web.message.backend import backend_body
+from rings_web.message.backend import HttpResponse, backend_body
+from rings_web.native.backend import HttpBackend
 from rings_web.message.payload import payload_to_json
 from rings_web.native.http import HttpServer
 from rings_web.native.jsonrpc import JsonRpc, auth_token
@@ -150,6 +152,19 @@ def test_topics_services_poll_and_pendings():
         assert (await rpc("listPendings"))["result"] == []
         assert (await rpc("closePendingTransport", ["nope"]))["error"]["code"] == -32000
         assert "tx_id" in (await rpc("sendTo", {"destination": other.address.hex(), "text": "raw"}))["result"]
+        # sendHttpRequestMessage: the other node serves "echo" (its HTTP backend, fetch faked)
+        async def echo(url, request):
+            return HttpResponse(200, {"x-url": url}, request.body[::-1])
+
+        HttpBackend(Client(other), {"echo": "http://127.0.0.1:8081"}, echo)
+        req = {"name": "echo", "method": "POST", "path": "/a", "headers": {"h": "v"}, "body": "AQID", "timeout": 5000}
+        done = (await rpc("sendHttpRequestMessage", [other.address.hex(), req]))["result"]
+        assert done["response"] == {"status": 200, "headers": {"x-url": "http://127.0.0.1:8081/a"}, "body": "AwIB"}
+        assert len(done["tx_id"]) == 36
+        for bad in ([other.address.hex(), "x"], [other.address.hex(), {**req, "timeout": True}],
+                    [other.address.hex(), {**req, "headers": {"h": 1}}], [other.address.hex(), {**req, "body": "%%"}],
+                    [other.address.hex(), {**req, "name": None}]):
+            assert (await rpc("sendHttpRequestMessage", bad))["error"]["code"] == -32602, bad
         await server.close()
         seed.close()
         other.close()

@@ -28,6 +28,9 @@ __all__ = [
     "CryptoError",
     "SignerError",
     "SignatureRejected",
+    "WalletLocked",
+    "WrongAccount",
+    "WrongChain",
 ]
 
 
@@ -85,3 +88,15 @@ class SignerError(LocalError):
 
 class SignatureRejected(SignerError):
     """The user (or wallet) refused to sign."""
+
+
+class WalletLocked(SignerError):
+    """The wallet is locked, or this site is not authorized to use it."""
+
+
+class WrongAccount(SignerError):
+    """The wallet answered for another account than the one asked for (account changed?)."""
+
+
+class WrongChain(SignerError):
+    """The wallet is on another chain than the one the application requires."""

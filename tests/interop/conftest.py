@@ -7,99 +7,9 @@ elsewhere the tests are skipped with the reason.
 
 from __future__ import annotations
 
-import json
-import os
-import queue
-import shutil
-import subprocess
-import threading
-import time
-from pathlib import Path
-
 import pytest
 
-from _support import only_loopback, wait_until
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-ORACLE = Path(os.environ.get("RINGS_ORACLE_DIR", REPO.parent / "shared" / "rings-0.2.5" / "oracle"))
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-def missing_requirement() -> str | None:
-    if not only_loopback():
-        return "browser tests run only in a loopback-only network namespace; see tests/interop/README.md"
-    if not shutil.which("node"):
-        return "node is not installed"
-    if not Path(CHROMIUM).exists():
-        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if not (ORACLE / "oracle.js").exists():
-        return f"the 0.2.5 oracle is not at {ORACLE} (set RINGS_ORACLE_DIR)"
-    if not (REPO / "node_modules" / "@ringsnetwork" / "rings-node").exists():
-        return "node_modules lacks @ringsnetwork/rings-node (npm install)"
-    return None
-
-
-class Genuine:
-    """JSON-lines client of genuine.mjs; every call is bounded by ``timeout`` seconds."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(["node", str(HERE / "genuine.mjs")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, cwd=REPO)
-        self._replies: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self._next = 1
-        first = self._replies.get(timeout=60)
-        assert first.get("result") == "ready", first
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            try:
-                self._replies.put(json.loads(line))
-            except ValueError:
-                pass
-
-    def request(self, op: str, *args, timeout: float = 90):
-        rid, self._next = self._next, self._next + 1
-        self.proc.stdin.write(json.dumps({"id": rid, "op": op, "args": list(args)}) + "\n")
-        self.proc.stdin.flush()
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._replies.get(timeout=max(0.1, deadline - time.monotonic()))
-            if reply.get("id") == rid:
-                break
-        if not reply["ok"]:
-            raise RuntimeError(f"genuine {op}{args!r:.200}: {reply['error']}")
-        return reply["result"]
-
-    def call(self, page: str, fn: str, *args, timeout: float = 90):
-        """``window.oracle[fn](*args)`` in ``page``."""
-        return self.request("call", page, fn, *args, timeout=timeout)
-
-    def pair(self, a: str, key_a: str, b: str, key_b: str) -> dict:
-        return self.request("pair", a, key_a, b, key_b, timeout=180)
-
-    def inject(self, page: str, frames: list[bytes]) -> None:
-        for frame in frames:
-            self.call(page, "inject", frame.hex())
-
-    def events(self, page: str, kind: str | None = None) -> list[dict]:
-        evs = self.request("events", page)
-        return [e for e in evs if kind is None or e["type"] == kind]
-
-    def custom_texts(self, page: str) -> list[bytes]:
-        """Bytes handed to the ``custom_message`` callback, in order."""
-        return [bytes.fromhex(e["args"][1]["$bytes"]) for e in self.events(page, "custom_message")]
-
-    def wait_for(self, predicate, timeout: float = 10.0, step: float = 0.1):
-        return wait_until(predicate, timeout, step)
-
-    def close(self) -> None:
-        try:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=30)
-        except Exception:
-            self.proc.kill()
+from _genuine import Genuine, missing_requirement
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +20,29 @@ def genuine():
     g = Genuine()
     yield g
     g.close()
+
+
+@pytest.fixture(scope="module")
+def native_loop():
+    """The asyncio loop (in a thread) the native rings-web nodes of a module run on."""
+    pytest.importorskip("aiortc", reason="aiortc is not installed")
+    from _native import Loop
+
+    loop = Loop()
+    yield loop
+    loop.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How often steps were retried for the genuine node's own bugs (SPEC §10)."""
+    from _peers import ATTEMPTS, OBSERVED
+
+    if ATTEMPTS or OBSERVED:
+        terminalreporter.section("genuine 0.2.5 quirks: retries and observations")
+        steps = sorted({s for s, _ in ATTEMPTS})
+        for step in steps:
+            counts = [n for s, n in ATTEMPTS if s == step]
+            terminalreporter.line(f"{step}: {len(counts)} step(s), {sum(n - 1 for n in counts)} retried "
+                                  f"(attempts: {counts})")
+        for seen in sorted(set(OBSERVED)):
+            terminalreporter.line(f"observed {OBSERVED.count(seen)}x: {seen}")

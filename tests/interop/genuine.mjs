@@ -9,10 +9,11 @@ import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { serveTestnet } from "../../js/testnet.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../..");
-const ORACLE = process.env.RINGS_ORACLE_DIR || path.resolve(REPO, "../shared/rings-0.2.5/oracle");
+const ORACLE = process.env.RINGS_ORACLE_DIR || path.join(HERE, "oracle");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const HARD_LIMIT_MS = Number(process.env.GENUINE_HARD_LIMIT_MS || 600_000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -33,8 +34,9 @@ const INDEX = `<!doctype html><html><head><meta charset="utf-8">
   "@noble/hashes/blake2s": `${NM}/oracle-noble-hashes/esm/blake2s.js`,
   "rings-node": `${NM}/@ringsnetwork/rings-node/rings_node.js`,
 } })}</script>
-<script type="module" src="/oracle/oracle.js"></script></head><body>genuine 0.2.5</body></html>`;
-const MIME = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+<script type="module" src="/oracle/oracle.js"></script>
+<script type="module" src="/ext/oracle_ext.mjs"></script></head><body>genuine 0.2.5</body></html>`;
+const MIME = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
 
 function serve() {
   const server = http.createServer((req, res) => {
@@ -42,8 +44,9 @@ function serve() {
     if (url === "/" || url === "/index.html") { res.writeHead(200, { "content-type": "text/html" }).end(INDEX); return; }
     let file = null;
     if (url.startsWith("/oracle/")) file = path.join(ORACLE, url.slice(8));
+    else if (url === "/ext/oracle_ext.mjs") file = path.join(HERE, "oracle_ext.mjs");
     else if (url.startsWith(NM + "/")) file = path.join(REPO, url);
-    const roots = [ORACLE, path.join(REPO, "node_modules")];
+    const roots = [ORACLE, HERE, path.join(REPO, "node_modules")];
     if (!file || !roots.some((r) => file.startsWith(r)) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end(); return;
     }
@@ -81,15 +84,37 @@ const browser = await chromium.launch({
 });
 const pages = new Map();
 const errors = [];
+const consoleLog = new Map(); // page -> [{type, text}] of its console errors and warnings
 
 async function open(name) {
   const ctx = await browser.newContext({ permissions: ["camera", "microphone"] });
   const page = await ctx.newPage();
   page.on("pageerror", (e) => { errors.push({ page: name, error: String(e) }); log(name, "pageerror", String(e).slice(0, 300)); });
-  page.on("console", (m) => { if (m.type() === "error") log(name, m.text().slice(0, 300)); });
+  consoleLog.set(name, []);
+  page.on("console", (m) => {
+    if (m.type() !== "error" && m.type() !== "warning") return;
+    consoleLog.get(name).push({ type: m.type(), text: m.text().slice(0, 2000) });
+    if (m.type() === "error") log(name, m.text().slice(0, 300));
+  });
   await page.goto(base);
   await page.waitForFunction(() => window.oracle, null, { timeout: 30_000 });
   await page.evaluate(() => window.oracle.ready);
+  await page.waitForFunction(() => window.oracleExt, null, { timeout: 30_000 });
+  pages.set(name, page);
+  return name;
+}
+
+/** A rings-web node page in the same browser: the product's test page (js/testnet.mjs; needs dist/). */
+let ringsWebSite = null;
+async function openRingsWeb(name, key, stabilizeMs = 3000, query = {}) {
+  ringsWebSite ??= await serveTestnet();
+  const ctx = await browser.newContext({ permissions: ["camera", "microphone"] });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => { errors.push({ page: name, error: String(e) }); log(name, "pageerror", String(e).slice(0, 300)); });
+  await page.goto(ringsWebSite.pageURL({ key, stabilize: stabilizeMs, ...query }));
+  await page.waitForFunction(() => window.ready || window.bootError, null, { timeout: 120_000 });
+  const bootError = await page.evaluate(() => window.bootError);
+  if (bootError) throw new Error(`rings-web page ${name}: ${bootError.name}: ${bootError.message}`);
   pages.set(name, page);
   return name;
 }
@@ -100,21 +125,23 @@ const call = (name, fn, ...args) => {
   return page.evaluate(([f, a]) => window.oracle[f](...a), [fn, args]);
 };
 
-/** Start clients on pages a, b and connect them by manual handshake (retrying quirk 10.2). */
+/** Start clients on pages a, b and connect them by manual handshake (retrying quirk 10.2:
+ * a genuine answerer loses its registration race more often on a loaded machine). */
+const PAIR_ATTEMPTS = 5;
 async function pair(a, keyA, b, keyB, stuns = "stun://127.0.0.1:3478") {
   for (const [n, k] of [[a, keyA], [b, keyB]]) { if (!pages.has(n)) await open(n); await call(n, "start", k, stuns, `oracle-${n}`); }
-  for (let attempt = 1; attempt <= 3; attempt++) {
+  for (let attempt = 1; attempt <= PAIR_ATTEMPTS; attempt++) {
     const offer = await call(a, "createOffer");
     const answer = await call(b, "answerOffer", offer);
     await call(a, "acceptAnswer", answer);
-    for (let i = 0; i < 25; i++) {
+    for (let i = 0; i < 40; i++) {
       const pa = await call(a, "listPeers"), pb = await call(b, "listPeers");
       if (pa.some((p) => p.state === "connected") && pb.some((p) => p.state === "connected")) return { attempt };
       await sleep(200);
     }
     log("handshake race lost, attempt", attempt);
   }
-  throw new Error("genuine peers did not register after 3 handshakes");
+  throw new Error(`genuine peers did not register after ${PAIR_ATTEMPTS} handshakes`);
 }
 
 const ops = {
@@ -122,12 +149,19 @@ const ops = {
   call: (name, fn, ...args) => call(name, fn, ...args),
   pair,
   events: (name) => pages.get(name).evaluate(() => window.oracle.events),
+  openRingsWeb,
+  /** Evaluate a JS function (source text) in a page with one argument (for the bench). */
+  evaluate: (name, source, arg) => pages.get(name).evaluate(([src, a]) => (0, eval)(`(${src})`)(a), [source, arg]),
   errors: () => errors,
+  console: (name) => consoleLog.get(name) || [],
+  /** Close a page (its client and links go with it). */
+  close: async (name) => { const page = pages.get(name); pages.delete(name); if (page) await page.context().close(); },
 };
 
 async function shutdown(code = 0) {
   try { await browser.close(); } catch {}
   server.close(); if (stunSock) stunSock.close();
+  await ringsWebSite?.close();
   process.exit(code);
 }
 setTimeout(() => { log("hard time limit reached"); shutdown(3); }, HARD_LIMIT_MS).unref();

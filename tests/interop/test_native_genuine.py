@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
 import random
 
 import pytest
 
+from _native import NativeNode
+from _peers import GenuinePeer, NativePeer, link
+from _support import wait_until
 from _vectors import VECTORS
 
 pytestmark = [pytest.mark.browser, pytest.mark.cpython_only]
@@ -45,57 +47,21 @@ async def until(predicate, timeout: float) -> bool:
 
 
 @pytest.mark.parametrize("offerer", ["genuine", "native"])
-def test_manual_handshake_and_text_both_ways(genuine, offerer):
-    page = f"G-{offerer}"
-    call = lambda fn, *args: asyncio.to_thread(genuine.call, page, fn, *args, timeout=30)  # noqa: E731
-
-    async def main():
-        await asyncio.to_thread(genuine.request, "open", page)
-        g = await call("start", KEYS["A"]["priv"], "stun://127.0.0.1:3478", f"oracle-{page}")
-        g_did = Did.parse(g["address"])
-        native = await native_node()
-        inbox: asyncio.Queue = asyncio.Queue()
-        native.on_event(lambda e: inbox.put_nowait(e) if isinstance(e, MessageReceived) else None)
-        async def linked():
-            peers = await call("listPeers")
-            return g_did in native.node.peers and any(p["state"] == "connected" for p in peers)
-
-        # The genuine answerer sometimes never registers a link (SPEC §10 item 2): retry the
-        # handshake, at most 3 times, and report how many it took.
-        for attempt in range(1, 4):
-            try:
-                if offerer == "genuine":
-                    offer = await call("createOffer")
-                    answer = await asyncio.wait_for(native.answer_offer(offer), 30)
-                    await call("acceptAnswer", answer)
-                else:
-                    offer = await asyncio.wait_for(native.create_offer(), 30)
-                    answer = await call("answerOffer", offer)
-                    assert await asyncio.wait_for(native.accept_answer(answer), 30) == g_did
-                if await until(linked, 10):
-                    break
-                print(f"handshake attempt {attempt} ({offerer} offering) did not register on both sides")
-            except (TimeoutError, queue.Empty, RuntimeError) as e:  # a genuine call hung or failed
-                print(f"handshake attempt {attempt} ({offerer} offering) failed: {e!r:.200}")
-            native.disconnect(g_did)
-        assert await linked(), "no link between the native and the genuine node after 3 handshakes"
-        print(f"link up after {attempt} handshake(s), {offerer} offering")
-        # genuine -> native: send_simple_text_message arrives as a BackendMessage type 2
-        await call("sendSimpleText", native.address.bare(), "from the genuine node")
-        got = await asyncio.wait_for(inbox.get(), 20)
-        assert got.origin == g_did and got.body == backend_body(BackendType.SimpleText, b"from the genuine node")
-        # native -> genuine: reaches its custom_message callback
-        native.send_message(g_did, backend_body(BackendType.SimpleText, "from rings-web, ünïcode".encode()))
-
-        async def delivered():
-            texts = await asyncio.to_thread(genuine.custom_texts, page)
-            return "from rings-web, ünïcode".encode() in texts
-
-        assert await until(delivered, 20)
-        native.close()
-        await native.transport.aclose()
-
-    asyncio.run(asyncio.wait_for(main(), 120))
+def test_manual_handshake_and_text_both_ways(genuine, native_loop, offerer):
+    g = GenuinePeer(genuine, f"G-{offerer}", KEYS["A"]["priv"]).start()
+    n = NativePeer(NativeNode(native_loop))
+    # a genuine answerer may never register the link (SPEC §10 item 2): link() retries that, counted
+    attempts = link(g, n) if offerer == "genuine" else link(n, g)
+    print(f"link up after {attempts} handshake(s), {offerer} offering")
+    # genuine -> native: send_simple_text_message arrives as a BackendMessage type 2
+    g.send_text(n.did, "from the genuine node")
+    assert wait_until(lambda: (g.did, backend_body(BackendType.SimpleText, b"from the genuine node")) in n.inbox(), 20)
+    # native -> genuine: reaches its custom_message callback
+    n.send_text(g.did, "from rings-web, ünïcode")
+    assert wait_until(lambda: (n.did, "from rings-web, ünïcode") in g.texts(), 20)
+    assert n.rejected() == []
+    n.n.close()
+    g.close()
 
 
 def test_genuine_client_bootstraps_from_a_native_node_over_http(genuine):

@@ -154,7 +154,7 @@ class InPyodide:
         """)
         self.shim = SHIM.exists()
         if self.shim:
-            selenium.run_js(f"(await import({json.dumps(SHIM.as_uri())})).registerCrypto(pyodide);")
+            selenium.run_js(f"await (await import({json.dumps(SHIM.as_uri())})).registerCrypto(pyodide);")
         else:
             print(f"note: {SHIM.relative_to(REPO)} not found: running without the JS crypto shim")
         shim = "JS crypto shim registered" if self.shim else "no JS crypto shim"

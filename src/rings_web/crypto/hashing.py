@@ -8,12 +8,26 @@ import hmac
 from ..errors import CryptoError
 from . import CryptoBackend
 
-__all__ = ["eth_address", "eip191_digest", "bip137_digest", "ecies_encrypt", "ecies_decrypt"]
+__all__ = ["eth_address", "eip191_digest", "bip137_digest", "keccak256_byte_list", "ecies_encrypt", "ecies_decrypt"]
+
+_DECIMAL = [str(i).encode() for i in range(256)]
 
 
 def eth_address(crypto: CryptoBackend, public_key: bytes) -> bytes:
     """Last 20 bytes of Keccak-256 of the 64-byte public key (SPEC §5.1)."""
     return crypto.keccak256(public_key)[12:]
+
+
+def keccak256_byte_list(crypto: CryptoBackend, prefix: bytes, data: bytes, suffix: bytes) -> bytes:
+    """Keccak-256 of ``prefix + "n0,n1,…" + suffix``: bytes written as serde_json's number list.
+
+    A backend may offer this itself (``keccak256_byte_list``: Pyodide's, in JS) so that large
+    bodies are never turned into text in Python.
+    """
+    fast = getattr(crypto, "keccak256_byte_list", None)
+    if fast is not None:
+        return fast(prefix, data, suffix)
+    return crypto.keccak256(prefix + b",".join(map(_DECIMAL.__getitem__, data)) + suffix)
 
 
 def eip191_digest(crypto: CryptoBackend, message: bytes) -> bytes:

@@ -37,6 +37,10 @@ class PyodideBackend:
     def keccak256(self, data: bytes) -> bytes:
         return _call(_js.keccak256, data)
 
+    def keccak256_byte_list(self, prefix: bytes, data: bytes, suffix: bytes) -> bytes:
+        """See :func:`rings_web.crypto.hashing.keccak256_byte_list`; the list is joined in JS."""
+        return _call(_js.keccak256ByteList, prefix, data, suffix)
+
     def secp256k1_public_key(self, secret: bytes) -> bytes:
         check_len("secret", secret, 32)
         return _call(_js.secp256k1PublicKey, secret)

@@ -6,9 +6,10 @@ from typing import Iterator, MutableMapping
 
 from ..did import Did
 from ..errors import RemoteError
-from ..wire.types import Extend, JoinSubring, Overwrite, Touch, VirtualNode, VNodeOperation
+from ..wire.buffer import Reader, Writer
+from ..wire.types import VIRTUAL_NODE, Extend, JoinSubring, Overwrite, Touch, VirtualNode, VNodeOperation
 
-__all__ = ["VNODE_DATA_MAX_LEN", "apply_operation", "VNodeStore"]
+__all__ = ["VNODE_DATA_MAX_LEN", "apply_operation", "VNodeStore", "encode_vnode", "decode_vnode"]
 
 VNODE_DATA_MAX_LEN = 1024
 
@@ -34,6 +35,18 @@ def apply_operation(existing: VirtualNode | None, op: VNodeOperation) -> Virtual
     else:  # pragma: no cover - closed union
         raise RemoteError(f"unknown VNode operation {op!r}")
     return VirtualNode(new.did, data[-VNODE_DATA_MAX_LEN:], new.kind)
+
+
+def encode_vnode(vnode: VirtualNode) -> bytes:
+    """bincode of a VNode: how persistent stores (sqlite, IndexedDB) keep it."""
+    w = Writer()
+    VIRTUAL_NODE.push(w, vnode)
+    return w.getvalue()
+
+
+def decode_vnode(data: bytes) -> VirtualNode:
+    """Inverse of :func:`encode_vnode`; raises DecodeError on bad bytes."""
+    return VIRTUAL_NODE.pull(Reader(data))
 
 
 class VNodeStore:

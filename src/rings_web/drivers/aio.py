@@ -18,9 +18,12 @@ from ..engine.events import (
     AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, RequestDone, RequestFailed, SendFrames,
 )
 from ..engine.node import Node
-from ..wire.types import HandshakeInfo, VNodeOperation, VirtualNode
+from ..errors import RingsError
+from ..wire.types import HandshakeInfo, MessagePayload, VNodeOperation, VirtualNode
 
 __all__ = ["Transport", "AsyncNode", "wall_clock_ms"]
+
+MAX_TIMER_S = 1.0
 
 
 def wall_clock_ms() -> int:
@@ -32,6 +35,7 @@ class Transport(Protocol):
 
     It reports back through the callbacks the driver passes to :meth:`bind`:
     ``opened(transport_id)``, ``frame(transport_id, bytes)``, ``closed(transport_id)``.
+    The handshake coroutines raise :class:`~rings_web.errors.RingsError` when they fail.
     """
 
     def bind(self, opened: Callable[[str], None], frame: Callable[[str, bytes], None],
@@ -67,6 +71,7 @@ class AsyncNode:
         self._futures: dict[int, asyncio.Future] = {}
         self._listeners: list[Callable[[Event], Any]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0  # when the armed timer fires (ms)
         self._tasks: set[asyncio.Task] = set()
         transport.bind(self._opened, self._frame, self._closed)
 
@@ -123,6 +128,11 @@ class AsyncNode:
         self._pump()
         return tx_id
 
+    def reply_message(self, request: MessagePayload, body: bytes) -> uuid.UUID:
+        tx_id = self.node.reply_message(request, body, self.clock())
+        self._pump()
+        return tx_id
+
     async def _request(self, call: Callable[[int], int]) -> Any:
         future = self._loop.create_future()
         rid = call(self.clock())
@@ -153,7 +163,7 @@ class AsyncNode:
             elif isinstance(action, AcceptOffer):
                 self._spawn(self._answer(action))
             elif isinstance(action, ApplyAnswer):
-                self._spawn(self.transport.apply_answer(action.transport_id, action.answer))
+                self._spawn(self._apply(action))
             elif isinstance(action, CloseTransport):
                 self.transport.close(action.transport_id)
         while (event := self.node.next_event()) is not None:
@@ -169,13 +179,23 @@ class AsyncNode:
         self._arm_timer()
 
     def _arm_timer(self) -> None:
+        """One timer for the engine's next deadline; kept when it fires no later than needed
+        (an early wake-up is harmless: the engine re-reports its deadline)."""
         deadline = self.node.get_timer()
+        if deadline is None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            return
+        # at most MAX_TIMER_S ahead: Pyodide's WebLoop cannot clear a cancelled timer's
+        # setTimeout, which would keep Node alive for a whole round after close()
+        when = min(deadline, self.clock() + int(MAX_TIMER_S * 1000))
+        if self._timer is not None and self._timer_at <= when:
+            return
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
-        if deadline is not None:
-            delay = max(0.0, (deadline - self.clock()) / 1000)
-            self._timer = self._loop.call_later(delay, self._on_timer)
+        self._timer_at = when
+        self._timer = self._loop.call_later(max(0.0, (when - self.clock()) / 1000), self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -183,14 +203,29 @@ class AsyncNode:
         self._pump()
 
     async def _offer(self, tid: str) -> None:
-        info = await self.transport.create_offer(tid)
-        self.node.offer_ready(tid, info, self.clock())
+        try:
+            info = await self.transport.create_offer(tid)
+        except RingsError as e:
+            self.node.handshake_failed(tid, e, self.clock())
+        else:
+            self.node.offer_ready(tid, info, self.clock())
         self._pump()
 
     async def _answer(self, action: AcceptOffer) -> None:
-        info = await self.transport.accept_offer(action.transport_id, action.remote, action.offer)
-        self.node.answer_ready(action.transport_id, info, self.clock())
+        try:
+            info = await self.transport.accept_offer(action.transport_id, action.remote, action.offer)
+        except RingsError as e:
+            self.node.handshake_failed(action.transport_id, e, self.clock())
+        else:
+            self.node.answer_ready(action.transport_id, info, self.clock())
         self._pump()
+
+    async def _apply(self, action: ApplyAnswer) -> None:
+        try:
+            await self.transport.apply_answer(action.transport_id, action.answer)
+        except RingsError as e:
+            self.node.handshake_failed(action.transport_id, e, self.clock())
+            self._pump()
 
     def _spawn(self, coro) -> None:
         task = self._loop.create_task(coro)

@@ -17,6 +17,9 @@ class Config:
     """Length of the successor list."""
     request_timeout_ms: int = 10_000
     """How long ``fetch``/``store``/``connect`` wait for an answer before failing."""
+    store_ack_ms: int = 2_000
+    """How long a store waits for the owner's acknowledgement before reading the VNode back
+    (a 0.2.5 owner stores without acknowledging)."""
     fingers_per_round: int = 2
     """Finger checks sent per round, each to the slot's finger (0.2.5: one lookup a round)."""
     replicas: bool = True

@@ -13,7 +13,7 @@ from ..wire.types import HandshakeInfo, MessagePayload
 __all__ = [
     "SendFrames", "CreateOffer", "AcceptOffer", "ApplyAnswer", "CloseTransport", "Action",
     "PeerConnected", "PeerDisconnected", "MessageReceived", "RequestDone", "LookupResult", "RequestFailed",
-    "PayloadRejected", "Event",
+    "PayloadRejected", "HandshakeFailed", "Event",
 ]
 
 
@@ -112,4 +112,14 @@ class PayloadRejected:
     error: RingsError
 
 
-Event = Union[PeerConnected, PeerDisconnected, MessageReceived, RequestDone, RequestFailed, PayloadRejected]
+@dataclass(frozen=True, slots=True)
+class HandshakeFailed:
+    """The driver could not create or complete a transport (no WebRTC, a bad SDP…)."""
+
+    transport_id: str
+    remote: Did | None
+    error: RingsError
+
+
+Event = Union[PeerConnected, PeerDisconnected, MessageReceived, RequestDone, RequestFailed, PayloadRejected,
+              HandshakeFailed]

@@ -32,18 +32,21 @@ from ..message.relay import check_relay
 from ..session.manager import SessionManager
 from ..wire.chunk import Reassembler, split
 from ..wire.types import (
-    AlreadyConnected, ConnectNodeReport, ConnectNodeSend, CustomMessage, FindSuccessorReport,
+    AlreadyConnected, ConnectNodeReport, ConnectNodeSend, CustomMessage, Extend, FindSuccessorReport,
     FindSuccessorSend, FoundVNode, Handler, HandshakeInfo, JoinDHT, JoinSubring, LeaveDHT, Message,
     MessagePayload, MultiCall, NotifyPredecessorReport, NotifyPredecessorSend, OperateVNode, Overwrite,
-    SearchVNode, SyncVNodeWithSuccessor, VirtualNode, VNodeOperation,
+    SearchVNode, SyncVNodeWithSuccessor, Touch, VirtualNode, VNodeOperation,
 )
 from .config import Config
 from .events import (
-    AcceptOffer, Action, ApplyAnswer, CloseTransport, CreateOffer, Event, MessageReceived, PayloadRejected,
-    LookupResult, PeerConnected, PeerDisconnected, RequestDone, RequestFailed, SendFrames,
+    AcceptOffer, Action, ApplyAnswer, CloseTransport, CreateOffer, Event, HandshakeFailed, MessageReceived,
+    PayloadRejected, LookupResult, PeerConnected, PeerDisconnected, RequestDone, RequestFailed, SendFrames,
 )
 
 __all__ = ["Node", "RequestTimeout", "NotFound"]
+
+#: frames held from a peer whose channel opened before ours (a 960 KB message is 16 frames)
+_EARLY_FRAMES = 64
 
 
 class RequestTimeout(LocalError):
@@ -66,7 +69,9 @@ class _Transport:
     exact: bool = False  # opened to the answer of a finger lookup: its slots need no check
     # what to do once the driver has made our offer / answer
     on_ready: Callable[[HandshakeInfo, int], None] | None = None
+    request: int | None = None  # the API request waiting for this handshake (offer, answer)
     reassembler: Reassembler = field(default_factory=Reassembler)
+    early: list[bytes] = field(default_factory=list)  # frames that arrived before transport_open
 
 
 @dataclass(slots=True)
@@ -76,6 +81,8 @@ class _Request:
     deadline: int
     key: Any = None  # the DID connected to / fetched
     tx_id: uuid.UUID | None = None  # of the request message, when one was sent
+    op: VNodeOperation | None = None  # a store's operation, to check the owner's answer against
+    acked_tx: uuid.UUID | None = None  # a store's OperateVNode, once a read-back replaced it
 
 
 class Node:
@@ -152,6 +159,10 @@ class Node:
         """DIDs of the registered (connected) transports."""
         return list(self._peers)
 
+    def transport_of(self, did: Did) -> str | None:
+        """The registered transport to ``did``, if any."""
+        return self._peers.get(did)
+
     # == driver inputs ==============================================================================
     def start(self, now: int) -> None:
         """Arm the stabilization timer (the first round runs one interval from now)."""
@@ -159,6 +170,9 @@ class Node:
 
     def handle_timer(self, now: int) -> None:
         for req in [r for r in self._requests.values() if r.deadline <= now]:
+            if req.op is not None and req.acked_tx is None and req.tx_id is not None:
+                self._read_back(req, now)
+                continue
             self._fail(req.id, RequestTimeout(f"{req.kind} {req.key!s} timed out"))
         for t in [t for t in self._pending.values() if t.deadline <= now]:
             self._close(t, now)
@@ -188,6 +202,21 @@ class Node:
             self._close(t, now)
             self._events.append(PayloadRejected(transport_id, e))
 
+    def handshake_failed(self, transport_id: str, error: RingsError, now: int) -> None:
+        """The driver could not make our offer/answer or apply the answer: abandon the transport.
+
+        The API request waiting for it (an offer, an answer, a connect) fails with ``error``.
+        """
+        t = self._transports.get(transport_id)
+        if t is None:
+            return
+        self._close(t, now)
+        waiting = [t.request] if t.request in self._requests else []
+        waiting += [r.id for r in self._requests.values() if r.kind == "connect" and r.key == t.remote]
+        for rid in waiting:
+            self._fail(rid, error)
+        self._events.append(HandshakeFailed(transport_id, t.remote, error))
+
     def transport_open(self, transport_id: str, now: int) -> None:
         """ICE connected: register the peer and join it to the ring (SPEC §7.4)."""
         t = self._transports.get(transport_id)
@@ -213,6 +242,9 @@ class Node:
         self._events.append(PeerConnected(t.remote))
         for req in [r for r in self._requests.values() if r.kind == "connect" and r.key == t.remote]:
             self._done(req.id, t.remote)
+        early, t.early = t.early, []
+        for frame in early:
+            self.receive(t.id, frame, now)
 
     def transport_closed(self, transport_id: str, now: int) -> None:
         t = self._transports.get(transport_id)
@@ -225,6 +257,14 @@ class Node:
         if t is None:
             return
         t.unused = False  # the far end uses this link: keep it another round
+        if not t.connected:
+            # the peer's channel can open before ours (our transport_open comes later): its
+            # frames wait for the link, or replies to them would find no way back
+            if len(t.early) < _EARLY_FRAMES:
+                t.early.append(bytes(frame))
+            else:
+                self._events.append(PayloadRejected(transport_id, RemoteError("too many frames before the link opened")))
+            return
         try:
             raw = t.reassembler.receive(frame, now)
             if raw is None:
@@ -245,7 +285,7 @@ class Node:
                              now=now, tx_id=self._uuid())
             self._done(rid, pl.payload_to_json(p))
 
-        t = self._new_transport(None, ready, now)
+        t = self._new_transport(None, ready, now, request=rid)
         t.manual = True
         self._actions.append(CreateOffer(t.id))
         return rid
@@ -266,7 +306,7 @@ class Node:
                              destination=self.me, now=now, tx_id=self._uuid())
             self._done(rid, pl.payload_to_json(p))
 
-        t = self._new_transport(remote, ready, now)
+        t = self._new_transport(remote, ready, now, request=rid)
         t.manual = True
         self._actions.append(AcceptOffer(t.id, remote, offer.data.offer))
         return rid
@@ -306,6 +346,16 @@ class Node:
         self._send(CustomMessage(bytes(body)), destination, now, tx_id=tx_id)
         return tx_id
 
+    def reply_message(self, request: MessagePayload, body: bytes, now: int) -> uuid.UUID:
+        """Answer a received custom message with one back along its path, same tx_id
+        (0.2.5 ``send_report_message``; the HTTP backend answers requests so).
+
+        Raises:
+            LocalError: the hop it came from is no longer linked.
+        """
+        self._emit(pl.report(self.session, request, CustomMessage(bytes(body)), now=now), now)
+        return request.tx_id
+
     def store(self, op: VNodeOperation, now: int) -> int:
         """Store in the DHT; done (with the stored VNode) when the responsible node confirms."""
         vid = op.did if isinstance(op, JoinSubring) else op.vnode.did
@@ -315,6 +365,8 @@ class Node:
                 return self._done(rid, self._operate_local(op, now))
             except RemoteError as e:
                 return self._fail(rid, e)
+        req = self._requests[rid]
+        req.op, req.deadline = op, now + self.config.store_ack_ms
         return self._route_request(rid, OperateVNode(op), vid, now)
 
     def lookup(self, key: Did, now: int) -> int:
@@ -415,11 +467,20 @@ class Node:
         origin = p.relay.path[0]
         if origin in self._peers:
             return self._emit(pl.report(self.session, p, AlreadyConnected(), now=now), now)
+        pending = [t for t in self._pending.values() if t.remote == origin]
+        if pending:
+            # both ends offered at once (0.2.5 quirk 17 closes one of the two links later):
+            # the larger DID yields and answers, the smaller keeps its offer and lets this go
+            if self.me < origin:
+                return
+            for t in pending:
+                self._close(t, now)
 
         def ready(info: HandshakeInfo, now: int) -> None:
             self._emit(pl.report(self.session, p, ConnectNodeReport(p.data.transport_uuid, info), now=now), now)
 
         t = self._new_transport(origin, ready, now)
+        t.ring_managed = any(t.ring_managed for t in pending)  # the link we offered for the ring, from its side
         self._actions.append(AcceptOffer(t.id, origin, p.data.offer))
 
     def _on_connect_report(self, p: MessagePayload, now: int) -> None:
@@ -528,7 +589,9 @@ class Node:
         if req is None:
             return
         match = next((v for v in p.data.data if v.did == req.key), None)
-        if match is not None:
+        if match is not None and req.op is not None and not _holds(match, req.op):
+            self._fail(rid, RemoteError(f"the owner of {req.key.hex()} does not hold what was stored"))
+        elif match is not None:
             self._done(rid, match)
         else:
             self._fail(rid, NotFound(f"no VNode {req.key.hex()}"))
@@ -658,8 +721,17 @@ class Node:
         back = self._back.get(p.tx_id) or self._back_older.get(p.tx_id)
         if next_hop is None and back is not None and back[1] == p.relay.destination and back[0] in self._peers:
             next_hop = back[0]
-        hop = self._route(p.relay.destination, p.relay.path) if next_hop is None else next_hop
-        if hop in p.relay.path:
+        # a 0.2.5 sender routes by its fingers even when it is linked to the destination, so
+        # our only way on can be the node it came from: hand it back, once per node on the path
+        first_visit = self.me not in p.relay.path
+        hop = next_hop
+        if hop is None:
+            try:
+                hop = self._route(p.relay.destination, p.relay.path)
+            except LocalError:  # every way on was visited: the one back may be allowed
+                hop = self._route(p.relay.destination)
+        bounce = hop == p.relay.path[-1] and first_visit
+        if hop in p.relay.path and not bounce:
             raise RelayError(f"forwarding {type(p.data).__name__} to {hop.hex()} would revisit the path")
         self._remember_back(p)
         self._emit(pl.forward(self.session, p, next_hop=hop, now=now, destination=destination), now)
@@ -682,6 +754,12 @@ class Node:
         frames = split(pl.encode_payload(p), self._uuid(), now)
         self._actions.append(SendFrames(tid, p.relay.next_hop, tuple(frames)))
 
+    def _read_back(self, req: _Request, now: int) -> None:
+        """A store went unacknowledged: a 0.2.5 owner stores without a word, so ask it for
+        the VNode and finish the store by what it holds (a late acknowledgement still counts)."""
+        req.acked_tx, req.deadline = req.tx_id, now + self.config.request_timeout_ms
+        self._route_request(req.id, SearchVNode(req.key), req.key, now)
+
     def _route_request(self, rid: int, msg: Message, destination: Did, now: int, next_hop: Did | None = None) -> int:
         try:
             hop = self._route(destination) if next_hop is None else next_hop
@@ -693,8 +771,9 @@ class Node:
         return rid
 
     # == transports and handshakes ==================================================================
-    def _new_transport(self, remote: Did | None, on_ready, now: int) -> _Transport:
-        t = _Transport(str(self._uuid()), remote, now + self.config.request_timeout_ms, on_ready=on_ready)
+    def _new_transport(self, remote: Did | None, on_ready, now: int, request: int | None = None) -> _Transport:
+        t = _Transport(str(self._uuid()), remote, now + self.config.request_timeout_ms, on_ready=on_ready,
+                       request=request)
         self._transports[t.id] = t
         self._pending[t.id] = t
         return t
@@ -767,6 +846,7 @@ class Node:
         req = self._requests.pop(rid, None)
         if req is not None:
             self._by_tx.pop(req.tx_id, None)
+            self._by_tx.pop(req.acked_tx, None)
             self._events.append(event)
         return rid
 
@@ -775,3 +855,12 @@ class Node:
 
     def _fail(self, rid: int, error: RingsError) -> int:
         return self._finish(rid, RequestFailed(rid, error))
+
+
+def _holds(vnode: VirtualNode, op: VNodeOperation) -> bool:
+    """``vnode`` shows the effect of the store ``op`` (its entries are there)."""
+    if isinstance(op, Overwrite):
+        return vnode.data == op.vnode.data
+    if isinstance(op, (Extend, Touch)):
+        return all(x in vnode.data for x in op.vnode.data)
+    return True  # JoinSubring: nothing checkable (and broken in 0.2.5, SPEC §10 item 15)

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 
 from ..errors import DecodeError, InvalidArgument
 from ..wire.buffer import Reader, Writer
+from ..wire.chunk import split
 from ..wire.codec import BYTES, STR, U16, U64, Field, Map, Opt, Struct
 
 __all__ = [
     "BackendType", "BackendMessage", "HttpRequest", "HttpResponse", "HTTP_REQUEST", "HTTP_RESPONSE",
-    "FLAG_RAW", "FLAG_CHUNK", "BACKEND_MTU", "raw_body", "backend_body", "parse_body",
-    "gzip_compress", "gzip_decompress",
+    "FLAG_RAW", "FLAG_CHUNK", "BACKEND_MTU", "raw_body", "backend_body", "chunked_bodies", "parse_body",
+    "gzip_compress", "gzip_decompress", "encode_http_request", "decode_http_request",
+    "encode_http_response", "decode_http_response",
 ]
 
 FLAG_RAW = 0
@@ -88,6 +90,12 @@ def backend_body(message_type: int, data: bytes) -> bytes:
     if not 0 <= message_type <= 0xFFFF:
         raise InvalidArgument(f"message_type must be a u16, got {message_type}")
     return _HEADER + BackendMessage(message_type, bytes(data)).encode()
+
+
+def chunked_bodies(message: BackendMessage, chunk_id, now: int) -> list[bytes]:
+    """A BackendMessage as flag-1 bodies, each a bincode ``Chunk`` of at most BACKEND_MTU bytes
+    (how 0.2.5's native node sends an HttpResponse, one report per piece)."""
+    return [bytes([FLAG_CHUNK, 0, 0, 0]) + frame for frame in split(message.encode(), chunk_id, now, mtu=BACKEND_MTU)]
 
 
 def encode_http_request(req: HttpRequest) -> bytes:

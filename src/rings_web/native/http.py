@@ -15,7 +15,7 @@ import h11
 from .. import __version__
 from .jsonrpc import JsonRpc
 
-__all__ = ["HttpServer", "connect_peer_via_http"]
+__all__ = ["HttpServer", "http_post_json"]
 
 CORS = [
     (b"access-control-allow-origin", b"*"),
@@ -129,31 +129,21 @@ class _TooLarge(Exception):
     pass
 
 
-async def connect_peer_via_http(node, url: str, timeout: float = 30.0) -> str:
-    """0.2.5's ``connect_peer_via_http``: our offer to ``url``'s ``answerOffer``, then accept.
+async def http_post_json(url: str, body: dict, timeout: float = 30.0):
+    """POST ``body`` as JSON to ``url``; the decoded JSON reply (the CPython HTTP client).
 
-    Returns the transport uuid of the offer.  Raises LocalError when the endpoint fails.
+    Raises:
+        LocalError: the request failed or the reply is not JSON.
     """
     import urllib.error
     import urllib.request
 
     from ..errors import LocalError
-    from ..message.payload import payload_from_json, payload_to_json
-    from ..wire.types import PAYLOAD
 
-    if not url.startswith(("http://", "https://")):
-        raise LocalError(f"not an http(s) URL: {url[:80]!r}")
-    offer = await node.create_offer()
-    body = json.dumps({"jsonrpc": "2.0", "method": "answerOffer", "params": [offer], "id": 0}).encode()
-    request = urllib.request.Request(url, data=body, headers={"content-type": "application/json",
-                                                               "accept": "application/json"})
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json", "accept": "application/json"})
     try:
         raw = await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=timeout).read())
-        reply = json.loads(raw)
+        return json.loads(raw)
     except (urllib.error.URLError, OSError, ValueError) as e:
-        raise LocalError(f"answerOffer at {url} failed: {e}") from None
-    if not isinstance(reply, dict) or "result" not in reply:
-        raise LocalError(f"answerOffer at {url} failed: {str(reply.get('error') if isinstance(reply, dict) else reply)[:200]}")
-    answer = payload_to_json(PAYLOAD.from_json(reply["result"]))
-    await node.accept_answer(answer)
-    return payload_from_json(offer).data.transport_uuid
+        raise LocalError(f"POST {url} failed: {e}") from None

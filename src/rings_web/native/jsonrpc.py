@@ -15,17 +15,15 @@ import json
 from collections import deque
 from typing import Any, Awaitable, Callable
 
-from .. import __version__
+from ..client import Client, Message, PeerInfo
 from ..did import Did
 from ..drivers.aio import AsyncNode
 from ..errors import DecodeError, RingsError
 from ..engine.events import MessageReceived
-from ..engine.node import NotFound
-from ..message.backend import BackendMessage, BackendType, backend_body, parse_body, raw_body
+from ..message.backend import HttpRequest
 from ..message.payload import payload_from_json
-from ..wire import base58
 from ..wire import json as wire_json
-from ..wire.types import PAYLOAD, Extend, Touch, VirtualNode
+from ..wire.types import PAYLOAD
 
 __all__ = ["JsonRpc", "auth_token", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS"]
 
@@ -56,12 +54,8 @@ def _did(value: Any) -> Did:
         raise RpcError(INVALID_PARAMS, str(e)) from None
 
 
-def _text(encoded: str) -> str:
-    """A topic or service entry: base58-monero-check of UTF-8 text (raw if it is not)."""
-    try:
-        return base58.decode_check(encoded).decode("utf-8")
-    except (DecodeError, UnicodeDecodeError):
-        return encoded
+def _peer_json(peer: PeerInfo) -> dict:
+    return {"did": peer.did.hex(), "transport_id": peer.transport_id, "state": peer.state}
 
 
 def _str(value: Any, what: str) -> str:
@@ -79,7 +73,10 @@ class JsonRpc:
     """
 
     def __init__(self, node: AsyncNode, token: str) -> None:
+        from .http import http_post_json
+
         self.node = node
+        self.client = Client(node, http_post_json)
         self.token = token
         self.methods: dict[str, tuple[Callable[[Any], Awaitable[Any]], bool]] = {
             "answerOffer": (self.answer_offer, False),
@@ -94,6 +91,7 @@ class JsonRpc:
             "sendSimpleText": (self.send_simple_text, True),
             "sendCustomMessage": (self.send_custom_message, True),
             "sendTo": (self.send_to, True),
+            "sendHttpRequestMessage": (self.send_http_request_message, True),
             "publishMessageToTopic": (self.publish_message_to_topic, True),
             "fetchMessagesOfTopic": (self.fetch_messages_of_topic, True),
             "registerService": (self.register_service, True),
@@ -148,50 +146,43 @@ class JsonRpc:
 
     # -- methods --------------------------------------------------------------------------------
     async def answer_offer(self, params: Any) -> Any:
-        offer = _str(self._params(params, 1)[0], "offer")
-        answer = await self.node.answer_offer(offer)
+        answer = await self.client.answer_offer(_str(self._params(params, 1)[0], "offer"))
         return PAYLOAD.to_json(payload_from_json(answer))  # an object, as 0.2.5 returns it
 
     async def connect_peer_via_http(self, params: Any) -> Any:
-        from .http import connect_peer_via_http
-
-        return await connect_peer_via_http(self.node, _str(self._params(params, 1)[0], "url"))
+        return await self.client.connect_peer_via_http(_str(self._params(params, 1)[0], "url"))
 
     async def connect_with_seed(self, params: Any) -> Any:
-        from .http import connect_peer_via_http
-
         seed = self._params(params, 1)[0]
         peers = seed.get("peers") if isinstance(seed, dict) else None
         if not isinstance(peers, list) or not all(isinstance(p, dict) for p in peers):
             raise RpcError(INVALID_PARAMS, 'expected {"peers": [{"did", "endpoint"}]}')
         for peer in peers:
-            if _did(peer.get("did")) not in self.node.node.peers:
-                await connect_peer_via_http(self.node, _str(peer.get("endpoint"), "endpoint"))
+            if self.client.get_peer(_did(peer.get("did"))) is None:
+                await self.client.connect_peer_via_http(_str(peer.get("endpoint"), "endpoint"))
         return None
 
     async def create_offer(self, params: Any) -> Any:
-        return wire_json.loads(await self.node.create_offer())
+        return wire_json.loads(await self.client.create_offer())
 
     async def accept_answer(self, params: Any) -> Any:
-        answer = _str(self._params(params, 1)[0], "answer")
-        did = await self.node.accept_answer(answer)
-        return {"did": did.hex(), "transport_id": None, "state": "pending"}
+        peer = await self.client.accept_answer(_str(self._params(params, 1)[0], "answer"))
+        return _peer_json(peer)
 
     async def connect_with_did(self, params: Any) -> Any:
-        await self.node.connect(_did(self._params(params, 1)[0]))
+        await self.client.connect_with_address(_did(self._params(params, 1)[0]))
         return None
 
     async def list_peers(self, params: Any) -> Any:
-        return [{"did": d.hex(), "transport_id": None, "state": "connected"} for d in self.node.node.peers]
+        return [_peer_json(p) for p in self.client.list_peers()]
 
     async def disconnect(self, params: Any) -> Any:
-        self.node.disconnect(_did(self._params(params, 1)[0]))
+        self.client.disconnect(_did(self._params(params, 1)[0]))
         return {}
 
     async def send_simple_text(self, params: Any) -> Any:
         p = self._params(params, 2)
-        tx = self.node.send_message(_did(p[0]), backend_body(BackendType.SimpleText, _str(p[1], "text").encode()))
-        return {"tx_id": str(tx)}
+        return {"tx_id": str(self.client.send_simple_text_message(_did(p[0]), _str(p[1], "text")))}
 
     async def send_custom_message(self, params: Any) -> Any:
         p = self._params(params, 3)
@@ -201,44 +192,58 @@ class JsonRpc:
             data = base64.b64decode(_str(p[2], "data"), validate=True)
         except ValueError:
             raise RpcError(INVALID_PARAMS, "data must be base64") from None
-        tx = self.node.send_message(_did(p[0]), backend_body(p[1], data))
-        return {"tx_id": str(tx)}
+        return {"tx_id": str(self.client.send_custom_message(_did(p[0]), p[1], data))}
 
     async def send_to(self, params: Any) -> Any:
         """0.2.5's ``sendTo``: named params, body = flag header + raw text (no BackendMessage)."""
         if not isinstance(params, dict):
             raise RpcError(INVALID_PARAMS, "expected {destination, text}")
-        body = raw_body(_str(params.get("text"), "text").encode())
-        return {"tx_id": str(self.node.send_message(_did(params.get("destination")), body))}
+        text = _str(params.get("text"), "text")
+        return {"tx_id": str(self.client.send_message(_did(params.get("destination")), text.encode()))}
+
+    async def send_http_request_message(self, params: Any) -> Any:
+        """0.2.5's ``sendHttpRequestMessage``; beyond 0.2.5 (which returns only the tx_id) the
+        call waits for the response and returns it too: ``{tx_id, response: {status, headers, body}}``."""
+        p = self._params(params, 2)
+        req = p[1]
+        if not isinstance(req, dict):
+            raise RpcError(INVALID_PARAMS, 'expected {"name", "method", "path", "timeout"?, "headers", "body"?}')
+        headers = req.get("headers", {})
+        timeout = req.get("timeout", 30_000)
+        if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+            raise RpcError(INVALID_PARAMS, "headers must map strings to strings")
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or not 0 < timeout <= 300_000:
+            raise RpcError(INVALID_PARAMS, "timeout must be 1..300000 ms")
+        body = req.get("body")
+        if body is not None:
+            try:
+                body = base64.b64decode(_str(body, "body"), validate=True)
+            except ValueError:
+                raise RpcError(INVALID_PARAMS, "body must be base64") from None
+        request = HttpRequest(_str(req.get("name"), "name"), _str(req.get("method"), "method"), _str(req.get("path"), "path"),
+                              timeout, headers, body)
+        tx_id, response = self.client.start_http_request(_did(p[0]), request)
+        r = await response
+        return {"tx_id": str(tx_id), "response": {"status": r.status, "headers": r.headers,
+                                                   "body": base64.b64encode(r.body).decode() if r.body is not None else None}}
 
     async def publish_message_to_topic(self, params: Any) -> Any:
         p = self._params(params, 2)
-        topic, text = _str(p[0], "topic"), _str(p[1], "text")
-        await self.node.store(Extend(VirtualNode(Did.from_topic(topic), (base58.encode_check(text.encode()),))))
+        await self.client.publish_message_to_topic(_str(p[0], "topic"), _str(p[1], "text"))
         return {}
 
     async def fetch_messages_of_topic(self, params: Any) -> Any:
         p = self._params(params, 2)
-        topic = _str(p[0], "topic")
         if not isinstance(p[1], int) or isinstance(p[1], bool) or p[1] < 0:
             raise RpcError(INVALID_PARAMS, "index must be a non-negative integer")
-        return [_text(x) for x in (await self._fetch(Did.from_topic(topic)))[p[1]:]]
+        return await self.client.fetch_messages_of_topic(_str(p[0], "topic"), p[1])
 
     async def register_service(self, params: Any) -> Any:
-        name = _str(self._params(params, 1)[0], "name")
-        entry = base58.encode_check(self.node.address.bare().encode())
-        await self.node.store(Touch(VirtualNode(Did.from_topic(name), (entry,))))
+        await self.client.register_service(_str(self._params(params, 1)[0], "name"))
         return {}
 
     async def lookup_service(self, params: Any) -> Any:
-        name = _str(self._params(params, 1)[0], "name")
-        return [_text(x) for x in await self._fetch(Did.from_topic(name))]
-
-    async def _fetch(self, vid: Did) -> tuple[str, ...]:
-        try:
-            return (await self.node.fetch(vid)).data
-        except NotFound:
-            return ()
+        return [d.bare() for d in await self.client.lookup_service(_str(self._params(params, 1)[0], "name"))]
 
     async def poll_message(self, params: Any) -> Any:
         wait = bool(self._params(params, 1)[0]) if params else False
@@ -250,13 +255,8 @@ class JsonRpc:
                 pass
         if not self._inbox:
             return {"message": None}
-        body = self._inbox.popleft().body
-        try:
-            _, content = parse_body(body)
-            msg = BackendMessage.decode(content)
-            return {"message": {"message_type": msg.message_type, "data": base64.b64encode(msg.data).decode()}}
-        except DecodeError:
-            return {"message": {"message_type": 0, "data": base64.b64encode(body[4:]).decode()}}
+        msg = Message.from_event(self._inbox.popleft())
+        return {"message": {"message_type": msg.message_type or 0, "data": base64.b64encode(msg.data).decode()}}
 
     async def list_pendings(self, params: Any) -> Any:
         return [{"transport_id": t, "state": "new"} for t in self.node.node.pending_transport_ids]
@@ -269,4 +269,4 @@ class JsonRpc:
         return {}
 
     async def node_info(self, params: Any) -> Any:
-        return {"version": __version__, "did": self.node.address.hex(), "peers": len(self.node.node.peers)}
+        return self.client.node_info()

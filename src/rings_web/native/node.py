@@ -40,6 +40,9 @@ class NodeConfig:
     """Chord stabilization period (0.2.5 native default: 3 s)."""
     storage_file: str = "node.db"
     """sqlite file for stored VNodes; they survive a restart."""
+    services: list[dict] = field(default_factory=list)
+    """HTTP services peers may call through this node (``sendHttpRequestMessage``):
+    ``[{"name": "ipfs", "url": "http://127.0.0.1:5001"}]``; only these are reachable."""
 
     @classmethod
     def load(cls, path: str | Path) -> "NodeConfig":
@@ -81,14 +84,26 @@ def _load_key(config: NodeConfig) -> str:
         raise InvalidArgument(f"cannot read the node key {config.key_file}: {e.strerror}") from None
 
 
-def _log(event: str, **fields) -> None:
-    print(json.dumps({"event": event, **fields}), file=sys.stderr, flush=True)
+def _log(event: str, fields: dict | None = None, **more) -> None:
+    print(json.dumps({"event": event, **(fields or {}), **more}), file=sys.stderr, flush=True)
+
+
+def _services(config: NodeConfig) -> dict[str, str]:
+    try:
+        services = {s["name"]: s["url"] for s in config.services}
+    except (TypeError, KeyError) as e:
+        raise InvalidArgument(f'config "services" must be [{{"name", "url"}}]: {e!r}') from None
+    for name, url in services.items():
+        if not isinstance(name, str) or not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise InvalidArgument(f"service {name!r}: url must be http(s), got {url!r}")
+    return services
 
 
 async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM); prints one ``listening`` line on stdout."""
     from ..transport.aiortc import AiortcTransport, use_host_addresses
     from .http import HttpServer
+    from .backend import HttpBackend
     from .jsonrpc import JsonRpc, auth_token
     from .storage import open_store
 
@@ -105,7 +120,9 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     node.start()
     host, _, port = config.bind.rpartition(":")
     token = auth_token(signer.sign_digest, crypto, node.address)  # by the node key (SPEC §7.2)
-    server = HttpServer(JsonRpc(node, token), host or "127.0.0.1", int(port))
+    rpc = JsonRpc(node, token)
+    HttpBackend(rpc.client, _services(config), log=_log)
+    server = HttpServer(rpc, host or "127.0.0.1", int(port))
     await server.start()
     print(json.dumps({"event": "listening", "url": server.url, "did": node.address.hex()}), flush=True)
     stop = stop or asyncio.Event()

@@ -6,9 +6,8 @@ import sqlite3
 from collections.abc import Iterator, MutableMapping
 
 from ..did import Did
-from ..dht.storage import VNodeStore
-from ..wire.buffer import Reader, Writer
-from ..wire.types import VIRTUAL_NODE, VirtualNode
+from ..dht.storage import VNodeStore, decode_vnode, encode_vnode
+from ..wire.types import VirtualNode
 
 __all__ = ["SqliteVNodes", "open_store"]
 
@@ -27,12 +26,10 @@ class SqliteVNodes(MutableMapping[Did, VirtualNode]):
         row = self.db.execute(f"SELECT vnode FROM {self.table} WHERE did = ?", (did.hex(),)).fetchone()
         if row is None:
             raise KeyError(did)
-        return VIRTUAL_NODE.pull(Reader(row[0]))
+        return decode_vnode(row[0])
 
     def __setitem__(self, did: Did, vnode: VirtualNode) -> None:
-        w = Writer()
-        VIRTUAL_NODE.push(w, vnode)
-        self.db.execute(f"INSERT OR REPLACE INTO {self.table} (did, vnode) VALUES (?, ?)", (did.hex(), w.getvalue()))
+        self.db.execute(f"INSERT OR REPLACE INTO {self.table} (did, vnode) VALUES (?, ?)", (did.hex(), encode_vnode(vnode)))
         self.db.commit()
 
     def __delitem__(self, did: Did) -> None:

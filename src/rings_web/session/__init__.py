@@ -5,10 +5,10 @@ from .auth import (
     session_expired, verify_session,
 )
 from .manager import SessionManager
-from .signers import CallbackSigner, LocalKeySigner, WalletSigner, normalize_signature
+from .signers import CallbackSigner, Eip1193Signer, LocalKeySigner, ProviderError, WalletSigner, normalize_signature
 
 __all__ = [
     "DEFAULT_SESSION_TTL_MS", "SessionKey", "auth_text", "check_session", "new_auth",
     "public_key_address", "session_expired", "verify_session", "SessionManager",
-    "CallbackSigner", "LocalKeySigner", "WalletSigner", "normalize_signature",
+    "CallbackSigner", "Eip1193Signer", "LocalKeySigner", "ProviderError", "WalletSigner", "normalize_signature",
 ]

@@ -2,22 +2,23 @@
 
 A signer has ``address`` (the wallet DID), ``mode`` (:class:`~rings_web.wire.types.Signer`),
 ``pubkey`` (33 bytes for EdDSA wallets, else None) and an ``async sign(text) -> bytes``.
-:class:`LocalKeySigner` holds a secp256k1 key (CPython tools and tests); the browser's
-EIP-1193 signer lives with the browser driver; :class:`CallbackSigner` wraps any callable.
+:class:`LocalKeySigner` holds a secp256k1 key (CPython tools and tests);
+:class:`Eip1193Signer` asks an EIP-1193 provider (MetaMask) for one ``personal_sign``;
+:class:`CallbackSigner` wraps any callable.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from ..crypto import CryptoBackend, default_backend
 from ..crypto.hashing import bip137_digest, eip191_digest, eth_address
 from ..did import Did
-from ..errors import InvalidArgument, SignerError
+from ..errors import InvalidArgument, RingsError, SignatureRejected, SignerError, WalletLocked, WrongAccount, WrongChain
 from ..wire.types import Signer
 
-__all__ = ["WalletSigner", "LocalKeySigner", "CallbackSigner", "normalize_signature"]
+__all__ = ["WalletSigner", "LocalKeySigner", "CallbackSigner", "Eip1193Signer", "ProviderError", "normalize_signature"]
 
 
 class WalletSigner(Protocol):
@@ -100,6 +101,109 @@ class CallbackSigner:
         if inspect.isawaitable(result):
             result = await result
         return normalize_signature(result, self.mode)
+
+
+class ProviderError(Exception):
+    """What an EIP-1193 ``request`` failed with: its ``code`` and ``message`` (EIP-1193 §4.4)."""
+
+    def __init__(self, code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+#: EIP-1193 / EIP-1474 provider error codes and what they mean for the user.
+_PROVIDER_ERRORS: dict[int, tuple[type[SignerError], str]] = {
+    4001: (SignatureRejected, "the user rejected the request in the wallet"),
+    4100: (WalletLocked, "the wallet is locked or has not authorized this site"),
+    4900: (SignerError, "the wallet is disconnected"),
+    4901: (WrongChain, "the wallet is not connected to the requested chain"),
+    -32002: (SignerError, "a request is already pending in the wallet: open it"),
+}
+
+#: ``await request(method, params)``: one EIP-1193 ``provider.request({method, params})``,
+#: raising :class:`ProviderError` when the provider rejects it.
+Request = Callable[[str, list], Awaitable[Any]]
+
+
+async def _call(request: Request, method: str, params: list) -> Any:
+    try:
+        return await request(method, params)
+    except ProviderError as e:
+        kind, meaning = _PROVIDER_ERRORS.get(e.code, (SignerError, "the wallet failed"))
+        raise kind(f"{method}: {meaning} ({e.code}: {str(e)[:200]})") from None
+
+
+class Eip1193Signer:
+    """A wallet behind an EIP-1193 provider (``window.ethereum``, MetaMask): mode EIP191.
+
+    The wallet signs the session's auth text once with ``personal_sign``; its key never
+    leaves it.  Create it with :meth:`connect`.
+    """
+
+    mode = Signer.EIP191
+    pubkey = None
+
+    def __init__(self, request: Request, address: Did, crypto: CryptoBackend | None = None) -> None:
+        self._request = request
+        self.address = address
+        self._crypto = crypto or default_backend()
+
+    def __repr__(self) -> str:
+        return f"Eip1193Signer({self.address.hex()})"
+
+    @classmethod
+    async def connect(cls, request: Request, *, account: str | None = None, chain_id: int | None = None,
+                      crypto: CryptoBackend | None = None) -> "Eip1193Signer":
+        """Ask the wallet for its accounts (``eth_requestAccounts``) and pick one.
+
+        Args:
+            account: the account to use (default: the wallet's selected one, listed first).
+            chain_id: if given, the wallet must be on this chain (``eth_chainId``).
+
+        Raises:
+            SignatureRejected: the user refused to connect.
+            WalletLocked: no account is available.
+            WrongAccount: ``account`` is not among the wallet's accounts.
+            WrongChain: the wallet is on another chain.
+        """
+        accounts = await _call(request, "eth_requestAccounts", [])
+        if not isinstance(accounts, (list, tuple)) or not accounts:
+            raise WalletLocked("the wallet gave no account: unlock it and allow this site")
+        try:
+            offered = [Did.parse(a) for a in accounts]
+            wanted = Did.parse(account) if account is not None else offered[0]
+        except ValueError as e:
+            raise SignerError(f"the wallet returned an account that is not an address: {e}") from None
+        if wanted not in offered:
+            raise WrongAccount(f"account {wanted.hex()} is not available in the wallet")
+        if chain_id is not None:
+            current = await _call(request, "eth_chainId", [])
+            try:
+                current_id = int(current, 16) if isinstance(current, str) else int(current)
+            except (TypeError, ValueError):
+                raise SignerError(f"the wallet returned a chain id that is not a number: {current!r:.40}") from None
+            if current_id != chain_id:
+                raise WrongChain(f"the wallet is on chain {current_id}, this application needs {chain_id}")
+        return cls(request, wanted, crypto)
+
+    async def sign(self, text: str) -> bytes:
+        """``personal_sign`` of ``text``; v is normalised to 27/28 (SPEC §5.3).
+
+        Raises:
+            SignatureRejected: the user refused.
+            WrongAccount: the signature is by another account (it changed meanwhile).
+        """
+        message = text.encode()
+        sig = normalize_signature(await _call(self._request, "personal_sign", ["0x" + message.hex(), self.address.hex()]),
+                                  Signer.EIP191)
+        try:
+            public = self._crypto.secp256k1_recover(eip191_digest(self._crypto, message), sig[:64] + bytes([sig[64] - 27]))
+            signed_by = Did.from_bytes20(eth_address(self._crypto, public))
+        except (ValueError, RingsError) as e:
+            raise SignerError(f"the wallet's signature is malformed: {e}") from None
+        if signed_by != self.address:
+            raise WrongAccount(f"the wallet signed as {signed_by.hex()}, not {self.address.hex()} (account changed?)")
+        return sig
 
 
 def normalize_signature(sig: bytes | str, mode: Signer) -> bytes:

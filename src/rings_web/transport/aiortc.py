@@ -129,7 +129,10 @@ class AiortcTransport:
             raise LocalError("HandshakeInfo.sdp is not a {\"sdp\", \"type\"} JSON text") from None
         if kind != expected:
             raise LocalError(f"expected an SDP {expected}, got {kind!r}")
-        await link.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+        try:
+            await link.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+        except Exception as e:  # aiortc raises ValueError, InvalidStateError… on a bad or late SDP
+            raise LocalError(f"the remote SDP {kind} was refused: {type(e).__name__}: {e}"[:300]) from None
         if "a=candidate:" not in sdp:  # the genuine node ships its candidates separately
             for c in info.candidates:
                 try:

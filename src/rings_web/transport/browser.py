@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 
 from js import Object
-from pyodide.ffi import create_proxy, to_js
+from pyodide.ffi import JsException, create_proxy, to_js
 
 from ..did import Did
+from ..errors import LocalError
 from ..wire.types import HandshakeInfo, IceCandidate
 
 __all__ = ["BrowserTransport"]
@@ -34,6 +35,14 @@ def _candidates_json(info: HandshakeInfo) -> str:
     ])
 
 
+async def _webrtc(promise):
+    """Await a shim call; the browser's refusals (no WebRTC, a bad SDP) become LocalError."""
+    try:
+        return await promise
+    except JsException as e:
+        raise LocalError(f"WebRTC: {e}"[:300]) from None
+
+
 class BrowserTransport:
     """See :class:`rings_web.drivers.aio.Transport`.
 
@@ -54,13 +63,13 @@ class BrowserTransport:
         self._events.update(opened=opened, frame=frame, closed=closed)
 
     async def create_offer(self, transport_id: str) -> HandshakeInfo:
-        return _info(await self._js.createOffer(transport_id))
+        return _info(await _webrtc(self._js.createOffer(transport_id)))
 
     async def accept_offer(self, transport_id: str, remote: Did, offer: HandshakeInfo) -> HandshakeInfo:
-        return _info(await self._js.acceptOffer(transport_id, offer.sdp, _candidates_json(offer)))
+        return _info(await _webrtc(self._js.acceptOffer(transport_id, offer.sdp, _candidates_json(offer))))
 
     async def apply_answer(self, transport_id: str, answer: HandshakeInfo) -> None:
-        await self._js.applyAnswer(transport_id, answer.sdp, _candidates_json(answer))
+        await _webrtc(self._js.applyAnswer(transport_id, answer.sdp, _candidates_json(answer)))
 
     def send(self, transport_id: str, frames: tuple[bytes, ...]) -> None:
         for frame in frames:

@@ -1,0 +1,202 @@
+/**
+ * @module rings-web: a Rings Network node (Chord DHT over WebRTC, identity = wallet address)
+ * for the page, written in Python and run by Pyodide; wire-compatible with Rings 0.2.5.
+ * This file boots Pyodide with the shipped wheel and wraps the Python node in camelCase.
+ */
+import { bootPyodide } from "./boot.mjs";
+import { cryptoFunctions } from "./crypto.mjs";
+import { openVNodeDb } from "./storage.mjs";
+import { createTransport } from "./transport.mjs";
+
+export const VERSION = "0.1.0";
+export const PYODIDE_VERSION = "314.0.7";
+/** Where the script build (dist/rings-web.js) loads Pyodide from unless `indexURL` says otherwise. */
+export const CDN_INDEX_URL = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}/full/`;
+
+// true in dist/rings-web.js (scripts/build.mjs defines it): Pyodide then defaults to the CDN
+const SCRIPT_BUILD = typeof RINGS_WEB_SCRIPT_BUILD !== "undefined";
+const IS_NODE = typeof process !== "undefined" && !!process.versions?.node && typeof window === "undefined";
+const SIGNER_MODES = ["DEFAULT", "EIP191", "EdDSA", "BIP137"];
+const EVENTS = ["message", "peer:connect", "peer:disconnect", "payload:rejected", "progress", "wallet:accountsChanged"];
+
+/** Every failure of a node call: `name` is the rings-web error type (e.g. `SignatureRejected`). */
+export class RingsError extends Error {
+  constructor(type, message) {
+    super(message);
+    this.name = type;
+    this.type = type;
+  }
+}
+
+/** A Pyodide PythonError → RingsError with the Python type and the last line of the message. */
+function fromPython(e) {
+  if (!e || e.constructor?.name !== "PythonError" || !e.type) return e;
+  const last = e.message.trim().split("\n").pop(); // "rings_web.errors.LocalError: text"
+  const prefix = last.match(/^[\w.]+: /)?.[0] ?? "";
+  return new RingsError(e.type, prefix.replace(/^.*\./, "") === `${e.type}: ` ? last.slice(prefix.length) : last);
+}
+
+async function call(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    throw fromPython(e);
+  }
+}
+
+const fail = (message) => { throw new RingsError("InvalidArgument", message); };
+
+/** Check the caller's options at the boundary, with exact messages (noble's manner). */
+function checkOptions(o) {
+  if (typeof o !== "object" || o === null) fail(`"options" expected an object, got ${o}`);
+  if (!!o.ethereum === !!o.signer) fail('give exactly one of "ethereum" (an EIP-1193 provider) or "signer"');
+  if (o.ethereum && typeof o.ethereum.request !== "function") fail('"ethereum" expected an EIP-1193 provider with request()');
+  if (o.signer) {
+    const s = o.signer;
+    if (typeof s.sign !== "function") fail('"signer.sign" expected a function (text) => signature');
+    if (!SIGNER_MODES.includes(s.mode ?? "EIP191")) fail(`"signer.mode" expected one of ${SIGNER_MODES.join(", ")}, got ${s.mode}`);
+    if ((s.mode ?? "EIP191") === "EdDSA") {
+      if (!(s.publicKey instanceof Uint8Array) || s.publicKey.length !== 32) fail('"signer.publicKey" expected Uint8Array of length 32 for EdDSA');
+    } else if (typeof s.address !== "string" || !/^(0x)?[0-9a-fA-F]{40}$/.test(s.address)) {
+      fail(`"signer.address" expected 40 hex digits, got ${s.address}`);
+    }
+  }
+  if (o.iceServers !== undefined && !Array.isArray(o.iceServers)) fail('"iceServers" expected an array of RTCIceServer');
+  const interval = o.stabilizeInterval ?? 25_000;
+  if (!Number.isInteger(interval) || interval < 100) fail(`"stabilizeInterval" expected milliseconds >= 100, got ${interval}`);
+  if (o.storage !== undefined && !["indexeddb", "memory"].includes(o.storage)) fail(`"storage" expected "indexeddb" or "memory", got ${o.storage}`);
+  if (o.indexURL !== undefined && typeof o.indexURL !== "string") fail('"indexURL" expected a string');
+  if (o.snapshot !== undefined && typeof o.snapshot !== "boolean") fail('"snapshot" expected a boolean');
+}
+
+/** EIP-1193 request with errors that are always Error objects carrying `code`. */
+function providerRequest(ethereum) {
+  return async (method, params) => {
+    try {
+      return await ethereum.request({ method, params });
+    } catch (e) {
+      if (e instanceof Error) throw e;
+      throw Object.assign(new Error(e?.message ?? String(e)), { code: e?.code });
+    }
+  };
+}
+
+async function signature(sign, text) {
+  const sig = await sign(text);
+  if (typeof sig === "string") return sig;
+  if (sig instanceof Uint8Array) return sig;
+  throw new RingsError("SignerError", `the signer returned ${typeof sig}, expected a hex string or Uint8Array`);
+}
+
+function walletOption(o) {
+  if (o.ethereum) {
+    return { kind: "eip1193", request: providerRequest(o.ethereum), account: o.account, chainId: o.chainId };
+  }
+  const s = o.signer;
+  return { kind: "signer", mode: s.mode ?? "EIP191", address: s.address, publicKey: s.publicKey, sign: (text) => signature(s.sign, text) };
+}
+
+/** Pyodide's loader: the npm `pyodide` package, or `pyodide.mjs` under `indexURL`. */
+async function pyodideLoader(o) {
+  let indexURL = o.indexURL ?? (SCRIPT_BUILD ? CDN_INDEX_URL : undefined);
+  let moduleURL;
+  if (IS_NODE) {
+    const { pathToFileURL } = await import("node:url");
+    if (indexURL && !/^[a-z]+:/.test(indexURL)) moduleURL = pathToFileURL(indexURL + "pyodide.mjs").href;
+  } else if (indexURL) {
+    indexURL = new URL(indexURL, globalThis.location?.href).href;
+  }
+  moduleURL ??= indexURL && new URL("pyodide.mjs", indexURL).href;
+  const { loadPyodide } = moduleURL ? await import(moduleURL) : await import("pyodide");
+  return { loadPyodide, indexURL };
+}
+
+/**
+ * Start a rings-web node in this page (or in Node, without WebRTC).
+ * @param {object} options - see index.d.ts: `ethereum` or `signer`, `iceServers`, `stabilizeInterval`,
+ *   `indexURL`, `snapshot`, `storage`, `storageName`, `account`, `chainId`, `onProgress`.
+ * @returns {Promise<RingsNode>}
+ * @example
+ * const node = await createNode({ ethereum: window.ethereum, iceServers: [{ urls: "stun:your-stun-server.example:3478" }] });
+ * node.on("message", (m) => console.log(m.from, m.text));
+ * await node.connectPeerViaHttp("http://127.0.0.1:50000/");
+ */
+export async function createNode(options = {}) {
+  checkOptions(options);
+  const listeners = new Map(EVENTS.map((e) => [e, new Set()]));
+  const emit = (name, detail) => { for (const fn of listeners.get(name) ?? []) fn(detail); };
+  const progress = (stage, detail) => { const p = { stage, at: Date.now(), ...detail }; options.onProgress?.(p); emit("progress", p); };
+  progress("runtime");
+  const dist = new URL(options.distURL ?? "../dist/", import.meta.url);
+  const snapshot = options.snapshot ?? !IS_NODE;
+  const useDb = (options.storage ?? (IS_NODE ? "memory" : "indexeddb")) === "indexeddb";
+  // crypto (a wasm compile) and the VNode database open while Python starts
+  const cryptoReady = cryptoFunctions({ dist });
+  const database = useDb ? openVNodeDb(options.storageName ?? "rings-web") : Promise.resolve(null);
+  database.catch(() => {}); // a failure surfaces where it is awaited, below
+  const { pyodide, warm } = await call(async () => bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
+    .catch((e) => { throw e?.type ? e : new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); }));
+  progress("python", { warm });
+  pyodide.registerJsModule("rings_web_crypto", await cryptoReady);
+  const vnodeDb = (await database) ?? undefined;
+  const start = pyodide.pyimport("rings_web.browser").start;
+  const py = await call(() => start({
+    wallet: walletOption(options), createTransport, iceServers: options.iceServers ?? [],
+    stabilizeInterval: options.stabilizeInterval ?? 25_000, vnodeDb, emit, progress,
+  }));
+  options.ethereum?.on?.("accountsChanged", (accounts) => emit("wallet:accountsChanged", { accounts, address: py.address }));
+  progress("ready");
+  return new RingsNode(pyodide, py, listeners);
+}
+
+/** A running node; every method returns a Promise and rejects with a RingsError. */
+export class RingsNode {
+  #py;
+  #listeners;
+  constructor(pyodide, py, listeners) {
+    this.pyodide = pyodide;
+    this.#py = py;
+    this.#listeners = listeners;
+    /** This node's DID: the wallet address, `0x` + 40 lower-case hex digits. */
+    this.address = py.address;
+  }
+
+  /** Listen for `message`, `peer:connect`, `peer:disconnect`, `payload:rejected`, `progress`, `wallet:accountsChanged`. */
+  on(name, fn) {
+    if (!this.#listeners.has(name)) fail(`unknown event "${name}"; expected one of ${EVENTS.join(", ")}`);
+    this.#listeners.get(name).add(fn);
+    return this;
+  }
+
+  off(name, fn) {
+    this.#listeners.get(name)?.delete(fn);
+    return this;
+  }
+
+  createOffer() { return call(() => this.#py.create_offer()); }
+  answerOffer(offer) { return call(() => this.#py.answer_offer(offer)); }
+  acceptAnswer(answer) { return call(() => this.#py.accept_answer(answer)); }
+  connectPeerViaHttp(url) { return call(() => this.#py.connect_peer_via_http(url)); }
+  connectWithAddress(did) { return call(() => this.#py.connect_with_address(did)); }
+  sendMessage(did, bytes) { return call(() => this.#py.send_message(did, bytes)); }
+  sendSimpleTextMessage(did, text) { return call(() => this.#py.send_simple_text_message(did, text)); }
+  sendCustomMessage(did, type, bytes) { return call(() => this.#py.send_custom_message(did, type, bytes)); }
+  /** The whole CustomMessage body as given, flag header included (own application layers, protocol tests). */
+  sendRawBody(did, body) { return call(() => this.#py.send_raw_body(did, body)); }
+  /** Ask `did`'s native node to call its HTTP service `request.name`; resolves with the response. */
+  sendHttpRequest(did, request) { return call(() => this.#py.send_http_request(did, request)); }
+  listPeers() { return call(() => this.#py.list_peers()); }
+  getPeer(did) { return call(() => this.#py.get_peer(did)); }
+  disconnect(did) { return call(() => this.#py.disconnect(did)); }
+  storageStore(text) { return call(() => this.#py.storage_store(text)); }
+  storageFetch(did) { return call(() => this.#py.storage_fetch(did)); }
+  publishMessageToTopic(topic, text) { return call(() => this.#py.publish_message_to_topic(topic, text)); }
+  fetchMessagesOfTopic(topic, index = 0) { return call(() => this.#py.fetch_messages_of_topic(topic, index)); }
+  registerService(name) { return call(() => this.#py.register_service(name)); }
+  lookupService(name) { return call(() => this.#py.lookup_service(name)); }
+  getNodeInfo() { return call(() => this.#py.node_info()); }
+  /** The dissector: `{kind, json}` (0.2.5's canonical JSON) of frames (hex), a handshake string or base58 text. */
+  decode(...inputs) { return call(() => this.#py.decode(...inputs)); }
+  /** Close every link and flush storage; the node cannot be used afterwards. */
+  close() { return call(() => this.#py.close()); }
+}

@@ -1,0 +1,14 @@
+import type { Eip1193Provider } from "./index.js";
+
+/** An EIP-1193 provider that signs with a known key (tests and demos only). */
+export interface TestWallet extends Eip1193Provider {
+  readonly address: string;
+  /** The next `method` request fails with EIP-1193 `code` (default 4001: the user rejected it). */
+  rejectNext(method: string, code?: number): void;
+  /** Switch accounts as a user would; emits `accountsChanged`. */
+  switchAccount(privateKey: string): void;
+  removeListener(event: string, listener: (...args: any[]) => void): this;
+}
+
+export declare function testWallet(privateKey: string, options?: { chainId?: number }): TestWallet;
+export declare function addressOf(privateKey: string): string;

@@ -1,0 +1,405 @@
+"""The application surface of a node: what 0.2.5's ``Client`` offers, over an :class:`AsyncNode`.
+
+One implementation for every platform: the browser entry (``createNode`` in ``js/index.mjs``)
+and the native JSON-RPC endpoint both call these methods.  Message bodies follow the
+rings-node application layer (SPEC §6.1): ``send_message`` sends raw bytes behind the 4-byte
+flag header, ``send_custom_message`` a BackendMessage of the given type, text is type 2.
+Storage follows 0.2.5's JS API (SPEC §7.7): ``storage_store(text)`` overwrites the VNode
+``sha1(text)``; services are Touch-ed lists of DIDs under ``sha1(name)``; topics Extend-ed lists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from . import __version__
+from .did import Did
+from .drivers.aio import AsyncNode
+from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
+from .engine.node import NotFound, RequestTimeout
+from .errors import DecodeError, InvalidArgument, LocalError, RemoteError
+from .message.backend import (
+    FLAG_CHUNK, FLAG_RAW, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, decode_http_response,
+    encode_http_request, parse_body, raw_body,
+)
+from .message.payload import payload_from_json, payload_to_json
+from .wire import base58
+from .wire.chunk import Reassembler
+from .wire.types import PAYLOAD, Extend, MessagePayload, Overwrite, Touch, VirtualNode
+
+__all__ = ["Client", "Message", "PeerInfo", "HttpPost", "as_did", "entry_texts", "start_client"]
+
+NODE_INFO_VNODES = 256
+
+#: ``await http_post(url, json_object) -> json_object``: how a platform does one JSON POST.
+HttpPost = Callable[[str, dict], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerInfo:
+    """A linked peer, as 0.2.5's ``list_peers`` reports it."""
+
+    did: Did
+    transport_id: str
+    state: str  # "connected" (registered) or "new" (handshake under way)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A custom message addressed to this node, with its rings-node body decoded (SPEC §6.1).
+
+    ``message_type`` is the BackendMessage type (2 = text) when the body has that shape
+    (type, 30 zero bytes, data), else None: raw ``send_message`` bytes, given whole in ``data``.
+    ``path`` is the relay path: the origin, then every node that forwarded it; ``body`` the
+    whole CustomMessage body as it came (flag header included).
+    """
+
+    origin: Did
+    tx_id: uuid.UUID
+    message_type: int | None
+    data: bytes
+    path: tuple[Did, ...] = ()
+    body: bytes = b""
+    payload: MessagePayload | None = field(default=None, repr=False, compare=False)  # for a reply
+
+    @property
+    def text(self) -> str | None:
+        """The text of a SimpleText message (invalid UTF-8 replaced), else None."""
+        if self.message_type != BackendType.SimpleText:
+            return None
+        return self.data.decode("utf-8", "replace")
+
+    @classmethod
+    def from_event(cls, event: MessageReceived) -> "Message":
+        body, path, p = bytes(event.body), event.payload.relay.path, event.payload
+        try:
+            flag, content = parse_body(body)
+        except DecodeError:
+            return cls(event.origin, event.tx_id, None, body, path, body, p)
+        if flag == FLAG_RAW and len(content) >= 32 and not any(content[2:32]):
+            msg = BackendMessage.decode(content)
+            return cls(event.origin, event.tx_id, msg.message_type, msg.data, path, body, p)
+        return cls(event.origin, event.tx_id, None, content, path, body, p)
+
+
+def as_did(value: Any) -> Did:
+    """A DID from the API: a Did, or 40 hex digits with or without ``0x``.
+
+    Raises:
+        InvalidArgument: anything else.
+    """
+    if isinstance(value, Did):
+        return value
+    try:
+        return Did.parse(value)
+    except DecodeError as e:
+        raise InvalidArgument(str(e)) from None
+
+
+def _bytes(value: Any, what: str) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise InvalidArgument(f"{what} must be bytes, got {type(value).__name__}")
+
+
+def _str(value: Any, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise InvalidArgument(f"{what} must be a string, got {type(value).__name__}")
+
+
+def _decoded_text(encoded: str) -> str:
+    try:
+        return base58.decode_check(encoded).decode("utf-8")
+    except (DecodeError, UnicodeDecodeError):
+        return encoded
+
+
+def entry_texts(vnode: VirtualNode) -> list[str]:
+    """A VNode's entries as text: each is base58-monero-check of UTF-8 (kept raw if it is not)."""
+    return [_decoded_text(x) for x in vnode.data]
+
+
+class Client:
+    """A node's API: handshakes, messages, storage, services.
+
+    Args:
+        node: the running node.
+        http_post: the platform's JSON POST (urllib on CPython, ``fetch`` in the browser),
+            used by :meth:`connect_peer_via_http`.
+    """
+
+    def __init__(self, node: AsyncNode, http_post: HttpPost | None = None) -> None:
+        self.node = node
+        self._http_post = http_post
+        self._listeners: list[Callable[[str, Any], Any]] = []
+        self._http: dict[uuid.UUID, asyncio.Future] = {}  # HttpRequest tx_id -> its response
+        self._http_chunks = Reassembler(max_message_size=16 << 20)  # flag-1 response pieces
+        node.on_event(self._relay_event)
+
+    @property
+    def address(self) -> Did:
+        """This node's DID (the wallet address)."""
+        return self.node.address
+
+    def on(self, listener: Callable[[str, Any], Any]) -> None:
+        """``listener(name, value)`` for ``"message"`` (:class:`Message`), ``"peer:connect"`` and
+        ``"peer:disconnect"`` (a Did), ``"payload:rejected"`` (the RingsError a peer's input raised)."""
+        self._listeners.append(listener)
+
+    def _relay_event(self, event: Event) -> None:
+        if isinstance(event, MessageReceived):
+            if event.tx_id in self._http:
+                return self._http_response(event)
+            self._emit("message", Message.from_event(event))
+        elif isinstance(event, PeerConnected):
+            self._emit("peer:connect", event.peer)
+        elif isinstance(event, PeerDisconnected):
+            self._emit("peer:disconnect", event.peer)
+        elif isinstance(event, PayloadRejected):
+            self._emit("payload:rejected", event.error)
+
+    def _emit(self, name: str, value: Any) -> None:
+        for listener in self._listeners:
+            listener(name, value)
+
+    # -- handshakes ------------------------------------------------------------------------------
+    async def create_offer(self) -> str:
+        """Manual handshake, offering side: the offer string for the other node."""
+        return await self.node.create_offer()
+
+    async def answer_offer(self, offer: str) -> str:
+        """Manual handshake, answering side: the answer string for the offerer."""
+        return await self.node.answer_offer(_str(offer, "offer"))
+
+    async def accept_answer(self, answer: str) -> PeerInfo:
+        """Manual handshake, offering side again; the link opens shortly after."""
+        did = await self.node.accept_answer(_str(answer, "answer"))
+        return self._peer_info(did) or PeerInfo(did, "", "new")
+
+    async def connect_peer_via_http(self, url: str) -> str:
+        """Offer to a native node's JSON-RPC ``answerOffer`` at ``url`` (SPEC §7.2).
+
+        Returns the transport id of the offer.
+
+        Raises:
+            LocalError: the endpoint failed or answered nonsense.
+        """
+        url = _str(url, "url")
+        if not url.startswith(("http://", "https://")):
+            raise InvalidArgument(f"not an http(s) URL: {url[:80]!r}")
+        if self._http_post is None:
+            raise LocalError("this platform has no HTTP client")
+        offer = await self.node.create_offer()
+        request = {"jsonrpc": "2.0", "method": "answerOffer", "params": [offer], "id": 0}
+        reply = await self._http_post(url, request)
+        if not isinstance(reply, dict) or "result" not in reply:
+            error = reply.get("error") if isinstance(reply, dict) else reply
+            raise LocalError(f"answerOffer at {url} failed: {str(error)[:200]}")
+        try:
+            answer = payload_to_json(PAYLOAD.from_json(reply["result"]))
+        except DecodeError as e:
+            raise LocalError(f"answerOffer at {url} returned no answer: {e}") from None
+        await self.node.accept_answer(answer)
+        return payload_from_json(offer).data.transport_uuid
+
+    async def connect_with_address(self, did: Did | str) -> Did:
+        """Link to any node through the ring (ConnectNodeSend, SPEC §7.3); done when it is up."""
+        return await self.node.connect(as_did(did))
+
+    def disconnect(self, did: Did | str) -> None:
+        self.node.disconnect(as_did(did))
+
+    def list_peers(self) -> list[PeerInfo]:
+        engine = self.node.node
+        return [PeerInfo(did, engine.transport_of(did), "connected") for did in engine.peers]
+
+    def get_peer(self, did: Did | str) -> PeerInfo | None:
+        return self._peer_info(as_did(did))
+
+    def _peer_info(self, did: Did) -> PeerInfo | None:
+        tid = self.node.node.transport_of(did)
+        return PeerInfo(did, tid, "connected") if tid is not None else None
+
+    # -- messages --------------------------------------------------------------------------------
+    def send_message(self, did: Did | str, data: bytes) -> uuid.UUID:
+        """Raw bytes behind the flag header (0.2.5 ``send_message``); returns the tx_id.
+
+        A genuine 0.2.5 browser surfaces only bodies shaped as BackendMessage types 2/4.
+        """
+        return self.node.send_message(as_did(did), raw_body(_bytes(data, "data")))
+
+    def send_raw_body(self, did: Did | str, body: bytes) -> uuid.UUID:
+        """A CustomMessage body exactly as given, flag header included: for application layers
+        of one's own and protocol tests (the other ``send_*`` methods build the header)."""
+        return self.node.send_message(as_did(did), _bytes(body, "body"))
+
+    def send_simple_text_message(self, did: Did | str, text: str) -> uuid.UUID:
+        return self.send_custom_message(did, BackendType.SimpleText, _str(text, "text").encode())
+
+    def send_custom_message(self, did: Did | str, message_type: int, data: bytes) -> uuid.UUID:
+        if not isinstance(message_type, int) or isinstance(message_type, bool):
+            raise InvalidArgument("message_type must be an integer 0..65535")
+        return self.node.send_message(as_did(did), backend_body(message_type, _bytes(data, "data")))
+
+    def reply(self, message: Message, data: bytes) -> uuid.UUID:
+        """Answer ``message`` with raw bytes sent back along its path (a report, same tx_id).
+
+        Raises:
+            LocalError: the hop it came through is gone.
+        """
+        if message.payload is None:
+            raise InvalidArgument("only a received message can be answered")
+        return self.node.reply_message(message.payload, raw_body(_bytes(data, "data")))
+
+    async def send_http_request(self, did: Did | str, request: HttpRequest) -> HttpResponse:
+        """Have ``did``'s native node perform ``request`` with its HTTP service ``request.name``
+        (0.2.5 ``send_http_request``); the response comes back gzipped, in flag-1 pieces.
+
+        Raises:
+            RequestTimeout: no response within ``request.timeout`` ms.
+            RemoteError: the response does not decode.
+        """
+        return await self.start_http_request(did, request)[1]
+
+    def start_http_request(self, did: Did | str, request: HttpRequest) -> tuple[uuid.UUID, Awaitable[HttpResponse]]:
+        """:meth:`send_http_request` in two steps: the request's tx_id now, the response later."""
+        if not isinstance(request, HttpRequest):
+            raise InvalidArgument("request must be an HttpRequest")
+        did = as_did(did)
+        tx_id = self.node.send_message(did, backend_body(BackendType.HttpRequest, encode_http_request(request)))
+        future = self._http[tx_id] = asyncio.get_running_loop().create_future()
+
+        async def response() -> HttpResponse:
+            try:
+                return await asyncio.wait_for(future, request.timeout / 1000)
+            except asyncio.TimeoutError:
+                raise RequestTimeout(f"no HTTP response from {did.hex()} within {request.timeout} ms") from None
+            finally:
+                self._http.pop(tx_id, None)
+
+        return tx_id, response()
+
+    def _http_response(self, event: MessageReceived) -> None:
+        future = self._http[event.tx_id]
+        try:
+            flag, content = parse_body(event.body)
+            if flag == FLAG_CHUNK:
+                content = self._http_chunks.receive(content, self.node.clock())
+                if content is None:
+                    return  # more pieces to come
+            msg = BackendMessage.decode(content)
+            if msg.message_type != BackendType.HttpResponse:
+                raise DecodeError(f"expected an HttpResponse, got BackendMessage type {msg.message_type}")
+            response = decode_http_response(msg.data)
+        except RemoteError as e:
+            if not future.done():
+                future.set_exception(e)
+            return
+        if not future.done():
+            future.set_result(response)
+
+    # -- storage and services --------------------------------------------------------------------
+    async def storage_store(self, text: str) -> Did:
+        """Store ``text`` under ``sha1(text)`` (0.2.5 ``storage_store``); returns that id."""
+        text = _str(text, "text")
+        vid = Did.from_topic(text)
+        await self.node.store(Overwrite(VirtualNode(vid, (base58.encode_check(text.encode()),))))
+        return vid
+
+    async def storage_fetch(self, vid: Did | str) -> VirtualNode | None:
+        """The VNode stored under ``vid``, or None when the DHT holds none."""
+        try:
+            return await self.node.fetch(as_did(vid))
+        except NotFound:
+            return None
+
+    async def storage_fetch_texts(self, vid: Did | str) -> list[str]:
+        """The decoded entries of the VNode ``vid`` (empty when there is none)."""
+        found = await self.storage_fetch(vid)
+        return entry_texts(found) if found is not None else []
+
+    async def publish_message_to_topic(self, topic: str, text: str) -> None:
+        """Append ``text`` to the topic's VNode (Extend, capped at 1 024 entries)."""
+        entry = base58.encode_check(_str(text, "text").encode())
+        await self.node.store(Extend(VirtualNode(Did.from_topic(_str(topic, "topic")), (entry,))))
+
+    async def fetch_messages_of_topic(self, topic: str, index: int = 0) -> list[str]:
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise InvalidArgument("index must be a non-negative integer")
+        return (await self.storage_fetch_texts(Did.from_topic(_str(topic, "topic"))))[index:]
+
+    async def register_service(self, name: str) -> None:
+        """Add this node's DID to the service's list (Touch of ``sha1(name)``, as 0.2.5)."""
+        entry = base58.encode_check(self.address.bare().encode())
+        await self.node.store(Touch(VirtualNode(Did.from_topic(_str(name, "name")), (entry,))))
+
+    async def lookup_service(self, name: str) -> list[Did]:
+        """DIDs registered for the service (entries that are not DIDs are skipped)."""
+        dids = []
+        for text in await self.storage_fetch_texts(Did.from_topic(_str(name, "name"))):
+            try:
+                dids.append(Did.parse(text))
+            except DecodeError:
+                continue
+        return dids
+
+    # -- the node --------------------------------------------------------------------------------
+    def node_info(self) -> dict:
+        """Ring state and storage (as 0.2.5's ``nodeInfo`` shows its storage): the first
+        ``NODE_INFO_VNODES`` stored VNodes with their entries as text."""
+        engine = self.node.node
+        ring = engine.ring
+        return {
+            "version": __version__,
+            "did": self.address.hex(),
+            "peers": len(engine.peers),
+            "successors": [d.hex() for d in ring.successors],
+            "predecessor": ring.predecessor.hex() if ring.predecessor is not None else None,
+            "fingers": sorted({d.hex() for d in ring.fingers}),
+            "stored": len(engine.storage),
+            "vnodes": {v.did.hex(): entry_texts(v) for v in itertools.islice(engine.storage, NODE_INFO_VNODES)},
+        }
+
+    def close(self) -> None:
+        self.node.close()
+
+
+async def start_client(signer, transport, *, config=None, storage=None, http_post: HttpPost | None = None,
+                       crypto=None) -> Client:
+    """A running node in one call: session (one wallet signature), engine, asyncio driver.
+
+    Args:
+        signer: a wallet signer (:class:`~rings_web.session.LocalKeySigner`, ``Eip1193Signer``…).
+        transport: e.g. :class:`~rings_web.transport.aiortc.AiortcTransport`.
+        config: :class:`~rings_web.engine.config.Config` (the browser defaults otherwise).
+        storage: a :class:`~rings_web.dht.storage.VNodeStore` (memory by default).
+        http_post: for :meth:`Client.connect_peer_via_http` (urllib on CPython by default).
+
+    Example::
+
+        client = await start_client(LocalKeySigner(key), AiortcTransport())
+        await client.connect_peer_via_http("http://127.0.0.1:50000/")
+    """
+    import os
+    import random
+
+    from .crypto import default_backend
+    from .drivers.aio import wall_clock_ms
+    from .engine.config import Config
+    from .engine.node import Node
+    from .session import SessionManager
+
+    if http_post is None:
+        from .native.http import http_post_json as http_post
+    crypto = crypto or default_backend()
+    session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
+    engine = Node(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
+                  storage=storage)
+    node = AsyncNode(engine, transport)
+    node.start()
+    return Client(node, http_post)

@@ -1,0 +1,117 @@
+"""Browser nodes and `rings-web run`: pages bootstrap from a native seed over HTTP JSON-RPC,
+talk to it both ways, reach each other through it (relay) and through the ring (connect), and two
+native nodes and two pages form one ring. Everything on 127.0.0.1 (loopback-only namespace)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from _support import wait_until
+from rings_web.crypto import default_backend
+from rings_web.native.jsonrpc import auth_token
+from rings_web.session import LocalKeySigner
+
+pytestmark = [pytest.mark.browser, pytest.mark.cpython_only]
+pytest.importorskip("aiortc", reason="aiortc is not installed")
+
+
+class RunningNode:
+    """A `rings-web run` process with its JSON-RPC endpoint (X-SIGNATURE from its key file)."""
+
+    def __init__(self, tmp_path, name: str) -> None:
+        cfg = tmp_path / f"{name}.json"
+        subprocess.run([sys.executable, "-m", "rings_web", "init", "--config", str(cfg)], check=True,
+                       capture_output=True, timeout=60)
+        cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "host_addresses": ["127.0.0.1"],
+                                   "stabilize_interval_ms": 2000}))
+        self.proc = subprocess.Popen([sys.executable, "-m", "rings_web", "run", "--config", str(cfg), "--bind", "127.0.0.1:0"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        hello = json.loads(self.proc.stdout.readline())
+        self.url, self.did = hello["url"], hello["did"]
+        signer = LocalKeySigner((tmp_path / f"{name}.key").read_text().strip())
+        self.token = auth_token(signer.sign_digest, default_backend(), signer.address)
+
+    def rpc(self, method: str, *params):
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params), "id": 1}).encode()
+        req = urllib.request.Request(self.url, data=body, headers={"content-type": "application/json",
+                                                                   "x-signature": self.token})
+        reply = json.loads(urllib.request.urlopen(req, timeout=30).read())
+        assert "error" not in reply, reply
+        return reply["result"]
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=30)
+        return err
+
+
+def texts(page) -> list[tuple[str, str]]:
+    return [(e["detail"]["from"], e["detail"]["text"]) for e in page.events("message") if e["detail"].get("text")]
+
+
+def ring_correct(successor_of: dict[str, str], predecessor_of: dict[str, str]) -> bool:
+    ids = sorted(successor_of, key=lambda d: int(d, 16))
+    return all(successor_of[d] == ids[(i + 1) % len(ids)] and predecessor_of[d] == ids[i - 1] for i, d in enumerate(ids))
+
+
+def test_pages_bootstrap_from_rings_web_run_relay_through_it_connect_and_form_a_ring(open_node, tmp_path):
+    seed = RunningNode(tmp_path, "seed")
+    other = None
+    try:
+        p1, p2 = open_node(os.urandom(32).hex(), stabilize_ms=2000), open_node(os.urandom(32).hex(), stabilize_ms=2000)
+        a1, a2 = (p.evaluate("window.node.address") for p in (p1, p2))
+        for page, did in ((p1, a1), (p2, a2)):
+            page.api("connectPeerViaHttp", seed.url)  # CORS preflight + POST answerOffer, from the page
+            assert wait_until(lambda: page.api("getPeer", seed.did) and any(p["did"] == did for p in seed.rpc("listPeers")), 20)
+
+        # native <-> browser, both ways
+        seed.rpc("sendSimpleText", a1, "seed to page")
+        assert wait_until(lambda: (seed.did, "seed to page") in texts(p1), 15)
+        p1.api("sendCustomMessage", seed.did, 9, {"$bytes": "c0ffee"})
+        assert wait_until(lambda: seed.rpc("pollMessage", True)["message"] == {"message_type": 9, "data": base64.b64encode(b"\xc0\xff\xee").decode()}, 15)
+
+        # page 2 reaches page 1 through the seed while they are not linked
+        for _ in range(3):
+            if not p2.api("getPeer", a1):
+                break
+            p2.api("disconnect", a1)
+            assert wait_until(lambda: not p2.api("getPeer", a1) and not p1.api("getPeer", a2), 10)
+        p2.api("sendSimpleTextMessage", a1, "through the seed")
+        assert wait_until(lambda: (a2, "through the seed") in texts(p1), 15)
+        relayed = next(e["detail"]["path"] for e in p1.events("message") if e["detail"].get("text") == "through the seed")
+        assert relayed == [a2, seed.did]
+
+        # and connects to it through the ring (ConnectNodeSend via the seed)
+        assert p2.api("connectWithAddress", a1) == a1
+        assert wait_until(lambda: p1.api("getPeer", a2), 10)
+
+        # a second native node joins: two native nodes and two pages make one ring
+        other = RunningNode(tmp_path, "other")
+        other.rpc("connectPeerViaHttp", seed.url)
+        nodes = {seed.did: seed, other.did: other}
+
+        def ring() -> bool:
+            succ, pred = {}, {}
+            for did, node in nodes.items():
+                info = node.rpc("nodeInfo")
+                succ[did], pred[did] = info["successors"][:1] and info["successors"][0], info["predecessor"]
+            for did, page in ((a1, p1), (a2, p2)):
+                info = page.api("getNodeInfo")
+                succ[did], pred[did] = info["successors"][:1] and info["successors"][0], info.get("predecessor")
+            return ring_correct(succ, pred)
+
+        assert wait_until(ring, 60, 0.5), "the ring of two native nodes and two pages"
+        other.rpc("sendSimpleText", a2, "from the other native node")
+        assert wait_until(lambda: (other.did, "from the other native node") in texts(p2), 15)
+        assert p1.events("payload:rejected") == [] and p2.events("payload:rejected") == []
+    finally:
+        errors = seed.stop() + (other.stop() if other else "")
+    assert '"PayloadRejected"' not in errors

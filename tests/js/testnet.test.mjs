@@ -1,0 +1,90 @@
+// A six-page rings-web network in headless Chromium, built with the reusable helper js/testnet.mjs.
+// Run inside a loopback-only network namespace (tests/browser/test_js.py does).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { testnet, until } from "../../js/testnet.mjs";
+
+const N = 6;
+let net;
+const hexId = (did) => BigInt(did);
+const byId = (a, b) => (hexId(a.address) < hexId(b.address) ? -1 : 1);
+
+/** Every node's successor and predecessor are the true ones among `nodes`. */
+async function ringCorrect(nodes) {
+  const sorted = [...nodes].sort(byId);
+  const infos = await Promise.all(sorted.map((n) => n.call("getNodeInfo")));
+  return sorted.every((n, i) => infos[i].successors[0] === sorted[(i + 1) % sorted.length].address
+    && infos[i].predecessor === sorted[(i + sorted.length - 1) % sorted.length].address);
+}
+
+/** From each node, a custom message (type 7) to every other; resolves with the paths they took.
+ * A message between two pages that were not linked when it was sent must have been relayed. */
+async function allPairsMessages(nodes, tag) {
+  const unlinked = new Set();
+  for (const a of nodes) {
+    for (const b of nodes) {
+      if (a === b) continue;
+      if (!(await a.call("getPeer", b.address))) unlinked.add(`${a.address}>${b.address}`);
+      await a.call("sendCustomMessage", b.address, 7, { $bytes: Buffer.from(`${tag}:${a.address}`).toString("hex") });
+    }
+  }
+  const paths = [];
+  for (const b of nodes) {
+    const want = nodes.filter((a) => a !== b).map((a) => `${tag}:${a.address}`).sort();
+    const got = await until(async () => {
+      const mine = (await b.events("message")).filter((e) => Buffer.from(e.detail.data.$bytes, "hex").toString().startsWith(`${tag}:`));
+      return mine.length >= want.length && mine;
+    }, 30_000, `${want.length} messages at ${b.address}`);
+    assert.deepEqual(got.map((e) => Buffer.from(e.detail.data.$bytes, "hex").toString()).sort(), want);
+    for (const e of got) {
+      assert.equal(e.detail.type, 7);
+      assert.equal(e.detail.path[0], e.detail.from);
+      if (unlinked.has(`${e.detail.from}>${b.address}`)) assert.ok(e.detail.path.length >= 2, `relayed: ${e.detail.path}`);
+      paths.push(e.detail.path);
+    }
+  }
+  return paths;
+}
+
+before(async () => { net = await testnet(N, { stabilizeInterval: 2000 }); });
+after(async () => { await net?.close(); });
+
+test("six pages: chain, ring, multi-hop messages, connect all, storage, one page leaves and the rest heal", async () => {
+  const nodes = net.nodes;
+  for (let i = 1; i < N; i++) await net.link(nodes[i - 1], nodes[i]);
+
+  await until(() => ringCorrect(nodes), 60_000, "the ring after stabilization");
+
+  await allPairsMessages(nodes, "ring");
+  // six pages may all be linked by now: unlink a pair, and it must talk through the others
+  const [a, b] = [nodes[0], nodes.find((n) => n !== nodes[0])];
+  for (let attempt = 0; attempt < 3 && (await a.call("getPeer", b.address)); attempt++) {
+    await a.call("disconnect", b.address);
+    await until(async () => !(await a.call("getPeer", b.address)) && !(await b.call("getPeer", a.address)), 10_000, "the unlink");
+  }
+  const relayed = await allPairsMessages([a, b], "relayed");
+  assert.ok(relayed.every((p) => p.length >= 2), `a and b talk through another page: ${JSON.stringify(relayed)}`);
+
+  for (const a of nodes) {
+    for (const b of nodes) {
+      if (a !== b && !(await a.call("getPeer", b.address))) assert.equal(await a.call("connectWithAddress", b.address), b.address);
+    }
+  }
+  for (const a of nodes) assert.equal((await a.call("listPeers")).length, N - 1, `${a.address} links every other page`);
+
+  const vid = await nodes[0].call("storageStore", "stored by page 0");
+  for (const n of nodes) assert.deepEqual((await n.call("storageFetch", vid)).data, ["stored by page 0"]);
+
+  // the page that stores the id (0.2.5 placement: the node preceding it) leaves
+  const sorted = [...nodes].sort(byId);
+  const owner = [...sorted].reverse().find((n) => hexId(n.address) < hexId(vid)) ?? sorted[sorted.length - 1];
+  await owner.close();
+  const rest = nodes.filter((n) => n !== owner);
+  await until(async () => (await Promise.all(rest.map((n) => n.call("listPeers")))).every((p) => p.length === N - 2),
+    30_000, "the others to drop the closed page");
+  await until(() => ringCorrect(rest), 60_000, "the ring without the closed page");
+  await allPairsMessages(rest, "healed");
+  for (const n of rest) assert.deepEqual((await n.call("storageFetch", vid)).data, ["stored by page 0"], "a replica survives");
+
+  assert.deepEqual(net.errors, [], "no page errors, console errors or unhandled rejections");
+});

@@ -1,0 +1,265 @@
+"""rings_web.browser (the Python half of ``createNode``) inside Pyodide, in Node and in Chromium.
+
+The page's objects come from the real shims where they work without a network — js/testing.mjs
+(the test EIP-1193 wallet: MetaMask's code path), js/crypto.mjs (wasm crypto, cross-checked with
+@noble), js/storage.mjs (IndexedDB, in Chromium) — loaded as bundled data: modules, since
+pytest-pyodide's page has no import map. An in-memory JS transport stands in for WebRTC (two
+nodes in one interpreter); WebRTC itself is exercised end to end by tests/js/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+from test_in_pyodide import REPO, check_dist
+
+HERE = Path(__file__).resolve().parent
+
+# globalThis.glue: factories for the stand-ins and the options object js/index.mjs passes
+STAND_INS = """
+globalThis.glue = {
+  wallet(key, reject, code) {
+    const w = testWallet(key);
+    if (reject) w.rejectNext(reject, code);
+    return { kind: "eip1193", request: (method, params) => w.request({ method, params }), account: undefined, chainId: undefined };
+  },
+  hub() {
+    const ends = new Map();
+    return (name, failing) => (events) => {
+      const me = { events, links: new Map() };
+      ends.set(name, me);
+      const token = (tid, type) => ({ sdp: JSON.stringify({ sdp: `fake:${name}:${tid}`, type }), candidates: [] });
+      return {
+        async createOffer(tid) { if (failing) throw new Error("RTCPeerConnection is not available"); return token(tid, "offer"); },
+        async acceptOffer(tid, sdp) { JSON.parse(sdp); return token(tid, "answer"); },
+        async applyAnswer(tid, sdp) {
+          const [, far, ftid] = JSON.parse(sdp).sdp.split(":");
+          const other = ends.get(far);
+          me.links.set(tid, [other, ftid]);
+          other.links.set(ftid, [me, tid]);
+          setTimeout(() => { me.events.opened(tid); other.events.opened(ftid); });
+        },
+        send(tid, frame) {
+          const link = me.links.get(tid);
+          if (link) { const copy = frame.slice(); setTimeout(() => link[0].events.frame(link[1], copy)); }
+        },
+        close(tid) {
+          const link = me.links.get(tid);
+          me.links.delete(tid);
+          if (link && link[0].links.delete(link[1])) setTimeout(() => link[0].events.closed(link[1]));
+        },
+      };
+    };
+  },
+  db() {
+    const stores = { owned: new Map(), replicas: new Map() };
+    return { stores, async load(s) { return [...stores[s]]; }, put(s, k, bytes) { stores[s].set(k, bytes.slice()); },
+             delete(s, k) { stores[s].delete(k); }, async flush() {}, close() {} };
+  },
+  options(wallet, createTransport, vnodeDb) {
+    const log = [];
+    return { log, wallet, createTransport, iceServers: [], stabilizeInterval: 200, vnodeDb,
+             emit: (name, detail) => log.push([name, detail]), progress: (stage) => log.push(["progress", stage]) };
+  },
+};
+"""
+
+
+@pytest.fixture(scope="session")
+def shim_bundles() -> dict[str, str]:
+    out = subprocess.run(["node", str(HERE / "bundle_shims.mjs")], capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="module")
+def selenium_glue(request, runtime, shim_bundles, selenium_module_scope):
+    check_dist(request.config.option.dist_dir)
+    selenium = selenium_module_scope
+    selenium.load_package(["rings-web"])
+    # the wasm crypto sits in the repo's dist/ for Node, and in the test dist (the page's own
+    # directory) for Chromium
+    dist = (REPO / "dist").as_uri() + "/" if runtime == "node" else selenium.base_url + "/"
+    url = {name: "data:text/javascript;base64," + base64.b64encode(code.encode()).decode() for name, code in shim_bundles.items()}
+    selenium.run_js(f"""
+        const [testing, shim, storage] = await Promise.all([
+            import({json.dumps(url["testing"])}), import({json.dumps(url["crypto"])}), import({json.dumps(url["storage"])})]);
+        await shim.registerCrypto(pyodide, {{ dist: {json.dumps(dist)} }});
+        pyodide.registerJsModule("rings_web_crypto_noble", await shim.cryptoFunctions({{ fast: false }}));
+        globalThis.openVNodeDb = storage.openVNodeDb;
+        globalThis.testWallet = testing.testWallet;
+    """)
+    selenium.run_js(STAND_INS)
+    return selenium
+
+
+@run_in_pyodide
+async def test_two_nodes_link_talk_and_store(selenium_glue):
+    import asyncio
+
+    import js
+    from js import glue
+    from rings_web.browser import start
+
+    async def until(predicate):
+        for _ in range(200):
+            if predicate():
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("condition not reached")
+
+    hub = glue.hub()
+    a_opts = glue.options(glue.wallet("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"), hub("a"), None)
+    b_opts = glue.options(glue.wallet("0c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee0"), hub("b"), None)
+    a, b = await start(a_opts), await start(b_opts)
+    assert a.address == "0x2c7536e3605d9c16a7a3d7b1898e529396a65c23"  # the wallet's address is the DID
+    assert [stage for name, stage in a_opts.log.to_py() if name == "progress"] == ["wallet", "storage"]
+
+    peer = await a.accept_answer(await b.answer_offer(await a.create_offer()))
+    assert peer.did == b.address
+    await until(lambda: a.get_peer(b.address) is not None and b.get_peer(a.address) is not None)
+    assert [p.did for p in a.list_peers()] == [b.address]
+
+    from pyodide.ffi import to_js
+
+    a.send_simple_text_message(b.address, "hi from a")
+    a.send_message(b.address, to_js(b"\x01\x02raw"))
+    a.send_custom_message(b.address, 9, to_js(b"\xca\xfe"))
+    await until(lambda: len([e for e in b_opts.log.to_py() if e[0] == "message"]) == 3)
+    text, raw, custom = [d for name, d in b_opts.log.to_py() if name == "message"]
+    assert (text["from"], text["type"], text["text"], text["path"]) == (a.address, 2, "hi from a", [a.address])
+    assert (raw["type"], bytes(raw["data"])) == (None, b"\x01\x02raw")
+    assert (custom["type"], bytes(custom["data"])) == (9, b"\xca\xfe")
+    assert ["peer:connect", {"did": a.address}] in b_opts.log.to_py()
+
+    vid = await a.storage_store("kept by the ring")
+    assert (await b.storage_fetch(vid)).to_py()["data"] == ["kept by the ring"]
+    assert await b.storage_fetch("0x" + "00" * 20) is None
+    await a.register_service("echo")
+    assert (await b.lookup_service("echo")).to_py() == [a.address]
+    from rings_web.message.backend import HttpResponse
+    from rings_web.native.backend import HttpBackend
+
+    async def fetch(url, request):
+        return HttpResponse(200, {"x-url": url}, request.body[::-1])
+
+    HttpBackend(b.client, {"rev": "http://127.0.0.1:9/api"}, fetch)
+    request = to_js({"name": "rev", "method": "POST", "path": "/x", "body": to_js(b"abc"), "timeout": 5000},
+                    dict_converter=js.Object.fromEntries)
+    response = (await a.send_http_request(b.address, request)).to_py()
+    assert (response["status"], response["headers"], bytes(response["body"])) == (200, {"x-url": "http://127.0.0.1:9/api/x"}, b"cba")
+    decoded = b.decode(await a.create_offer()).to_py()
+    assert decoded["kind"] == "handshake" and '"ConnectNodeSend"' in decoded["json"]
+    await a.close()
+    await b.close()
+
+
+@run_in_pyodide
+async def test_wallet_rejection_and_webrtc_failure_are_typed(selenium_glue):
+    import pytest
+    from js import glue
+    from rings_web.browser import start
+    from rings_web.errors import InvalidArgument, LocalError, SignatureRejected, WalletLocked
+
+    key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+    hub = glue.hub()
+    with pytest.raises(SignatureRejected, match="4001"):
+        await start(glue.options(glue.wallet(key, "personal_sign"), hub("x"), None))
+    with pytest.raises(WalletLocked, match="4100"):
+        await start(glue.options(glue.wallet(key, "eth_requestAccounts", 4100), hub("x"), None))
+    node = await start(glue.options(glue.wallet(key), hub("y", True), None))
+    with pytest.raises(LocalError, match="WebRTC: Error: RTCPeerConnection is not available"):
+        await node.create_offer()
+    with pytest.raises(InvalidArgument):
+        node.send_message(node.address, "text, not bytes")
+    assert node.list_peers().to_py() == []
+    await node.close()
+    working = await start(glue.options(glue.wallet(key), hub("z"), None))
+    with pytest.raises(LocalError, match="POST http://127.0.0.1:9/ failed"):  # nothing listens there
+        await working.connect_peer_via_http("http://127.0.0.1:9/")
+    await working.close()
+
+
+@run_in_pyodide
+async def test_vnodes_are_mirrored_to_the_database_and_loaded_back(selenium_glue):
+    from js import glue
+    from pyodide.ffi import to_js
+    from rings_web.browser import start
+    from rings_web.browser.storage import open_store
+    from rings_web.did import Did
+
+    key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+    db = glue.db()
+    node = await start(glue.options(glue.wallet(key), glue.hub()("z"), db))
+    vid = await node.storage_store("persisted")
+    await node.publish_message_to_topic("log", "one")
+    await node.publish_message_to_topic("log", "two")
+    assert sorted(db.stores.owned.keys()) == sorted([vid, Did.from_topic("log").hex()])
+    await node.close()
+
+    db.stores.owned.set("0x" + "ab" * 20, to_js(b"not a vnode"))  # a row this version cannot read
+    store = await open_store(db)
+    assert [v.did.hex() for v in store] and len(store) == 2
+    again = await start(glue.options(glue.wallet(key), glue.hub()("z"), db))
+    assert (await again.fetch_messages_of_topic("log", 0)).to_py() == ["one", "two"]
+    assert (await again.storage_fetch(vid)).to_py()["data"] == ["persisted"]
+    await again.close()
+
+
+@run_in_pyodide
+def test_wasm_crypto_agrees_with_noble(selenium_glue):
+    import random
+
+    import rings_web_crypto as fast
+    import rings_web_crypto_noble as noble
+    from pyodide.ffi import to_js
+    from rings_web.crypto import default_backend
+
+    assert fast.implementation.startswith("wasm") and noble.implementation == "@noble"
+    assert default_backend().name == "pyodide"
+    rng = random.Random(5)
+    js = lambda b: to_js(memoryview(b))  # noqa: E731
+    for size in (0, 1, 135, 136, 137, 3700, 200_000):  # around the keccak rate (136 bytes)
+        data = js(rng.randbytes(size))
+        assert fast.keccak256(data).to_bytes() == noble.keccak256(data).to_bytes()
+        parts = (js(b'{"x":['), data, js(b"]}"))
+        assert fast.keccak256ByteList(*parts).to_bytes() == noble.keccak256ByteList(*parts).to_bytes()
+    for _ in range(20):
+        secret, other, digest = js(rng.randbytes(32)), js(rng.randbytes(32)), js(rng.randbytes(32))
+        pub = fast.secp256k1PublicKey(secret).to_bytes()
+        assert pub == noble.secp256k1PublicKey(secret).to_bytes()
+        sig = fast.secp256k1Sign(digest, secret).to_bytes()
+        assert sig == noble.secp256k1Sign(digest, secret).to_bytes()  # RFC 6979, low S: the same bytes
+        assert fast.secp256k1Recover(digest, js(sig)).to_bytes() == pub == noble.secp256k1Recover(digest, js(sig)).to_bytes()
+        compressed = bytes([2 + (pub[63] & 1)]) + pub[:32]
+        assert fast.secp256k1Decompress(js(compressed)).to_bytes() == pub
+        other_pub = js(noble.secp256k1PublicKey(other).to_bytes())
+        assert fast.secp256k1Ecdh(secret, other_pub).to_bytes() == noble.secp256k1Ecdh(secret, other_pub).to_bytes()
+
+
+@run_in_pyodide
+async def test_vnodes_persist_in_indexeddb(selenium_glue):
+    import js
+    import pytest
+    from rings_web.browser.storage import open_store
+    from rings_web.did import Did
+    from rings_web.wire.types import Extend, VirtualNode
+
+    if not hasattr(js, "indexedDB"):
+        pytest.skip("IndexedDB exists only in the browser runtime")
+    db = await js.openVNodeDb("glue-test")
+    store = await open_store(db)
+    vid = Did.from_topic("glue")
+    store.operate(Extend(VirtualNode(vid, ("a",))))
+    store.operate(Extend(VirtualNode(vid, ("b",))))
+    store.keep_replica(VirtualNode(Did.from_topic("theirs"), ("c",)))
+    await db.flush()
+    db.close()
+    again = await open_store(await js.openVNodeDb("glue-test"))
+    assert again.get(vid).data == ("a", "b") and again.get(Did.from_topic("theirs")).data == ("c",)
+    assert len(again) == 1  # the replica is not owned
