@@ -325,6 +325,7 @@ class Node:
         """Connect to any DID through the ring (SPEC §7.3); done when the link is up."""
         rid = self._new_request("connect", now, did)
         if did in self._peers:
+            self._transports[self._peers[did]].ring_managed = False  # asked for: the ring keeps it
             return self._done(rid, did)
         if did == self.me:
             return self._fail(rid, LocalError("cannot connect to this node itself"))
@@ -786,6 +787,7 @@ class Node:
         stale = now - self.config.stabilize_interval_ms + self.config.request_timeout_ms
         for t in [t for t in self._pending.values() if t.remote == did]:
             if t.deadline > stale:
+                t.ring_managed = t.ring_managed and ring_managed  # an API connect pins it
                 return  # being linked: never two offers at once (quirk 17)
             self._close(t, now)  # offered a round ago and never answered: the offer was lost
 
