@@ -409,6 +409,12 @@ class Node:
             # beyond 0.2.5: no node has told us it precedes us for a whole round, so we may
             # sit apart from the ring (concurrent joins): ask where we belong
             self._look_up_self(now)
+        elif self._rounds in (2, 4) or self._rounds % 8 == 0:
+            # beyond 0.2.5: concurrent joins can leave a chain of nodes whose successors and
+            # predecessors agree with each other but skip the rest of the ring (a loop the
+            # notifications never leave); asked through a peer outside that chain, the ring
+            # names our true successor
+            self._look_up_self(now, outside=True)
         for _ in range(self.config.fingers_per_round):
             step = self.ring.next_finger_check()
             if step is None:
@@ -559,9 +565,11 @@ class Node:
                 self._look_up_self(now)
         self._learn(did, now, via=p.relay.path)
 
-    def _look_up_self(self, now: int) -> None:
-        """Ask where we belong through the peer farthest round the ring (closest behind us)."""
-        others = [d for d in self._peers if d != self.ring.successors.first()]
+    def _look_up_self(self, now: int, outside: bool = False) -> None:
+        """Ask where we belong through the peer farthest round the ring (closest behind us);
+        ``outside``: not through our predecessor or successors (the ring we may be wrong about)."""
+        skip = {self.ring.predecessor, *self.ring.successors} if outside else {self.ring.successors.first()}
+        others = [d for d in self._peers if d not in skip]
         if others:
             start = max(others, key=lambda d: d.bias(self.me))
             self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), start, now)
