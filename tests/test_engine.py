@@ -407,19 +407,21 @@ def test_a_newcomer_asks_on_its_bootstrap_link_only_and_borrows_fingers_from_its
         assert newcomer.ring.fingers[k] == (None if want == newcomer.me else want), k
 
 
-def test_a_new_predecessor_is_announced_to_the_peers_that_linked_to_us(ring24, monkeypatch):
+def test_a_new_predecessor_is_announced_to_the_peers_with_a_finger_target_it_now_owns(ring24, monkeypatch):
     sim, nodes = ring24
+    ids = sorted(n.me for n in nodes)
     log = sent_payloads(monkeypatch)
     newcomer = sim.add_node()
     sim.link(newcomer, nodes[2])
     sim.run_for(2000)
     successor = next(n for n in nodes if n.me == newcomer.ring.successors.first())
+    old = ids[bisect_left(ids, newcomer.me) - 1]  # the old predecessor
     told = {p.relay.next_hop for sender, p in log
             if sender == successor.me and isinstance(p.data, NotifyPredecessorReport) and p.data.did == newcomer.me}
-    linked_to_it = {peer for peer, tid in successor._peers.items() if not successor._transports[tid].ring_managed}
-    assert told and told <= linked_to_it | {newcomer.me}
-    old = next(n for n in nodes if n.ring.successors.first() == newcomer.me)  # the old predecessor
-    assert old.me in told
+    assert old in told
+    for peer in told - {newcomer.me}:  # a target peer + 2^k in (old, newcomer]: the newcomer's now
+        assert any(Did(peer + (1 << k)).in_range(old, newcomer.me) for k in range(160)), peer
+    assert next(n for n in nodes if n.me == old).ring.successors.first() == newcomer.me  # it linked to it
 
 
 def test_a_finger_check_goes_to_the_finger_which_answers_for_its_own_range(ring24, monkeypatch):

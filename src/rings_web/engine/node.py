@@ -546,10 +546,12 @@ class Node:
             self._emit(pl.report(self.session, p, NotifyPredecessorReport(old), now=now), now)
         if self.ring.predecessor == sender != old:
             # beyond 0.2.5: tell our other peers at once that a node arrived just before us:
-            # those with us as a finger or successor for an id it now owns link to it (the
-            # old predecessor first of all, whose successor it is), the rest ignore it
-            for peer in self._peers:
-                if peer != sender and not self._transports[self._peers[peer]].ring_managed:
+            # those with a finger target in (old, sender], an id it now owns, link to it
+            # (the old predecessor first of all, whose successor it is); with no old
+            # predecessor, the peers that linked to us (we may be their finger)
+            for peer, tid in self._peers.items():
+                if peer != sender and (_needs(peer, old, sender) if old is not None
+                                       else not self._transports[tid].ring_managed):
                     self._send_direct(NotifyPredecessorReport(sender), peer, now)
 
     def _on_notify_report(self, p: MessagePayload, now: int) -> None:
@@ -865,6 +867,17 @@ class Node:
 
     def _fail(self, rid: int, error: RingsError) -> int:
         return self._finish(rid, RequestFailed(rid, error))
+
+
+def _needs(peer: Did, old: Did, new: Did) -> bool:
+    """Whether ``peer``, linked to us, needs to hear of our new predecessor ``new`` (which
+    replaced ``old``): it takes over the ids in ``(old, new]``, so ``peer`` needs it if a
+    finger target ``peer + 2^k`` lies there (the old predecessor's ``peer + 1`` among them),
+    whichever end opened the link."""
+    b_old, b_new = old.bias(peer), new.bias(peer)
+    if b_old > b_new:  # peer lies in (old, new): from it, the range starts at peer itself
+        b_old = 0
+    return b_new.bit_length() > b_old.bit_length()
 
 
 def _holds(vnode: VirtualNode, op: VNodeOperation) -> bool:
