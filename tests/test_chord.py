@@ -209,6 +209,25 @@ def test_next_finger_check_walks_the_slots_that_need_a_question():
     assert wrap.next_finger_check() == FixFinger(159, Did(2**159 - 3))
 
 
+def test_verified_fingers_are_left_out_of_the_unverified_walk():
+    ring = ring_of(0, 2**100, 2**150, 2**155, 2**159)
+    ring.notify(Did(2**159))
+    ring.verify(101, Did(2**150))  # a lookup of 2^101 named 2^150: slots 101..150 are right
+    ring.verify(155, Did(2**155))  # not its slot (2^155 holds 151..155): ignored, as is a
+    ring.verify(156, Did(2**150))  # slot that holds another node
+    assert [ring.next_finger_check(unverified=True).index for _ in range(3)] == [151, 156, 151]
+    ring.verify_top(Did(2**155))  # named for a target before it: its last slot (155) only
+    ring.verify(156, Did(2**159))
+    assert [ring.next_finger_check(unverified=True).index for _ in range(2)] == [151, 151]
+    ring.verify(151, Did(2**155))
+    assert ring.next_finger_check(unverified=True) is None  # all confirmed
+    assert sorted(ring.next_finger_check().index for _ in range(3)) == [101, 151, 156]  # the plain walk
+    ring.remove(Did(2**150))  # its slots go to 2^155, confirmed from 151 only
+    assert ring.next_finger_check(unverified=True).index == 101
+    ring.join(Did(2**150))  # a node back: not confirmed
+    assert ring.next_finger_check(unverified=True).index == 101
+
+
 def test_checks_for_a_new_finger():
     ring = ring_of(0, 2**100, 2**159)
     ring.join(Did(2**150 + 5))  # takes slots 101..150, cutting 2^159's run short at 151

@@ -457,6 +457,26 @@ def test_every_eighth_round_a_node_asks_where_it_belongs_outside_its_neighbourho
             assert asked.get(node.me, set()) & outside, node.me
 
 
+def test_confirmed_fingers_are_rechecked_one_a_round(ring24, monkeypatch):
+    """A settled node has had every finger confirmed by a lookup: a round rechecks one, in
+    turn (fingers_per_round is for the slots no lookup has confirmed)."""
+    sim, nodes = ring24
+    sim.run_for(8 * CONFIG.stabilize_interval_ms)
+    log = sent_payloads(monkeypatch)
+    per_round = []
+    stabilize = Node.stabilize
+
+    def recording_round(self, now):
+        start = len(log)
+        stabilize(self, now)
+        per_round.append(sum(isinstance(p.data, FindSuccessorSend) and p.data.then == Handler.FixFingerTable
+                             for _, p in log[start:]))
+
+    monkeypatch.setattr(Node, "stabilize", recording_round)
+    sim.run_for(2 * CONFIG.stabilize_interval_ms)
+    assert len(per_round) >= 2 * len(nodes) - 2 and max(per_round) == 1
+
+
 def test_ring_links_close_after_a_round_unused(ring24):
     sim, nodes = ring24
     a = nodes[0]

@@ -72,7 +72,8 @@ class PeerRing:
         successors: successor list size (3 in 0.2.5).
     """
 
-    __slots__ = ("self_id", "fingers", "successors", "predecessor", "fix_finger_index", "_base", "_known", "_known_bias")
+    __slots__ = ("self_id", "fingers", "successors", "predecessor", "fix_finger_index", "_base", "_known", "_known_bias",
+                 "_verified")
 
     def __init__(self, self_id: Did, successors: int = 3) -> None:
         self.self_id = _did(self_id, "self_id")
@@ -84,6 +85,9 @@ class PeerRing:
         # every joined node, clockwise from self: fingers and successors are drawn from it
         self._known: list[Did] = []
         self._known_bias: list[int] = []
+        # finger -> lowest slot k for which a lookup named it the successor of self + 2^k:
+        # it is then right for every slot from k to the end of its run
+        self._verified: dict[Did, int] = {}
 
     # -- membership -------------------------------------------------------------------------
     def join(self, did: Did) -> None:
@@ -116,6 +120,7 @@ class PeerRing:
         if i == len(self._known_bias) or self._known_bias[i] != b:
             return
         del self._known[i], self._known_bias[i]
+        self._verified.pop(did, None)
         if self.fingers.remove(did) and i < len(self._known):
             self.fingers.join(self._known[i])  # the closest node after ``did``: its slots' new owner
         if self.successors.remove(did):
@@ -244,7 +249,18 @@ class PeerRing:
             self.predecessor = did
         return old
 
-    def next_finger_check(self) -> FixFinger | None:
+    def verify(self, k: int, did: Did) -> None:
+        """A lookup named ``did`` the successor of ``self + 2^k``: if slot k holds it, the
+        slots from k to the end of its run are right (until ``did`` leaves)."""
+        if 0 <= k < RING_BITS and self.fingers[k] == did and self._verified.get(did, RING_BITS) > k:
+            self._verified[did] = k
+
+    def verify_top(self, did: Did) -> None:
+        """A lookup named ``did`` the successor of some target before it: the last slot of
+        its run (the one nearest it) is right."""
+        self.verify(((int(_did(did)) - self._base) & _MASK).bit_length() - 1, did)
+
+    def next_finger_check(self, unverified: bool = False) -> FixFinger | None:
         """The next finger slot worth a question, walking the slots round.
 
         The index advances before use, as 0.2.5's (its first round fixes k = 1, §10 item 16),
@@ -254,6 +270,8 @@ class PeerRing:
         self]``: it stays empty) and a slot holding the same node as the slot before (the
         check of its run's first slot covers it).  Returns None when a whole turn found
         nothing to ask.
+
+        ``unverified``: skip too the slots a lookup has confirmed (:meth:`verify`).
         """
         first = self.successors.first_bias()
         low = RING_BITS if first is None else first.bit_length()
@@ -265,6 +283,8 @@ class PeerRing:
             k = self.fix_finger_index = k if k >= low else low
             finger = fingers[k]
             if (1 << k) > mine or (finger is not None and fingers[k - 1] == finger):
+                continue
+            if unverified and finger is not None and self._verified.get(finger, RING_BITS) <= k:
                 continue
             return FixFinger(k, self.self_id + (1 << k))
         return None

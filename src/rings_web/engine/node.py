@@ -67,6 +67,7 @@ class _Transport:
     manual: bool = False  # handshake strings exchanged out of band (create_offer / answer_offer)
     unused: bool = False  # a ring link nobody used since the last round: closed at the next
     exact: bool = False  # opened to the answer of a finger lookup: its slots need no check
+    slot: int | None = None  # the finger slot whose lookup named the remote, if known
     # what to do once the driver has made our offer / answer
     on_ready: Callable[[HandshakeInfo, int], None] | None = None
     request: int | None = None  # the API request waiting for this handshake (offer, answer)
@@ -122,6 +123,7 @@ class Node:
         self._steps = 0  # successors stepped back to this round (see _on_notify_report)
         self._join_lookups: set[uuid.UUID] = set()  # tx ids of our join lookups (on manual links)
         self._borrow_from: Did | None = None  # the successor a join lookup named, until borrowed from
+        self._finger_checks: dict[uuid.UUID, int] = {}  # tx id of a finger check -> its slot
 
     # == outputs ====================================================================================
     def actions_to_perform(self) -> list[Action]:
@@ -237,6 +239,8 @@ class Node:
         if t.ring_managed:  # a finger we linked to is checked at once
             for check in self.ring.checks_for(t.remote, t.exact):
                 self._check_finger(check, now)
+            if t.exact:
+                self._verify(t.slot, t.remote)
         if t.remote in self.ring.successors.list()[:-1]:  # and a new successor names the next one
             self._ask_successor_of(t.remote, now)
         self._events.append(PeerConnected(t.remote))
@@ -415,10 +419,17 @@ class Node:
             # notifications never leave); asked through a peer outside that chain, the ring
             # names our true successor
             self._look_up_self(now, outside=True)
+        # the slots no lookup has confirmed first; when all are, one slot a round (0.2.5's
+        # pace) still rechecks them in turn (a finger displaced by a newcomer is told by
+        # the newcomer's successor, see _on_notify_send)
+        checked = 0
         for _ in range(self.config.fingers_per_round):
-            step = self.ring.next_finger_check()
+            step = self.ring.next_finger_check(unverified=True)
             if step is None:
                 break
+            self._check_finger(step, now)
+            checked += 1
+        if not checked and (step := self.ring.next_finger_check()) is not None:
             self._check_finger(step, now)
         self._prune(now)
 
@@ -435,7 +446,10 @@ class Node:
         if finger is None:
             finger = self.ring.successors.first()
         if finger is not None:
-            self._send_direct(FindSuccessorSend(step.target, False, Handler.FixFingerTable), finger, now)
+            tx_id = self._send_direct(FindSuccessorSend(step.target, False, Handler.FixFingerTable), finger, now)
+            if len(self._finger_checks) >= 256:  # answers that never came
+                self._finger_checks.clear()
+            self._finger_checks[tx_id] = step.index
 
     def _prune(self, now: int) -> None:
         """Close links this node opened for the ring that neither end has used for a whole
@@ -535,7 +549,10 @@ class Node:
             self._join_lookups.discard(p.tx_id)
             self._borrow_from = did
         if handler in (Handler.Connect, Handler.FixFingerTable, Handler.SyncStorage):
-            self._learn(did, now, via=p.relay.path, exact=handler == Handler.FixFingerTable)
+            slot = self._finger_checks.pop(p.tx_id, None) if handler == Handler.FixFingerTable else None
+            self._learn(did, now, via=p.relay.path, exact=handler == Handler.FixFingerTable, slot=slot)
+            if handler == Handler.FixFingerTable and did in self._peers:
+                self._verify(slot, did)
 
     def _on_notify_send(self, p: MessagePayload, now: int) -> None:
         sender = p.relay.path[0]
@@ -652,7 +669,16 @@ class Node:
     }
 
     # == ring and storage ===========================================================================
-    def _learn(self, did: Did, now: int, via: tuple[Did, ...] = (), exact: bool = False) -> None:
+    def _verify(self, slot: int | None, did: Did) -> None:
+        """A finger lookup (for ``slot``, if known) named ``did``: the slots it settles are
+        left out of the round-robin checks."""
+        if slot is None:
+            self.ring.verify_top(did)
+        else:
+            self.ring.verify(slot, did)
+
+    def _learn(self, did: Did, now: int, via: tuple[Did, ...] = (), exact: bool = False,
+               slot: int | None = None) -> None:
         """A report named ``did``: join it if linked; link to it if the ring would use it.
 
         The offer goes back along the report's path (``via``): the reporter knows ``did``,
@@ -663,7 +689,7 @@ class Node:
             self._join(did, now)
         elif self.ring.would_improve(did, tuple(t.remote for t in self._pending.values() if t.remote)):
             # 0.2.5 connects to every reported node
-            self._connect(did, now, via=via, exact=exact)
+            self._connect(did, now, via=via, exact=exact, slot=slot)
 
     def _join(self, did: Did, now: int) -> None:
         before = self.ring.successors.first()
@@ -790,7 +816,7 @@ class Node:
         return t
 
     def _connect(self, did: Did, now: int, ring_managed: bool = True, via: tuple[Did, ...] = (),
-                 exact: bool = False) -> None:
+                 exact: bool = False, slot: int | None = None) -> None:
         """Offer a link to ``did`` and send the offer through the ring (SPEC §7.3)."""
         if did in self._peers:
             return
@@ -812,7 +838,7 @@ class Node:
                 self._events.append(PayloadRejected(None, e))
 
         t = self._new_transport(did, ready, now)
-        t.ring_managed, t.exact = ring_managed, exact
+        t.ring_managed, t.exact, t.slot = ring_managed, exact, slot
         self._actions.append(CreateOffer(t.id))
 
     def _apply_answer(self, p: MessagePayload) -> None:
