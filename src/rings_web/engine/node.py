@@ -45,6 +45,10 @@ from .events import (
 
 __all__ = ["Node", "RequestTimeout", "NotFound"]
 
+_new_uuid, _set = object.__new__, object.__setattr__
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # variant and version bits
+_UUID_V4 = (0x8000 << 48) | (4 << 76)
+
 #: frames held from a peer whose channel opened before ours (a 960 KB message is 16 frames)
 _EARLY_FRAMES = 64
 
@@ -134,11 +138,14 @@ class Node:
         return self._events.popleft() if self._events else None
 
     def get_timer(self) -> int | None:
-        deadlines = [r.deadline for r in self._requests.values()]
-        deadlines += [t.deadline for t in self._pending.values()]
-        if self._next_round is not None:
-            deadlines.append(self._next_round)
-        return min(deadlines, default=None)
+        best = self._next_round  # called after every input: no list built
+        for r in self._requests.values():
+            if best is None or r.deadline < best:
+                best = r.deadline
+        for t in self._pending.values():
+            if best is None or t.deadline < best:
+                best = t.deadline
+        return best
 
     @property
     def transport_ids(self) -> list[str]:
@@ -873,7 +880,12 @@ class Node:
 
     # == requests ===================================================================================
     def _uuid(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        """A version-4 UUID from our rng: ``uuid.UUID(int=..., version=4)`` built directly
+        (two per frame sent: its tx id or chunk id)."""
+        u = _new_uuid(uuid.UUID)
+        _set(u, "int", self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_V4)
+        _set(u, "is_safe", uuid.SafeUUID.unknown)
+        return u
 
     def _new_request(self, kind: str, now: int, key: Any = None) -> int:
         rid = next(self._ids)
