@@ -205,15 +205,17 @@ class Simulator:
     def _pump(self, node: Node) -> None:
         me = node.me
         links = self._links[me]
+        low, high = self.latency_ms
         for action in node.actions_to_perform():
-            if type(action) is SendFrames:
+            if type(action) is SendFrames:  # the hot path: _latency() and _at() inlined
                 far = links.get(action.transport_id)
                 if far is None:
                     continue
-                delay = self._latency()
+                at = self.now + low + int(self.rng.random() * (high - low + 1))
                 self.frames_sent += len(action.frames)
                 for frame in action.frames:
-                    self._at(delay, far.node, Node.receive, far.transport_id, frame)
+                    self._seq += 1
+                    heapq.heappush(self._heap, (at, self._seq, far.node, _RECEIVE, (far.transport_id, frame)))
             elif isinstance(action, CreateOffer):
                 self._at(1, me, Node.offer_ready, action.transport_id, _token(me, action.transport_id, "offer"))
             elif isinstance(action, AcceptOffer):
@@ -244,6 +246,9 @@ class Simulator:
             self._timers[me] = timer
             self._seq += 1
             heapq.heappush(self._heap, (timer, self._seq, me, None, ()))
+
+
+_RECEIVE = Node.receive
 
 
 def _continue(node: Node, then: Callable[[object], None], value: object, now: int) -> None:
