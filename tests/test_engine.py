@@ -372,6 +372,22 @@ def test_lookup_names_the_successor_of_any_key(ring24):
     assert done.value == LookupResult(own.ring.successors.first(), 0)  # in its own range: no message
 
 
+def test_a_multicall_of_lookups_gets_each_answer_once(monkeypatch):
+    """Lookups in one MultiCall share its tx_id, so two with the same answer would be two
+    byte-identical reports (a replay to the asker): each answer is reported once."""
+    sim = Simulator(seed=26, config=Config(stabilize_interval_ms=10**9))
+    a, b = sim.add_node(), sim.add_node()
+    sim.link(a, b)
+    sim.run_for(1000)
+    log = sent_payloads(monkeypatch)
+    lookups = tuple(FindSuccessorSend(b.me + k, False, Handler.FixFingerTable) for k in (1, 2, 3))  # all: a
+    sim.call(a, lambda n: n._send_direct(MultiCall(lookups), b.me, sim.now))
+    sim.run_for(1000)
+    reports = [p for sender, p in log if sender == b.me and isinstance(p.data, FindSuccessorReport)]
+    assert [r.data for r in reports] == [FindSuccessorReport(a.me, Handler.FixFingerTable)]
+    assert not [e for e in sim.events[a.me] if isinstance(e, PayloadRejected)]
+
+
 def test_a_newcomer_asks_on_its_bootstrap_link_only_and_borrows_fingers_from_its_successor(ring24, monkeypatch):
     sim, nodes = ring24
     log = sent_payloads(monkeypatch)

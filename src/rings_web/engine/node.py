@@ -126,6 +126,7 @@ class Node:
         self._rounds = 0
         self._steps = 0  # successors stepped back to this round (see _on_notify_report)
         self._join_lookups: set[uuid.UUID] = set()  # tx ids of our join lookups (on manual links)
+        self._reported: set[FindSuccessorReport] | None = None  # answers given to the MultiCall at hand
         self._borrow_from: Did | None = None  # the successor a join lookup named, until borrowed from
         self._finger_checks: dict[uuid.UUID, int] = {}  # tx id of a finger check -> its slot
 
@@ -480,11 +481,17 @@ class Node:
         handler(self, p, now)
 
     def _on_multicall(self, p: MessagePayload, now: int) -> None:
-        for inner in p.data.messages:
-            try:
-                self._dispatch(replace(p, data=inner), now)
-            except RingsError as e:
-                self._events.append(PayloadRejected(None, e))
+        # reports share the MultiCall's tx_id: the same answer twice would be the same bytes,
+        # which the asker rightly rejects as a replay, so each answer is given once
+        self._reported = set()
+        try:
+            for inner in p.data.messages:
+                try:
+                    self._dispatch(replace(p, data=inner), now)
+                except RingsError as e:
+                    self._events.append(PayloadRejected(None, e))
+        finally:
+            self._reported = None
 
     def _on_refused(self, p: MessagePayload, now: int) -> None:
         raise RemoteError(f"{type(p.data).__name__} is local-only; refused from the wire (SPEC §10 item 10)")
@@ -534,7 +541,12 @@ class Node:
             if answer == msg.did:  # the asker already is our successor: name the node after it
                 later = [s for s in self.ring.successors if s != msg.did]
                 answer = later[0] if later else self.me
-            return self._emit(pl.report(self.session, p, FindSuccessorReport(answer, msg.then), now=now), now)
+            report = FindSuccessorReport(answer, msg.then)
+            if self._reported is not None:
+                if report in self._reported:
+                    return None
+                self._reported.add(report)
+            return self._emit(pl.report(self.session, p, report, now=now), now)
         check_relay(p.relay, self.me)
         found = self.ring.find_successor(msg.did, p.relay.path)
         hop = found.did if isinstance(found, Local) else found.next_hop
