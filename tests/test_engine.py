@@ -336,6 +336,23 @@ def test_engine_receive_never_raises_on_mutated_frames(pair_for_fuzz):
     check()
 
 
+@pytest.mark.parametrize("linked", [False, True])
+def test_a_ring_link_asked_for_by_connect_is_kept(linked):
+    """connect() to a peer the ring is linking (or has linked) for itself pins that link:
+    the ring must not close it later as one it does not need."""
+    sim, nodes = build_ring(16, seed=24, fast=True)
+    a = nodes[1]
+    spare = next(n for n in nodes if n.me not in a.peers and n is not a)
+    sim.call(a, lambda n: n._connect(spare.me, sim.now))
+    if linked:
+        sim.run_for(500)
+        assert spare.me in a.peers
+    rid = sim.call(a, lambda n: n.connect(spare.me, sim.now))
+    assert isinstance(result(sim, a, rid), RequestDone)
+    sim.run_for(3 * CONFIG.stabilize_interval_ms)  # rounds prune the ring links it does not use
+    assert spare.me in a.peers and a.me in spare.peers
+
+
 def test_simultaneous_connects_make_one_link(monkeypatch):
     """Two nodes offering each other at once (0.2.5 quirk 17) end with one link, none dropped."""
     sim = Simulator(seed=11, config=Config(stabilize_interval_ms=10**9))  # no stabilization rounds

@@ -308,6 +308,7 @@ class Node:
         """Connect to any DID through the ring (SPEC §7.3); done when the link is up."""
         rid = self._new_request("connect", now, did)
         if did in self._peers:
+            self._transports[self._peers[did]].ring_managed = False  # asked for: the ring keeps it
             return self._done(rid, did)
         if did == self.me:
             return self._fail(rid, LocalError("cannot connect to this node itself"))
@@ -691,8 +692,11 @@ class Node:
 
     def _connect(self, did: Did, now: int, ring_managed: bool = True, via: tuple[Did, ...] = ()) -> None:
         """Offer a link to ``did`` and send the offer through the ring (SPEC §7.3)."""
-        if any(t.remote == did for t in self._transports.values()):
-            return  # already linked or being linked: never two offers at once (quirk 17)
+        linking = [t for t in self._transports.values() if t.remote == did]
+        if linking:  # already linked or being linked: never two offers at once (quirk 17)
+            for t in linking:
+                t.ring_managed = t.ring_managed and ring_managed  # an API connect pins it
+            return
 
         def ready(info: HandshakeInfo, now: int) -> None:
             try:
