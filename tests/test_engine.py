@@ -23,7 +23,8 @@ from rings_web.wire import base58
 from rings_web.wire.chunk import Reassembler, decode_frame, split
 from rings_web.wire.types import (
     CustomMessage, Extend, FindSuccessorReport, FindSuccessorSend, Handler, HandshakeInfo, LeaveDHT, MessageRelay,
-    MultiCall, NotifyPredecessorReport, NotifyPredecessorSend, OperateVNode, Overwrite, Touch, VirtualNode,
+    MultiCall, NotifyPredecessorReport, NotifyPredecessorSend, OperateVNode, Overwrite, SyncVNodeWithSuccessor, Touch,
+    VirtualNode,
 )
 
 CONFIG = Config(stabilize_interval_ms=3000)
@@ -519,8 +520,26 @@ def test_a_ring_link_asked_for_by_connect_is_kept(ring24, linked):
         assert spare.me in a.peers
     rid = sim.call(a, lambda n: n.connect(spare.me, sim.now))
     assert isinstance(result(sim, a, rid), RequestDone)
-    sim.run_for(3 * CONFIG.stabilize_interval_ms)  # two rounds would close an unused ring link
+    sim.run_for(3 * CONFIG.stabilize_interval_ms)  # rounds prune the ring links it does not use
     assert spare.me in a.peers and a.me in spare.peers
+
+
+def test_two_owners_of_one_vnode_merge_their_entries():
+    """While a ring settles, two nodes can each take a registration for the same id (each
+    believing it owns it). When one hands its copy over, the other keeps both sides' entries
+    (0.2.5 overwrites: the demo lost a page's service registration that way)."""
+    sim = Simulator(seed=25, config=Config(stabilize_interval_ms=10**9))
+    a, b = sim.add_node(), sim.add_node()
+    sim.link(a, b)
+    sim.run_for(1000)
+    vid = next(v for v in (Did.from_topic(f"key {i}") for i in range(64)) if a._owns(v))
+    assert result(sim, a, sim.call(a, lambda n: n.store(Touch(VirtualNode(vid, ("at a",))), sim.now))).value
+    sim.run_for(1000)  # its replica reaches b
+    b.storage.owned[vid] = VirtualNode(vid, ("at b",))  # b took one while it believed it owned vid
+    sim.call(b, lambda n: n._send_direct(SyncVNodeWithSuccessor((n.storage.owned.pop(vid),)), a.me, sim.now))
+    sim.run_for(1000)
+    assert a.storage.get(vid).data == ("at a", "at b")
+    assert b.storage.get(vid).data == ("at a", "at b")  # and the merged copy is replicated back
 
 
 def test_simultaneous_connects_make_one_link(monkeypatch):

@@ -24,6 +24,21 @@ def test_operations():
         apply_operation(v, Extend(VirtualNode(V, ("q",), VNodeType.Subring)))
 
 
+def test_a_copy_of_an_owned_vnode_is_merged_not_overwritten():
+    store = VNodeStore()
+    store.operate(Touch(VirtualNode(V, ("ours", "both"))))
+    merged, changed = store.merge(VirtualNode(V, ("both", "theirs")))
+    assert changed and merged.data == ("ours", "both", "theirs") == store.get(V).data
+    assert store.merge(VirtualNode(V, ("theirs",))) == (merged, False)  # nothing new: no change
+    store.keep_replica(VirtualNode(Did(6), ("replica",)))
+    assert store.merge(VirtualNode(Did(6), ("handed over",)))[0].data == ("replica", "handed over")
+    assert Did(6) in store.owned and Did(6) not in store.replicas
+    assert store.merge(VirtualNode(Did(7), ("new",)))[0].data == ("new",)
+    with pytest.raises(RemoteError):
+        store.merge(VirtualNode(V, ("x",), VNodeType.Subring))
+    assert store.get(V) == merged
+
+
 @pytest.mark.cpython_only
 def test_sqlite_store_survives_reopen(tmp_path):
     from rings_web.native.storage import open_store

@@ -17,14 +17,11 @@ async function ringCorrect(nodes) {
     && infos[i].predecessor === sorted[(i + sorted.length - 1) % sorted.length].address);
 }
 
-/** From each node, a custom message (type 7) to every other; resolves with the paths they took.
- * A message between two pages that were not linked when it was sent must have been relayed. */
+/** From each node, a custom message (type 7) to every other; resolves with the paths they took. */
 async function allPairsMessages(nodes, tag) {
-  const unlinked = new Set();
   for (const a of nodes) {
     for (const b of nodes) {
       if (a === b) continue;
-      if (!(await a.call("getPeer", b.address))) unlinked.add(`${a.address}>${b.address}`);
       await a.call("sendCustomMessage", b.address, 7, { $bytes: Buffer.from(`${tag}:${a.address}`).toString("hex") });
     }
   }
@@ -39,7 +36,6 @@ async function allPairsMessages(nodes, tag) {
     for (const e of got) {
       assert.equal(e.detail.type, 7);
       assert.equal(e.detail.path[0], e.detail.from);
-      if (unlinked.has(`${e.detail.from}>${b.address}`)) assert.ok(e.detail.path.length >= 2, `relayed: ${e.detail.path}`);
       paths.push(e.detail.path);
     }
   }
@@ -56,14 +52,18 @@ test("six pages: chain, ring, multi-hop messages, connect all, storage, one page
   await until(() => ringCorrect(nodes), 60_000, "the ring after stabilization");
 
   await allPairsMessages(nodes, "ring");
-  // six pages may all be linked by now: unlink a pair, and it must talk through the others
-  const [a, b] = [nodes[0], nodes.find((n) => n !== nodes[0])];
-  for (let attempt = 0; attempt < 3 && (await a.call("getPeer", b.address)); attempt++) {
+  // six pages are all linked by now (three successors each): unlink a pair, and it must talk
+  // through the others. The ring soon links the pair again, maybe before the messages leave:
+  // then both go direct, and the unlink is tried again.
+  const [a, b] = [nodes[0], nodes[1]];
+  const tries = [];
+  for (let attempt = 0; attempt < 5 && !tries.some((paths) => paths.every((p) => p.length >= 2)); attempt++) {
     await a.call("disconnect", b.address);
     await until(async () => !(await a.call("getPeer", b.address)) && !(await b.call("getPeer", a.address)), 10_000, "the unlink");
+    tries.push(await allPairsMessages([a, b], `relayed ${attempt}`));
   }
-  const relayed = await allPairsMessages([a, b], "relayed");
-  assert.ok(relayed.every((p) => p.length >= 2), `a and b talk through another page: ${JSON.stringify(relayed)}`);
+  assert.ok(tries.some((paths) => paths.every((p) => p.length >= 2)), `a and b talk through another page: ${JSON.stringify(tries)}`);
+  console.log(`# a and b relayed after ${tries.length} unlink(s)`);
 
   for (const a of nodes) {
     for (const b of nodes) {

@@ -71,6 +71,28 @@ class VNodeStore:
         self.owned[vid] = after
         return after, after != before
 
+    def merge(self, vnode: VirtualNode) -> tuple[VirtualNode, bool]:
+        """Take over a copy of an owned VNode (a hand-over or a replica): entries we hold stay,
+        and the copy's entries we lack are appended.  Two nodes that both believed they owned
+        ``vnode.did`` while the ring settled may each hold entries the other lacks; 0.2.5
+        overwrites, losing one side's.  Returns the merged VNode and whether it changed.
+
+        Raises:
+            RemoteError: the copy's kind differs from ours.
+        """
+        before = self.owned.get(vnode.did)
+        if before is None:
+            before = self.replicas.pop(vnode.did, None)
+        if before is None:
+            after = vnode
+        elif before.kind != vnode.kind:
+            raise RemoteError(f"VNode {vnode.did.hex()} is {before.kind.name}, the copy is {vnode.kind.name}")
+        else:
+            data = before.data + tuple(x for x in vnode.data if x not in before.data)
+            after = VirtualNode(vnode.did, data[-VNODE_DATA_MAX_LEN:], vnode.kind)
+        self.owned[vnode.did] = after
+        return after, after != before
+
     def keep_replica(self, vnode: VirtualNode) -> None:
         if vnode.did not in self.owned:
             self.replicas[vnode.did] = vnode

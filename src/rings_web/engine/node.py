@@ -653,8 +653,8 @@ class Node:
 
     def _on_sync_vnode(self, p: MessagePayload, now: int) -> None:
         for vnode in p.data.data:
-            if self._owns(vnode.did):
-                self._operate_local(Overwrite(vnode), now)
+            if self._owns(vnode.did):  # a hand-over, or the ring is settling: merge, lose nothing
+                self._replicate(*self.storage.merge(vnode), now)
             else:
                 self.storage.keep_replica(vnode)
 
@@ -738,7 +738,9 @@ class Node:
         return self.ring.stores_here(vid)
 
     def _operate_local(self, op: VNodeOperation, now: int) -> VirtualNode:
-        vnode, changed = self.storage.operate(op)
+        return self._replicate(*self.storage.operate(op), now)
+
+    def _replicate(self, vnode: VirtualNode, changed: bool, now: int) -> VirtualNode:
         if changed and self.config.replicas:
             # the neighbours that take over (predecessor) or are asked next (successors)
             for n in {self.ring.predecessor, *self.ring.successors} - {None, self.me}:
