@@ -363,6 +363,7 @@ def test_two_owners_of_one_vnode_merge_their_entries():
     sim.run_for(1000)
     vid = next(v for v in (Did.from_topic(f"key {i}") for i in range(64)) if a._owns(v))
     assert result(sim, a, sim.call(a, lambda n: n.store(Touch(VirtualNode(vid, ("at a",))), sim.now))).value
+    sim.run_for(1000)  # its replica reaches b
     b.storage.owned[vid] = VirtualNode(vid, ("at b",))  # b took one while it believed it owned vid
     sim.call(b, lambda n: n._send_direct(SyncVNodeWithSuccessor((n.storage.owned.pop(vid),)), a.me, sim.now))
     sim.run_for(1000)
