@@ -88,7 +88,8 @@ class VNodeStore:
         elif before.kind != vnode.kind:
             raise RemoteError(f"VNode {vnode.did.hex()} is {before.kind.name}, the copy is {vnode.kind.name}")
         else:
-            data = before.data + tuple(x for x in vnode.data if x not in before.data)
+            have = set(before.data)
+            data = before.data + tuple(x for x in vnode.data if x not in have)
             after = VirtualNode(vnode.did, data[-VNODE_DATA_MAX_LEN:], vnode.kind)
         self.owned[vnode.did] = after
         return after, after != before
