@@ -87,15 +87,15 @@ class Did(int):
 
     # -- ring arithmetic --------------------------------------------------------------------
     def __add__(self, other: int) -> "Did":
-        return Did(int(self) + int(other))
+        return int.__new__(Did, (int(self) + int(other)) & _MASK)
 
     __radd__ = __add__
 
     def __sub__(self, other: int) -> "Did":
-        return Did(int(self) - int(other))
+        return int.__new__(Did, (int(self) - int(other)) & _MASK)
 
     def __rsub__(self, other: int) -> "Did":
-        return Did(int(other) - int(self))
+        return int.__new__(Did, (int(other) - int(self)) & _MASK)
 
     def __neg__(self) -> "Did":
         return Did(-int(self))

@@ -9,11 +9,12 @@ hold in half-received messages.
 
 from __future__ import annotations
 
+import struct
 import uuid
 from dataclasses import dataclass, field
 
 from ..errors import DecodeError
-from .buffer import Reader, Writer
+from .buffer import USIZE_MAX, Reader
 from .types import CHUNK, Chunk, ChunkMeta
 
 __all__ = ["TRANSPORT_MTU", "TRANSPORT_MAX_SIZE", "DEFAULT_TTL_MS", "split", "decode_frame", "Reassembler"]
@@ -23,19 +24,23 @@ TRANSPORT_MAX_SIZE = 960_000  # largest payload 0.2.5 sends
 DEFAULT_TTL_MS = 300_000
 MAX_TTL_MS = 3_000_000
 TS_OFFSET_TOLERANCE_MS = 3_000
+_U64 = (1 << 64) - 1
 #: 0.2.5 sends at most 16 pieces; smaller MTUs of other peers are welcome up to this.
 MAX_CHUNKS = 4096
+
+
+_HEADER = struct.Struct("<QQQ")  # index, count, data length
+_META = struct.Struct("<Q16sQQQ")  # id length (16), id, ts_ms low and high halves, ttl_ms
 
 
 def split(payload: bytes, chunk_id: uuid.UUID, now: int, mtu: int = TRANSPORT_MTU) -> list[bytes]:
     """Frames for one payload: pieces of at most ``mtu`` bytes (at least one piece)."""
     count = max(1, -(-len(payload) // mtu))
-    meta = ChunkMeta(chunk_id, now, DEFAULT_TTL_MS)
+    meta = _META.pack(16, chunk_id.bytes, now & _U64, now >> 64, DEFAULT_TTL_MS)
     frames = []
     for i in range(count):
-        w = Writer()
-        CHUNK.push(w, Chunk(i, count, payload[i * mtu : (i + 1) * mtu], meta))
-        frames.append(w.getvalue())
+        piece = payload[i * mtu : (i + 1) * mtu]
+        frames.append(_HEADER.pack(i, count, len(piece)) + piece + meta)
     return frames
 
 
@@ -45,6 +50,25 @@ def decode_frame(frame: bytes) -> Chunk:
     if chunk.count == 0 or chunk.index >= chunk.count:
         raise DecodeError(f"chunk index {chunk.index} of {chunk.count}")
     return chunk
+
+
+def _single(frame: bytes) -> tuple[bytes, int, int] | None:
+    """A well-formed one-piece frame as (data, ts_ms, ttl_ms), the common case read in two
+    steps; None for anything else (``decode_frame`` then decodes it field by field)."""
+    if len(frame) < 72:
+        return None
+    index, count, n = _HEADER.unpack_from(frame)
+    if index != 0 or count != 1 or n > len(frame) - 72:
+        return None
+    id_len, _, low, high, ttl = _META.unpack_from(frame, 24 + n)
+    if id_len != 16 or ttl > USIZE_MAX:
+        return None
+    return frame[24 : 24 + n], low | high << 64, ttl
+
+
+def _fresh(ts_ms: int, ttl_ms: int, now: int) -> bool:
+    """0.2.5 drops pieces with an overlong TTL, stamped too far in the future, or expired."""
+    return ttl_ms <= MAX_TTL_MS and ts_ms - TS_OFFSET_TOLERANCE_MS <= now < ts_ms + ttl_ms
 
 
 @dataclass(slots=True)
@@ -75,13 +99,16 @@ class Reassembler:
         Raises:
             DecodeError: the frame does not decode, or disagrees with earlier pieces.
         """
+        single = _single(frame)
+        if single is not None:
+            data, ts_ms, ttl_ms = single
+            if self._partial:
+                self.expire(now)
+            return data if _fresh(ts_ms, ttl_ms, now) else None
         chunk = decode_frame(frame)
         self.expire(now)
         meta = chunk.meta
-        # 0.2.5 drops pieces with an overlong TTL or stamped too far in the future.
-        if meta.ttl_ms > MAX_TTL_MS or meta.ts_ms - TS_OFFSET_TOLERANCE_MS > now:
-            return None
-        if meta.ts_ms + meta.ttl_ms <= now:
+        if not _fresh(meta.ts_ms, meta.ttl_ms, now):
             return None
         if chunk.count == 1:
             return chunk.data

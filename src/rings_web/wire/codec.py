@@ -21,7 +21,7 @@ from .buffer import USIZE_MAX, Reader, Writer
 __all__ = [
     "Codec", "Int", "U8", "U16", "U32", "U64", "USIZE", "U128", "BOOL", "STR", "BYTES",
     "UUID", "DID", "PUBKEY", "Opt", "Seq", "Map", "Struct", "Field", "Enum", "Variant",
-    "Newtype", "Unit",
+    "Newtype", "Unit", "Remembered", "Recent",
 ]
 
 
@@ -124,20 +124,60 @@ class _Bytes(Codec):
             raise DecodeError("invalid value: byte out of range 0..=255") from None
 
 
-class _Uuid(Codec):
-    """uuid 0.8: bincode ``serialize_bytes`` of the 16 bytes; JSON hyphenated lower-case."""
+class Recent:
+    """A bounded memo that keeps what is in use: two generations of ``size`` entries; when
+    the newer is full it becomes the older (the older is dropped), and a hit in the older
+    generation moves the entry back to the newer one."""
 
-    __slots__ = ()
+    __slots__ = ("size", "new", "old")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.new: dict = {}
+        self.old: dict = {}
+
+    def get(self, key: Any) -> Any:
+        value = self.new.get(key)
+        if value is None:
+            value = self.old.get(key)
+            if value is not None:
+                self.put(key, value)
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self.new) >= self.size:
+            self.old, self.new = self.new, {}
+        self.new[key] = value
+
+
+class _Uuid(Codec):
+    """uuid 0.8: bincode ``serialize_bytes`` of the 16 bytes; JSON hyphenated lower-case.
+
+    A forwarded payload keeps its ``tx_id``: decoded ids are remembered (bounded).
+    """
+
+    __slots__ = ("_decoded",)
     min_size = 24
+    _LENGTH = (16).to_bytes(8, "little")
+
+    def __init__(self) -> None:
+        self._decoded = Recent(1 << 16)  # 24 encoded bytes -> uuid
 
     def pull(self, r: Reader) -> uuid.UUID:
-        raw = r.pull_bytes()
-        if len(raw) != 16:
-            raise DecodeError(f"uuid: expected 16 bytes, got {len(raw)}")
-        return uuid.UUID(bytes=raw)
+        pos = r.pos
+        raw = r.data[pos : pos + 24]
+        value = self._decoded.get(raw)
+        if value is None:
+            if len(raw) < 24 or raw[:8] != self._LENGTH:
+                n = len(r.pull_bytes())
+                raise DecodeError(f"uuid: expected 16 bytes, got {n}")
+            value = uuid.UUID(bytes=raw[8:])
+            self._decoded.put(raw, value)
+        r.pos = pos + 24
+        return value
 
     def push(self, w: Writer, value: uuid.UUID) -> None:
-        w.push_bytes(value.bytes)
+        w.buf += self._LENGTH + value.bytes
 
     def to_json(self, value: uuid.UUID) -> str:
         return str(value)
@@ -155,24 +195,60 @@ class _Uuid(Codec):
 
 
 class _Did(Codec):
-    """impl-serde H160: always the string ``0x`` + 40 lower-case hex, also in bincode."""
+    """impl-serde H160: always the string ``0x`` + 40 lower-case hex, also in bincode.
 
-    __slots__ = ()
+    Every payload carries eight or more DIDs, mostly the same few: both directions are
+    remembered (bounded), so a known DID costs one dictionary lookup.
+    """
+
+    __slots__ = ("_decoded", "_encoded")
     min_size = 50
     _PREFIX = (42).to_bytes(8, "little") + b"0x"
     _HEX = frozenset(b"0123456789abcdefABCDEF")
 
+    def __init__(self) -> None:
+        self._decoded = Recent(1 << 16)  # 50 encoded bytes -> Did
+        self._encoded = Recent(1 << 16)  # Did -> 50 encoded bytes
+
     def pull(self, r: Reader) -> Did:
-        # hot path (every payload has 8+ DIDs): length, prefix and digits checked inline
-        if r.pull_u64() != 42:
-            raise DecodeError(f"Did: expected a 42-character string at offset {r.pos - 8}")
-        raw = r.pull_fixed(42)
-        if raw[:2] != b"0x" or not self._HEX.issuperset(raw[2:]):
-            raise DecodeError(f"Did expected '0x' + 40 hex digits, got {raw[:60]!r}")
-        return int.__new__(Did, int(raw[2:], 16))
+        pos = r.pos
+        raw = r.data[pos : pos + 50]
+        did = self._decoded.get(raw)
+        if did is None:
+            did = self._parse(r, raw)
+        r.pos = pos + 50
+        return did
+
+    def _parse(self, r: Reader, raw: bytes) -> Did:
+        if len(raw) < 50 or raw[:10] != self._PREFIX or not self._HEX.issuperset(raw[10:]):
+            if r.pull_u64() != 42:  # name what is wrong
+                raise DecodeError(f"Did: expected a 42-character string at offset {r.pos - 8}")
+            raise DecodeError(f"Did expected '0x' + 40 hex digits, got {r.pull_fixed(42)[:60]!r}")
+        did = int.__new__(Did, int(raw[10:], 16))
+        self._decoded.put(raw, did)
+        return did
+
+    def known(self, raws: list[bytes]) -> list[Did] | None:
+        """The DIDs of these 50-byte encodings if all were decoded lately, else None."""
+        new = self._decoded.new
+        dids = [new.get(raw) for raw in raws]
+        if None in dids:
+            get = self._decoded.get
+            dids = [get(raw) for raw in raws]
+        return None if None in dids else dids
+
+    def encoded(self, value: Did) -> bytes:
+        """The 50 bytes of ``value``."""
+        raw = self._encoded.new.get(value)
+        if raw is None:
+            raw = self._encoded.get(value)
+            if raw is None:
+                raw = self._PREFIX + b"%040x" % value
+                self._encoded.put(value, raw)
+        return raw
 
     def push(self, w: Writer, value: Did) -> None:
-        w.buf += self._PREFIX + b"%040x" % value
+        w.buf += self.encoded(value)
 
     def to_json(self, value: Did) -> str:
         return value.hex()
@@ -250,7 +326,7 @@ class Seq(Codec):
     def pull(self, r: Reader) -> tuple:
         n = r.pull_len(self.inner.min_size)
         pull = self.inner.pull
-        return tuple(pull(r) for _ in range(n))
+        return tuple([pull(r) for _ in range(n)])
 
     def push(self, w: Writer, value: Sequence) -> None:
         w.push_u64(len(value))
@@ -298,6 +374,44 @@ class Map(Codec):
         return {self.key.from_json(k): self.value.from_json(v) for k, v in obj.items()}
 
 
+class Remembered(Codec):
+    """``inner`` for immutable values that are often encoded again just as they were decoded
+    (a forwarded payload keeps its message and its origin's signature): the bytes of recent
+    values are kept by identity, and encoding a kept value copies them."""
+
+    __slots__ = ("inner", "min_size", "_bytes")
+
+    def __init__(self, inner: Codec) -> None:
+        self.inner = inner
+        self.min_size = inner.min_size
+        self._bytes = Recent(1 << 14)  # id(value) -> (value, its bytes)
+
+    def keep(self, value: Any, raw: bytes) -> None:
+        """Remember that ``value`` encodes as ``raw``."""
+        self._bytes.put(id(value), (value, raw))
+
+    def pull(self, r: Reader) -> Any:
+        start = r.pos
+        value = self.inner.pull(r)
+        self.keep(value, r.data[start : r.pos])
+        return value
+
+    def push(self, w: Writer, value: Any) -> None:
+        hit = self._bytes.get(id(value))
+        if hit is not None and hit[0] is value:
+            w.buf += hit[1]
+            return
+        start = len(w.buf)
+        self.inner.push(w, value)
+        self.keep(value, bytes(w.buf[start:]))
+
+    def to_json(self, value: Any) -> Any:
+        return self.inner.to_json(value)
+
+    def from_json(self, obj: Any) -> Any:
+        return self.inner.from_json(obj)
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     """One struct field: Python attribute, codec, and the JSON name when serde renames it."""
@@ -309,6 +423,14 @@ class Field:
     @property
     def key(self) -> str:
         return self.json_name or self.attr
+
+
+def _compile_push(fields: Sequence[tuple[str, Callable]]) -> Callable[[Writer, Any], None]:
+    """``push0(w, v.attr0); push1(w, v.attr1); ...`` without a loop (hot path)."""
+    scope = {f"p{i}": push for i, (_, push) in enumerate(fields)}
+    body = "".join(f"    p{i}(w, v.{attr})\n" for i, (attr, _) in enumerate(fields)) or "    pass\n"
+    exec(f"def push(w, v):\n{body}", scope)
+    return scope["push"]
 
 
 def _compile_pull(cls: type, pulls: list[Callable]) -> Callable[[Reader], Any]:
@@ -333,15 +455,14 @@ class Struct(Codec):
         self.cls = cls
         self.fields = tuple(f if isinstance(f, Field) else Field(*f) for f in fields)
         self.min_size = sum(f.codec.min_size for f in self.fields)
-        self._pushes = tuple((f.attr, f.codec.push) for f in self.fields)
+        self._pushes = _compile_push([(f.attr, f.codec.push) for f in self.fields])
         self._pull = _compile_pull(cls, [f.codec.pull for f in self.fields])
 
     def pull(self, r: Reader) -> Any:
         return self._pull(r)
 
     def push(self, w: Writer, value: Any) -> None:
-        for attr, push in self._pushes:
-            push(w, getattr(value, attr))
+        self._pushes(w, value)
 
     def to_json(self, value: Any) -> dict:
         return {f.key: f.codec.to_json(getattr(value, f.attr)) for f in self.fields}

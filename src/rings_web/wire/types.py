@@ -11,20 +11,22 @@ Field order is wire order.  Each type's codec sits right below it; :data:`MESSAG
 from __future__ import annotations
 
 import enum
+import struct
 import uuid
 from dataclasses import dataclass
 from typing import Union
 
 from ..did import Did
 from ..errors import DecodeError
-from .buffer import Reader, Writer
+from .buffer import USIZE_MAX, Reader, Writer
 from .codec import (
     BOOL, BYTES, DID, PUBKEY, STR, U8, U16, U128, USIZE, UUID,
-    Codec, Enum, Field, Newtype, Opt, Seq, Struct, Unit, Variant,
+    Codec, Enum, Field, Newtype, Opt, Recent, Remembered, Seq, Struct, Unit, Variant,
 )
 
 #: MultiCall may nest; bound it so hostile input cannot exhaust the stack (0.2.5: unbounded).
 MAX_NESTING = 8
+_U64 = (1 << 64) - 1
 
 
 # -- handshake (SPEC §3.4) ------------------------------------------------------------------
@@ -439,28 +441,34 @@ class Session:
 class _SessionCodec(Struct):
     """``Session``, with its bytes remembered: every payload carries the same sessions again.
 
-    A session is decoded once and then recognised by its bytes (the 65-byte wallet signature
-    is the key; the whole encoding must match), and encoded once per Session object.
+    A session is decoded once and then recognised by its bytes (the key is its first 128
+    bytes: the wallet signature and the wallet's DID; the whole encoding must match), and
+    encoded once per Session object.
     """
 
     __slots__ = ("_decoded", "_encoded")
-    CAPACITY = 4096
 
     def __init__(self, *fields) -> None:
         super().__init__(Session, *fields)
-        self._decoded: dict[bytes, tuple[Session, bytes]] = {}
-        self._encoded: dict[int, tuple[Session, bytes]] = {}
+        self._decoded = Recent(4096)  # first 128 bytes -> (Session, all its bytes)
+        self._encoded = Recent(4096)  # id(Session) -> (Session, its bytes)
 
     def pull(self, r: Reader) -> Session:
-        start, data = r.pos, r.data
-        key = data[start : start + 80]
-        hit = self._decoded.get(key)
-        if hit is not None and data.startswith(hit[1], start):
-            r.pos = start + len(hit[1])
-            return hit[0]
+        found = self.known(r.data, r.pos)
+        if found is not None:
+            r.pos = found[1]
+            return found[0]
+        start = r.pos
         value = super().pull(r)
-        self._remember(self._decoded, key, (value, data[start : r.pos]))
+        self._decoded.put(r.data[start : start + 128], (value, r.data[start : r.pos]))
         return value
+
+    def known(self, data: bytes, pos: int) -> tuple[Session, int] | None:
+        """The session encoded at ``data[pos:]`` and where it ends, if decoded lately."""
+        hit = self._decoded.get(data[pos : pos + 128])
+        if hit is not None and data.startswith(hit[1], pos):
+            return hit[0], pos + len(hit[1])
+        return None
 
     def push(self, w: Writer, value: Session) -> None:
         hit = self._encoded.get(id(value))
@@ -469,12 +477,7 @@ class _SessionCodec(Struct):
             return
         start = len(w.buf)
         super().push(w, value)
-        self._remember(self._encoded, id(value), (value, bytes(w.buf[start:])))
-
-    def _remember(self, cache: dict, key, entry) -> None:
-        cache[key] = entry
-        if len(cache) > self.CAPACITY:
-            del cache[next(iter(cache))]
+        self._encoded.put(id(value), (value, bytes(w.buf[start:])))
 
 
 SESSION = _SessionCodec(("sig", BYTES), ("auth", AUTHORIZED_INFO))
@@ -488,7 +491,31 @@ class MessageRelay:
     destination: Did
 
 
-RELAY = Struct(MessageRelay, ("path", Seq(DID)), ("next_hop", DID), ("destination", DID))
+class _RelayCodec(Struct):
+    """``MessageRelay``: its DIDs (originator first, then every hop, next hop, destination)
+    read and written in one pass (hot path); anything unusual takes the generic path."""
+
+    __slots__ = ()
+
+    def pull(self, r: Reader) -> MessageRelay:
+        data, pos = r.data, r.pos
+        if pos + 8 <= len(data):
+            n = int.from_bytes(data[pos : pos + 8], "little")
+            end = pos + 8 + 50 * (n + 2)
+            if end <= len(data):
+                dids = DID.known([data[i : i + 50] for i in range(pos + 8, end, 50)])
+                if dids is not None:
+                    r.pos = end
+                    return MessageRelay(tuple(dids[:n]), dids[n], dids[n + 1])
+        return super().pull(r)  # a DID not seen lately, or an error
+
+    def push(self, w: Writer, value: MessageRelay) -> None:
+        encoded = DID.encoded
+        w.buf += b"".join([len(value.path).to_bytes(8, "little"), *map(encoded, value.path),
+                           encoded(value.next_hop), encoded(value.destination)])
+
+
+RELAY = _RelayCodec(MessageRelay, ("path", Seq(DID)), ("next_hop", DID), ("destination", DID))
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,7 +526,33 @@ class MessageVerification:
     sig: bytes  # session-key signature r||s||v, v in {0, 1}
 
 
-VERIFICATION = Struct(
+class _VerificationCodec(Struct):
+    """``MessageVerification``, with the fixed-width tail read in one step (hot path: two
+    per payload).  Anything unusual takes the field-by-field path, which names the error."""
+
+    __slots__ = ()
+    _TAIL = struct.Struct("<QQQQ")  # ttl_ms, ts_ms low and high halves, signature length
+
+    def pull(self, r: Reader) -> MessageVerification:
+        start = r.pos
+        session = SESSION.pull(r)
+        pos, data = r.pos, r.data
+        if pos + 32 <= len(data):
+            ttl, low, high, n = self._TAIL.unpack_from(data, pos)
+            end = pos + 32 + n
+            if ttl <= USIZE_MAX and end <= len(data):
+                r.pos = end
+                return MessageVerification(session, ttl, low | high << 64, data[pos + 32 : end])
+        r.pos = start
+        return super().pull(r)
+
+    def push(self, w: Writer, value: MessageVerification) -> None:
+        SESSION.push(w, value.session)
+        ts, sig = value.ts_ms, value.sig
+        w.buf += self._TAIL.pack(value.ttl_ms, ts & _U64, ts >> 64, len(sig)) + sig
+
+
+VERIFICATION = _VerificationCodec(
     MessageVerification, ("session", SESSION), ("ttl_ms", USIZE), ("ts_ms", U128), ("sig", BYTES)
 )
 
@@ -514,11 +567,49 @@ class MessagePayload:
     origin_verification: MessageVerification
 
 
-PAYLOAD = Struct(
-    MessagePayload,
-    ("data", MESSAGE), ("tx_id", UUID), ("addr", DID), ("relay", RELAY),
-    ("verification", VERIFICATION), ("origin_verification", VERIFICATION),
-)
+class _PayloadCodec(Struct):
+    """``MessagePayload``, one per frame.
+
+    The message and the origin's verification are remembered: forwarding re-encodes them
+    by a copy.  The origin's verification of a new message is its hop verification, and
+    its bytes are written once and copied.
+    """
+
+    __slots__ = ("_message", "_origin")
+
+    def __init__(self) -> None:
+        self._message, self._origin = Remembered(MESSAGE), Remembered(VERIFICATION)
+        super().__init__(
+            MessagePayload,
+            ("data", self._message), ("tx_id", UUID), ("addr", DID), ("relay", RELAY),
+            ("verification", VERIFICATION), ("origin_verification", self._origin),
+        )
+
+    def pull(self, r: Reader) -> MessagePayload:
+        message = self._message.pull(r)
+        tx_id = UUID.pull(r)
+        addr = DID.pull(r)
+        relay = RELAY.pull(r)
+        v = VERIFICATION.pull(r)
+        start = r.pos
+        ov = VERIFICATION.pull(r)
+        self._origin.keep(ov, r.data[start : r.pos])
+        return MessagePayload(message, tx_id, addr, relay, v, ov)
+
+    def push(self, w: Writer, value: MessagePayload) -> None:
+        self._message.push(w, value.data)
+        UUID.push(w, value.tx_id)
+        DID.push(w, value.addr)
+        RELAY.push(w, value.relay)
+        start = len(w.buf)
+        VERIFICATION.push(w, value.verification)
+        if value.origin_verification is value.verification:
+            w.buf += w.buf[start:]
+        else:
+            self._origin.push(w, value.origin_verification)
+
+
+PAYLOAD = _PayloadCodec()
 
 
 # -- data-channel frame (SPEC §3.3) ----------------------------------------------------------
