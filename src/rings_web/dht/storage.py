@@ -64,9 +64,7 @@ class VNodeStore:
     def operate(self, op: VNodeOperation) -> tuple[VirtualNode, bool]:
         """Apply ``op`` to the owned copy; returns the new VNode and whether it changed."""
         vid = op.vnode.did if not isinstance(op, JoinSubring) else op.did
-        before = self.owned.get(vid)
-        if before is None:
-            before = self.replicas.pop(vid, None)
+        before = self._take_over(vid)
         after = apply_operation(before, op)
         self.owned[vid] = after
         return after, after != before
@@ -80,18 +78,22 @@ class VNodeStore:
         Raises:
             RemoteError: the copy's kind differs from ours.
         """
-        before = self.owned.get(vnode.did)
-        if before is None:
-            before = self.replicas.pop(vnode.did, None)
+        before = self._take_over(vnode.did)
         if before is None:
             after = vnode
         elif before.kind != vnode.kind:
             raise RemoteError(f"VNode {vnode.did.hex()} is {before.kind.name}, the copy is {vnode.kind.name}")
         else:
-            data = before.data + tuple(x for x in vnode.data if x not in before.data)
+            have = set(before.data)
+            data = before.data + tuple(x for x in vnode.data if x not in have)
             after = VirtualNode(vnode.did, data[-VNODE_DATA_MAX_LEN:], vnode.kind)
         self.owned[vnode.did] = after
         return after, after != before
+
+    def _take_over(self, vid: Did) -> VirtualNode | None:
+        """The owned copy of ``vid``, else its replica (which an operation makes owned)."""
+        before = self.owned.get(vid)
+        return before if before is not None else self.replicas.pop(vid, None)
 
     def keep_replica(self, vnode: VirtualNode) -> None:
         if vnode.did not in self.owned:

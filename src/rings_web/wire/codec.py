@@ -21,7 +21,7 @@ from .buffer import USIZE_MAX, Reader, Writer
 __all__ = [
     "Codec", "Int", "U8", "U16", "U32", "U64", "USIZE", "U128", "BOOL", "STR", "BYTES",
     "UUID", "DID", "PUBKEY", "Opt", "Seq", "Map", "Struct", "Field", "Enum", "Variant",
-    "Newtype", "Unit", "Remembered", "Recent",
+    "Newtype", "Unit", "Remembered", "Recent", "push_by_identity",
 ]
 
 
@@ -374,6 +374,18 @@ class Map(Codec):
         return {self.key.from_json(k): self.value.from_json(v) for k, v in obj.items()}
 
 
+def push_by_identity(cache: Recent, w: Writer, value: Any, push: Callable[[Writer, Any], None]) -> None:
+    """Write ``value`` with ``push``, or copy its bytes when ``cache`` (``id(value)`` ->
+    ``(value, bytes)``) holds this very object; newly written bytes are kept."""
+    hit = cache.get(id(value))
+    if hit is not None and hit[0] is value:
+        w.buf += hit[1]
+        return
+    start = len(w.buf)
+    push(w, value)
+    cache.put(id(value), (value, bytes(w.buf[start:])))
+
+
 class Remembered(Codec):
     """``inner`` for immutable values that are often encoded again just as they were decoded
     (a forwarded payload keeps its message and its origin's signature): the bytes of recent
@@ -397,13 +409,7 @@ class Remembered(Codec):
         return value
 
     def push(self, w: Writer, value: Any) -> None:
-        hit = self._bytes.get(id(value))
-        if hit is not None and hit[0] is value:
-            w.buf += hit[1]
-            return
-        start = len(w.buf)
-        self.inner.push(w, value)
-        self.keep(value, bytes(w.buf[start:]))
+        push_by_identity(self._bytes, w, value, self.inner.push)
 
     def to_json(self, value: Any) -> Any:
         return self.inner.to_json(value)

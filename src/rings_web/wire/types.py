@@ -21,7 +21,7 @@ from ..errors import DecodeError
 from .buffer import USIZE_MAX, Reader, Writer
 from .codec import (
     BOOL, BYTES, DID, PUBKEY, STR, U8, U16, U128, USIZE, UUID,
-    Codec, Enum, Field, Newtype, Opt, Recent, Remembered, Seq, Struct, Unit, Variant,
+    Codec, Enum, Field, Newtype, Opt, Recent, Remembered, Seq, Struct, Unit, Variant, push_by_identity,
 )
 
 #: MultiCall may nest; bound it so hostile input cannot exhaust the stack (0.2.5: unbounded).
@@ -471,13 +471,7 @@ class _SessionCodec(Struct):
         return None
 
     def push(self, w: Writer, value: Session) -> None:
-        hit = self._encoded.get(id(value))
-        if hit is not None and hit[0] is value:
-            w.buf += hit[1]
-            return
-        start = len(w.buf)
-        super().push(w, value)
-        self._encoded.put(id(value), (value, bytes(w.buf[start:])))
+        push_by_identity(self._encoded, w, value, super().push)
 
 
 SESSION = _SessionCodec(("sig", BYTES), ("auth", AUTHORIZED_INFO))
