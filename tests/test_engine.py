@@ -524,6 +524,36 @@ def test_a_ring_link_asked_for_by_connect_is_kept(ring24, linked):
     assert spare.me in a.peers and a.me in spare.peers
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_nodes_joining_through_a_slow_hub_find_their_places_before_its_first_round(seed):
+    """A page (25-s rounds) that native nodes (3-s rounds) join one after the other, as the
+    interop tests do: two seconds after the last join, before the page's first round, every
+    successor and predecessor is right and what the page stores the newest node fetches.
+    (A newcomer whose join lookup named its bootstrap as its successor used to wait a round
+    to tell it, and a node with a join lookup pending told no new successor at once.)
+    Real signatures, and none rejected: the lookups in a newcomer's borrowing MultiCall are
+    answered by its successor, never forwarded (their origin signed the MultiCall)."""
+    sim = Simulator(seed=seed, config=CONFIG)
+    hub = sim.add_node()
+    hub.config = Config(stabilize_interval_ms=25_000)
+    hub.start(sim.now)
+    nodes = [hub]
+    for _ in range(4):
+        nodes.append(sim.add_node())
+        sim.link(hub, nodes[-1])
+        sim.run_for(2000)
+    ids = sorted(n.me for n in nodes)
+    for n in nodes:
+        i = ids.index(n.me)
+        assert (n.ring.successors.first(), n.ring.predecessor) == (ids[(i + 1) % len(ids)], ids[i - 1])
+    for i in range(4):
+        vnode = VirtualNode(Did.from_topic(f"hub item {seed} {i}"), (f"item {i}",))
+        assert isinstance(result(sim, hub, sim.call(hub, lambda n: n.store(Overwrite(vnode), sim.now))), RequestDone)
+        found = result(sim, nodes[-1], sim.call(nodes[-1], lambda n: n.fetch(vnode.did, sim.now)))
+        assert isinstance(found, RequestDone) and found.value == vnode
+    assert [e for n in nodes for e in sim.events[n.me] if isinstance(e, PayloadRejected)] == []
+
+
 def test_two_owners_of_one_vnode_merge_their_entries():
     """While a ring settles, two nodes can each take a registration for the same id (each
     believing it owns it). When one hands its copy over, the other keeps both sides' entries

@@ -159,10 +159,11 @@ class PeerRing:
         Beyond 0.2.5 (which routes through fingers only) every joined node is a candidate:
         the links other nodes opened to us (we are their finger or successor) lie mostly
         behind us, where our own fingers never reach.  And a known node at most a few
-        neighbour gaps past the target is preferred: it is the target's successor or next
-        to it (a finger check ends there), while the nodes before the target may be many
-        hops away.  Such a lookup passes its target, so a caller routing it on passes the
-        nodes it has visited as ``avoid`` (the engine passes the relay path).
+        neighbour gaps past the target, and nearer to it than the closest known node before
+        it, is preferred: it is the target's successor or next to it (a finger check ends
+        there), while the nodes before the target may be many hops away.  Such a lookup
+        passes its target, so a caller routing it on passes the nodes it has visited as
+        ``avoid`` (the engine passes the relay path).
 
         Args:
             target: the id looked up.
@@ -178,13 +179,17 @@ class PeerRing:
         if t <= first:
             return Local(self.successors.first())  # type: ignore[arg-type]
         known, biases = self._known, self._known_bias
+        i = bisect_left(biases, t) - 1
+        while i >= 0 and known[i] in avoid:
+            i -= 1
         j = bisect_right(biases, t)
         while j < len(known) and known[j] in avoid:
             j += 1
-        if j < len(known) and biases[j] - t <= self._gap() * _NEAR_GAPS:
-            return Remote(known[j])
-        hop = self.closest_preceding(target, avoid)
-        return Remote(self.successors.first() if hop is None else hop)  # type: ignore[arg-type]
+        if j < len(known):
+            past = biases[j] - t
+            if past <= self._gap() * _NEAR_GAPS and (i < 0 or past < t - biases[i]):
+                return Remote(known[j])
+        return Remote(self.successors.first() if i < 0 else known[i])  # type: ignore[arg-type]
 
     def _gap(self) -> int:
         """Mean distance between neighbours near this node: the local density of the ring."""
@@ -199,6 +204,12 @@ class PeerRing:
         while i >= 0 and known[i] in avoid:
             i -= 1
         return known[i] if i >= 0 else None
+
+    def first_known_from(self, target: Did) -> Did:
+        """The first known node at or after ``target`` (clockwise), else this node."""
+        t = (int(_did(target, "target")) - self._base) & _MASK
+        i = bisect_left(self._known_bias, t)
+        return self._known[i] if i < len(self._known) else self.self_id
 
     def successor_of(self, target: Did) -> Did | None:
         """The successor of ``target`` when this node's own pointers tell it, else None

@@ -128,6 +128,7 @@ class Node:
         self._join_lookups: set[uuid.UUID] = set()  # tx ids of our join lookups (on manual links)
         self._reported: set[FindSuccessorReport] | None = None  # answers given to the MultiCall at hand
         self._borrow_from: Did | None = None  # the successor a join lookup named, until borrowed from
+        self._borrow_tx: uuid.UUID | None = None  # tx id of that borrow: its answers are guesses
         self._finger_checks: dict[uuid.UUID, int] = {}  # tx id of a finger check -> its slot
 
     # == outputs ====================================================================================
@@ -535,6 +536,11 @@ class Node:
     def _on_find_successor_send(self, p: MessagePayload, now: int) -> None:
         msg: FindSuccessorSend = p.data
         answer = self.ring.successor_of(msg.did)
+        if answer is None and self._reported is not None:
+            # a lookup inside a MultiCall cannot go on: its origin signed the MultiCall, not
+            # it; answered with the first node we know at or after the target, which the
+            # asker (a newcomer borrowing our fingers) takes as a guess to check
+            answer = self.ring.first_known_from(msg.did)
         if answer is not None:
             if msg.strict and msg.did != self.me and msg.did in self._peers:
                 return self._forward(p, now, next_hop=msg.did)
@@ -562,15 +568,21 @@ class Node:
         rid = self._by_tx.get(p.tx_id)
         if rid is not None:
             self._done(rid, LookupResult(did, len(p.relay.path)) if self._requests[rid].kind == "lookup" else did)
-        if did == self.me:
-            return
         if p.tx_id in self._join_lookups:
             self._join_lookups.discard(p.tx_id)
-            self._borrow_from = did
+            if did == self.ring.successors.first() and did in self._peers:
+                # our bootstrap is our successor (the ring is small): tell it now; our rounds
+                # find the few fingers there are
+                self._send_direct(NotifyPredecessorSend(self.me), did, now)
+            elif did != self.me:
+                self._borrow_from = did
+        if did == self.me:
+            return
         if handler in (Handler.Connect, Handler.FixFingerTable, Handler.SyncStorage):
-            slot = self._finger_checks.pop(p.tx_id, None) if handler == Handler.FixFingerTable else None
-            self._learn(did, now, via=p.relay.path, exact=handler == Handler.FixFingerTable, slot=slot)
-            if handler == Handler.FixFingerTable and did in self._peers:
+            exact = handler == Handler.FixFingerTable and p.tx_id != self._borrow_tx  # borrowed ones are guesses
+            slot = self._finger_checks.pop(p.tx_id, None) if exact else None
+            self._learn(did, now, via=p.relay.path, exact=exact, slot=slot)
+            if exact and did in self._peers:
                 self._verify(slot, did)
 
     def _on_notify_send(self, p: MessagePayload, now: int) -> None:
@@ -584,10 +596,12 @@ class Node:
             # beyond 0.2.5: tell our other peers at once that a node arrived just before us:
             # those with a finger target in (old, sender], an id it now owns, link to it
             # (the old predecessor first of all, whose successor it is); with no old
-            # predecessor, the peers that linked to us (we may be their finger)
+            # predecessor, the peers that linked to us for their ring (we may be their
+            # finger; not those we met by a manual handshake, which look their place up)
             for peer, tid in self._peers.items():
+                t = self._transports[tid]
                 if peer != sender and (_needs(peer, old, sender) if old is not None
-                                       else not self._transports[tid].ring_managed):
+                                       else not (t.ring_managed or t.manual)):
                     self._send_direct(NotifyPredecessorReport(sender), peer, now)
 
     def _on_notify_report(self, p: MessagePayload, now: int) -> None:
@@ -720,18 +734,23 @@ class Node:
         after = self.ring.successors.first()
         if after is None or after == before:
             return
-        if after in self._peers and not self._join_lookups:
+        if after in self._peers and not (self._join_lookups and len(self._peers) == 1):
             # beyond 0.2.5: notify a new successor now, not next round (unless it is only our
             # bootstrap: stepping back from it would walk the ring while the lookup answers)
-            self._send_direct(NotifyPredecessorSend(self.me), after, now)
-            if after == self._borrow_from:  # a newcomer looks its fingers up through its successor,
-                self._borrow_from = None      # whose own fingers lie just past ours, in one payload
-                targets = range(self.ring.successors.first_bias().bit_length(), RING_BITS)
-                lookups = tuple(FindSuccessorSend(self.me + (1 << k), False, Handler.FixFingerTable) for k in targets)
-                self._send_direct(MultiCall(lookups), after, now)
+            self._greet(after, now)
         moved = self.storage.hand_over(self._owns)
         if moved and after in self._peers:
             self._send_direct(SyncVNodeWithSuccessor(tuple(moved)), after, now)
+
+    def _greet(self, successor: Did, now: int) -> None:
+        """Tell a new first successor we precede it; a newcomer also looks its fingers up
+        through it (whose own fingers lie just past ours), in one payload."""
+        self._send_direct(NotifyPredecessorSend(self.me), successor, now)
+        if successor == self._borrow_from:
+            self._borrow_from = None
+            targets = range(self.ring.successors.first_bias().bit_length(), RING_BITS)
+            lookups = tuple(FindSuccessorSend(self.me + (1 << k), False, Handler.FixFingerTable) for k in targets)
+            self._borrow_tx = self._send_direct(MultiCall(lookups), successor, now)
 
     def _owns(self, vid: Did) -> bool:
         """0.2.5 placement: this node stores ids in ``(self, first successor]`` (SPEC §7.7)."""
@@ -774,6 +793,8 @@ class Node:
         return self._send_via(msg, peer, peer, now)
 
     def _forward(self, p: MessagePayload, now: int, next_hop: Did | None = None, destination: Did | None = None) -> None:
+        if self._reported is not None:
+            raise RelayError(f"a {type(p.data).__name__} inside a MultiCall cannot be forwarded: its origin signed the MultiCall")
         check_relay(p.relay, self.me)
         # a report goes back the way its request came (0.2.5 hopes the ring finds it)
         back = self._back.get(p.tx_id) or self._back_older.get(p.tx_id)
