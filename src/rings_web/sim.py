@@ -62,25 +62,27 @@ def fingers_correct(nodes, ids: list[Did]) -> bool:
 
 def run(nodes: int, lookups: int, churn: float, seed: int, items: int | None = None, mode: str | None = None,
         interval_ms: int = 3000, join_rate: float = 0.25, bootstrap_age_ms: int = 1000,
-        max_rounds: int | None = None) -> dict:
+        max_rounds: int | None = None, successors: int = 3) -> dict:
     # the simulator raises the collector's thresholds while it runs and restores them after;
     # restored between two steps they made it collect everything it had put off (a full
     # collection of millions of objects per step: 5 % of a 400-node run)
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     try:
-        return _run(nodes, lookups, churn, seed, items, mode, interval_ms, join_rate, bootstrap_age_ms, max_rounds)
+        return _run(nodes, lookups, churn, seed, items, mode, interval_ms, join_rate, bootstrap_age_ms, max_rounds,
+                    successors)
     finally:
         gc.set_threshold(*thresholds)
 
 
 def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, mode: str | None,
-         interval_ms: int, join_rate: float, bootstrap_age_ms: int, max_rounds: int | None) -> dict:
+         interval_ms: int, join_rate: float, bootstrap_age_ms: int, max_rounds: int | None, successors: int) -> dict:
     started = time.perf_counter()
     mode = mode or ("real" if nodes <= 100 else "fast")
     items = min(nodes, 200) if items is None else items
     max_rounds = max_rounds or int(2 * math.log2(max(nodes, 2))) + 10
-    sim = Simulator(seed=seed, config=Config(stabilize_interval_ms=interval_ms), insecure_fast=mode == "fast")
+    config = Config(stabilize_interval_ms=interval_ms, successors=successors)
+    sim = Simulator(seed=seed, config=config, insecure_fast=mode == "fast")
     members = [sim.add_node()]
     joined_at = [sim.now]
     for i in range(1, nodes):
@@ -144,6 +146,7 @@ def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, m
     return {
         "nodes": nodes,
         "mode": mode,
+        "successors": successors,
         "mean_hops": round(statistics.fmean(hops_sorted), 3),
         "p50_hops": hops_sorted[len(hops_sorted) // 2],
         "p99_hops": hops_sorted[min(len(hops_sorted) - 1, int(0.99 * len(hops_sorted)))],
@@ -174,11 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=int, default=3000, help="stabilization period, ms (virtual)")
     ap.add_argument("--join-rate", type=float, default=0.25, help="nodes joining per round, as a fraction of the ring")
     ap.add_argument("--max-rounds", type=int, help="give up settling after this many rounds")
+    ap.add_argument("--successors", type=int, default=3,
+                    help="successor list length; a stored VNode has copies at the predecessor and every successor")
     ns = ap.parse_args(argv)
-    if ns.nodes < 2 or not 0 <= ns.churn < 1 or ns.lookups < 0 or ns.join_rate <= 0:
-        ap.error("need --nodes >= 2, 0 <= --churn < 1, --lookups >= 0, --join-rate > 0")
+    if ns.nodes < 2 or not 0 <= ns.churn < 1 or ns.lookups < 0 or ns.join_rate <= 0 or ns.successors < 1:
+        ap.error("need --nodes >= 2, 0 <= --churn < 1, --lookups >= 0, --join-rate > 0, --successors >= 1")
     print(json.dumps(run(ns.nodes, ns.lookups, ns.churn, ns.seed, ns.items, ns.mode, ns.interval, ns.join_rate,
-                         max_rounds=ns.max_rounds)))
+                         max_rounds=ns.max_rounds, successors=ns.successors)))
     return 0
 
 
