@@ -554,6 +554,60 @@ def test_nodes_joining_through_a_slow_hub_find_their_places_before_its_first_rou
     assert [e for n in nodes for e in sim.events[n.me] if isinstance(e, PayloadRejected)] == []
 
 
+def _owner_of(nodes, vid: Did):
+    """The 0.2.5 owner of ``vid``: the node it follows on the ring (SPEC §7.7)."""
+    ids = sorted(n.me for n in nodes)
+    owner = ids[bisect_left(ids, vid) - 1]
+    return next(n for n in nodes if n.me == owner)
+
+
+def test_when_an_owner_and_its_predecessor_fail_the_new_owner_gets_the_vnode_back():
+    """Their successors kept copies; the one that gets the new owner as its predecessor
+    hands it what it now owns (before, only the successors held it, one hop further)."""
+    sim, nodes = build_ring(10, seed=3, fast=True)
+    vnode = VirtualNode(Did.from_topic("orphan"), ("kept",))
+    assert isinstance(result(sim, nodes[0], sim.call(nodes[0], lambda n: n.store(Overwrite(vnode), sim.now))), RequestDone)
+    sim.run_for(1000)
+    owner = _owner_of(nodes, vnode.did)
+    pred = next(n for n in nodes if n.me == owner.ring.predecessor)
+    sim.fail(owner.me), sim.fail(pred.me)
+    alive = [n for n in nodes if n not in (owner, pred)]
+    sim.run_for(3 * CONFIG.stabilize_interval_ms)
+    heir = _owner_of(alive, vnode.did)
+    assert heir.storage.owned.get(vnode.did) == vnode
+
+
+def test_a_fetch_the_owner_cannot_answer_is_answered_by_the_askers_own_copy():
+    """The asker is the owner's successor and keeps the only copy (the old owner left): the
+    owner, which would ask its successor, answers empty, and the asker's copy is the answer."""
+    sim, nodes = build_ring(3, seed=4)
+    vid = next(v for v in (Did.from_topic(f"copy {i}") for i in range(64)) if nodes[0]._owns(v))
+    successor = next(n for n in nodes if n.me == nodes[0].ring.successors.first())
+    successor.storage.keep_replica(VirtualNode(vid, ("only copy",)))
+    found = result(sim, successor, sim.call(successor, lambda n: n.fetch(vid, sim.now)))
+    assert isinstance(found, RequestDone) and found.value.data == ("only copy",)
+
+
+def test_a_store_lost_on_the_way_is_sent_again(monkeypatch):
+    """The first OperateVNode vanishes (sent on a link its far end was closing): the read-back
+    finds nothing, so the store is sent once more and acknowledged."""
+    sim, nodes = build_ring(6, seed=5)
+    vnode = VirtualNode(Did.from_topic("sent twice"), ("twice",))
+    writer = next(n for n in nodes if not n._owns(vnode.did))
+    emit, dropped = Node._emit, []
+
+    def lossy(self, p, now):
+        if isinstance(p.data, OperateVNode) and not dropped:
+            dropped.append(p)
+            return None
+        return emit(self, p, now)
+
+    monkeypatch.setattr(Node, "_emit", lossy)
+    stored = result(sim, writer, sim.call(writer, lambda n: n.store(Overwrite(vnode), sim.now)))
+    assert dropped and isinstance(stored, RequestDone) and stored.value == vnode
+    assert _owner_of(nodes, vnode.did).storage.get(vnode.did) == vnode
+
+
 def test_two_owners_of_one_vnode_merge_their_entries():
     """While a ring settles, two nodes can each take a registration for the same id (each
     believing it owns it). When one hands its copy over, the other keeps both sides' entries
@@ -668,7 +722,8 @@ def test_a_message_whose_only_way_on_is_back_is_handed_back_once(monkeypatch):
 @pytest.mark.parametrize("owner_keeps_it", [True, False])
 def test_a_store_the_owner_does_not_acknowledge_is_confirmed_by_reading_it_back(monkeypatch, owner_keeps_it):
     """A 0.2.5 owner stores an OperateVNode without answering: after ``store_ack_ms`` the
-    store reads the VNode back and finishes by what the owner holds."""
+    store reads the VNode back and finishes by what the owner holds (when it holds nothing,
+    the operation is sent and read back once more)."""
     config = Config(stabilize_interval_ms=10**9, store_ack_ms=500)
     sim = Simulator(seed=23, config=config)
     a, b = sim.add_node(), sim.add_node()

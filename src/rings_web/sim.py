@@ -107,14 +107,19 @@ def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, m
             break
         sim.run_for(interval_ms)
 
-    stored = []
+    stored, stores, store_outcome = [], [], {}
+    sim.on_event = lambda did, e: store_outcome.__setitem__((did, e.request_id), e) if hasattr(e, "request_id") else None
     for i in range(items):
         topic = f"sim-item-{seed}-{i}"
         vnode = VirtualNode(Did.from_topic(topic), (base58.encode_check(topic.encode()),))
-        sim.call(sim.rng.choice(members), lambda n, v=vnode: n.store(Overwrite(v), sim.now))
+        writer = sim.rng.choice(members)
+        stores.append((writer.me, sim.call(writer, lambda n, v=vnode: n.store(Overwrite(v), sim.now))))
         stored.append(vnode)
         sim.run_for(2)
     sim.run_for(interval_ms)
+    sim.run_until(lambda: all(key in store_outcome for key in stores), max_ms=Config().request_timeout_ms)
+    sim.on_event = None
+    stores_failed = sum(not isinstance(store_outcome.get(key), RequestDone) for key in stores)
 
     failed = set(sim.rng.sample(range(len(members)), int(churn * len(members)))) if churn else set()
     for i in failed:
@@ -157,6 +162,7 @@ def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, m
         "max_rounds": max_rounds,
         "items_stored": len(stored),
         "items_lost": len(stored) - found,
+        "stores_failed": stores_failed,
         "failed_nodes": len(failed),
         "peers_mean": round(statistics.fmean(len(n.peers) for n in alive), 2),
         "frames": sim.frames_sent,

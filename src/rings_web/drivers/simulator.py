@@ -137,10 +137,12 @@ class Simulator:
         done = next((e for e in self.events[node.me] if isinstance(e, RequestDone) and e.request_id == rid), None)
         if done is not None:
             then(done.value)
-        elif self._result(node, rid) is None:
+        elif self.result(node, rid) is None:
             self._then[(node.me, rid)] = then
 
-    def _result(self, node: Node, rid: int):
+    def result(self, node: Node, rid: int):
+        """The value of request ``rid`` of ``node`` once done (its failure event if it
+        failed), or None while it runs."""
         for e in self.events[node.me]:
             if getattr(e, "request_id", None) == rid:
                 return getattr(e, "value", e)

@@ -88,6 +88,7 @@ class _Request:
     tx_id: uuid.UUID | None = None  # of the request message, when one was sent
     op: VNodeOperation | None = None  # a store's operation, to check the owner's answer against
     acked_tx: uuid.UUID | None = None  # a store's OperateVNode, once a read-back replaced it
+    resent: bool = False  # a store sent again after its read-back found nothing
 
 
 class Node:
@@ -603,6 +604,17 @@ class Node:
                 if peer != sender and (_needs(peer, old, sender) if old is not None
                                        else not (t.ring_managed or t.manual)):
                     self._send_direct(NotifyPredecessorReport(sender), peer, now)
+            if old is None:  # our predecessor left: the new one now owns what it owned
+                self._restore(sender, now)
+
+    def _restore(self, predecessor: Did, now: int) -> None:
+        """Beyond 0.2.5: hand a new predecessor the replicas we keep of VNodes it now owns
+        (ids in ``[predecessor, self)``): their owner has left, and only its successors kept
+        copies."""
+        span = self.me.bias(predecessor)
+        orphans = tuple(v for v in self.storage.replicas.values() if v.did.bias(predecessor) < span)
+        if orphans:
+            self._send_direct(SyncVNodeWithSuccessor(orphans), predecessor, now)
 
     def _on_notify_report(self, p: MessagePayload, now: int) -> None:
         did = p.data.did
@@ -654,6 +666,15 @@ class Node:
             self._fail(rid, RemoteError(f"the owner of {req.key.hex()} does not hold what was stored"))
         elif match is not None:
             self._done(rid, match)
+        elif req.op is not None and not req.resent:
+            # the operation was lost on the way (e.g. on a link its far end was closing):
+            # send it once more (acknowledged, or read back, as the first)
+            self._by_tx.pop(p.tx_id, None)
+            self._by_tx.pop(req.acked_tx, None)
+            req.resent, req.acked_tx, req.deadline = True, None, now + self.config.store_ack_ms
+            self._route_request(rid, OperateVNode(req.op), req.key, now)
+        elif req.op is None and (kept := self.storage.get(req.key)) is not None:
+            self._done(rid, kept)  # the owner has none, but we kept a copy (its owner left)
         else:
             self._fail(rid, NotFound(f"no VNode {req.key.hex()}"))
 
