@@ -23,14 +23,14 @@ OUT = Path(__file__).with_name("sim_results.json")
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="128,1000")
-    ap.add_argument("--lookups", type=int, default=1000)
+    ap.add_argument("--lookups", type=int, default=0, help="lookups per run (default: as many as nodes)")
     ap.add_argument("--churn", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--successors", type=int, default=3, help="successor list length (copies of a VNode: this + 2)")
     ns = ap.parse_args()
     results = json.loads(OUT.read_text()) if OUT.exists() else {}
     for n in (int(x) for x in ns.sizes.split(",")):
-        r = run(nodes=n, lookups=ns.lookups, churn=ns.churn, seed=ns.seed, successors=ns.successors)
+        r = run(nodes=n, lookups=ns.lookups or n, churn=ns.churn, seed=ns.seed, successors=ns.successors)
         r["bounds"] = {"mean_hops": round(0.5 * math.log2(n) + 0.5, 2), "rounds": round(2 * math.log2(n), 1)}
         r["measured_at"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
         r["machine"] = f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
