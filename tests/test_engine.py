@@ -426,19 +426,19 @@ def test_a_newcomer_asks_on_its_bootstrap_link_only_and_borrows_fingers_from_its
 
 def test_a_new_predecessor_is_announced_to_the_peers_with_a_finger_target_it_now_owns(ring24, monkeypatch):
     sim, nodes = ring24
-    ids = sorted(n.me for n in nodes)
+    ids = sorted(sim.nodes)  # the ring's nodes, with the newcomers of earlier tests
     log = sent_payloads(monkeypatch)
     newcomer = sim.add_node()
     sim.link(newcomer, nodes[2])
     sim.run_for(2000)
-    successor = next(n for n in nodes if n.me == newcomer.ring.successors.first())
+    successor = sim.nodes[newcomer.ring.successors.first()]
     old = ids[bisect_left(ids, newcomer.me) - 1]  # the old predecessor
     told = {p.relay.next_hop for sender, p in log
             if sender == successor.me and isinstance(p.data, NotifyPredecessorReport) and p.data.did == newcomer.me}
     assert old in told
     for peer in told - {newcomer.me}:  # a target peer + 2^k in (old, newcomer]: the newcomer's now
         assert any(Did(peer + (1 << k)).in_range(old, newcomer.me) for k in range(160)), peer
-    assert next(n for n in nodes if n.me == old).ring.successors.first() == newcomer.me  # it linked to it
+    assert sim.nodes[old].ring.successors.first() == newcomer.me  # it linked to it
 
 
 def test_a_finger_check_goes_to_the_finger_which_answers_for_its_own_range(ring24, monkeypatch):
@@ -606,6 +606,31 @@ def test_a_store_lost_on_the_way_is_sent_again(monkeypatch):
     stored = result(sim, writer, sim.call(writer, lambda n: n.store(Overwrite(vnode), sim.now)))
     assert dropped and isinstance(stored, RequestDone) and stored.value == vnode
     assert _owner_of(nodes, vnode.did).storage.get(vnode.did) == vnode
+
+
+@pytest.mark.parametrize("seed", [31, 32, 34, 36])
+def test_a_lookup_with_every_way_on_visited_is_answered_not_dropped(seed):
+    """A small ring that keeps being re-linked (pages 2 s, natives 3 s, one page unlinking
+    another, as tests/browser/test_native_ring.py does): a lookup whose every way on was
+    visited is answered with the best node known, not dropped with a RelayError (these
+    seeds dropped 1-4 each)."""
+    sim = Simulator(seed=seed, config=CONFIG, insecure_fast=True)
+    seed_node, p1, p2 = sim.add_node(), sim.add_node(), sim.add_node()
+    for page in (p1, p2):
+        page.config = Config(stabilize_interval_ms=2000)
+        page.start(sim.now)
+        sim.link(page, seed_node)
+        sim.run_for(1500)
+    for _ in range(5):
+        if p1.me in p2.peers:
+            sim.call(p2, lambda n: n.disconnect(p1.me, sim.now))
+        sim.run_for(1000)
+    sim.call(p2, lambda n: n.connect(p1.me, sim.now))
+    sim.run_for(2000)
+    sim.link(sim.add_node(), seed_node)
+    sim.run_for(30_000)
+    assert [e.error for evs in sim.events.values() for e in evs if isinstance(e, PayloadRejected)] == []
+    assert ring_correct(list(sim.nodes.values()))
 
 
 def test_two_owners_of_one_vnode_merge_their_entries():

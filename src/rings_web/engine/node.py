@@ -542,25 +542,26 @@ class Node:
             # it; answered with the first node we know at or after the target, which the
             # asker (a newcomer borrowing our fingers) takes as a guess to check
             answer = self.ring.first_known_from(msg.did)
-        if answer is not None:
-            if msg.strict and msg.did != self.me and msg.did in self._peers:
-                return self._forward(p, now, next_hop=msg.did)
-            if answer == msg.did:  # the asker already is our successor: name the node after it
-                later = [s for s in self.ring.successors if s != msg.did]
-                answer = later[0] if later else self.me
-            report = FindSuccessorReport(answer, msg.then)
-            if self._reported is not None:
-                if report in self._reported:
-                    return None
-                self._reported.add(report)
-            return self._emit(pl.report(self.session, p, report, now=now), now)
-        check_relay(p.relay, self.me)
-        found = self.ring.find_successor(msg.did, p.relay.path)
-        hop = found.did if isinstance(found, Local) else found.next_hop
-        if hop in p.relay.path:
-            raise RelayError("FindSuccessor would go back along its own path")
-        self._remember_back(p)
-        self._emit(pl.reset_destination(self.session, p, next_hop=hop, now=now), now)
+        if answer is None:
+            check_relay(p.relay, self.me)
+            found = self.ring.find_successor(msg.did, p.relay.path)
+            hop = found.did if isinstance(found, Local) else found.next_hop
+            if hop not in p.relay.path:
+                self._remember_back(p)
+                return self._emit(pl.reset_destination(self.session, p, next_hop=hop, now=now), now)
+            # every way on was visited (a ring still settling): our best answer beats none
+            answer = self.ring.first_known_from(msg.did)
+        if msg.strict and msg.did != self.me and msg.did in self._peers:
+            return self._forward(p, now, next_hop=msg.did)
+        if answer == msg.did:  # the asker already is our successor: name the node after it
+            later = [s for s in self.ring.successors if s != msg.did]
+            answer = later[0] if later else self.me
+        report = FindSuccessorReport(answer, msg.then)
+        if self._reported is not None:
+            if report in self._reported:
+                return None
+            self._reported.add(report)
+        self._emit(pl.report(self.session, p, report, now=now), now)
 
     def _on_find_successor_report(self, p: MessagePayload, now: int) -> None:
         if p.relay.destination != self.me:
