@@ -228,13 +228,12 @@ def test_verified_fingers_are_left_out_of_the_unverified_walk():
     assert ring.next_finger_check(unverified=True).index == 101
 
 
-def test_checks_for_a_new_finger():
+def test_check_for_a_new_finger():
     ring = ring_of(0, 2**100, 2**159)
-    ring.join(Did(2**150 + 5))  # takes slots 101..150, cutting 2^159's run short at 151
-    assert [c.index for c in ring.checks_for(Did(2**150 + 5))] == [101, 151]
-    assert [c.index for c in ring.checks_for(Did(2**150 + 5), exact=True)] == [151]
-    assert [c.index for c in ring.checks_for(Did(2**100))] == [101]  # its own slots are local
-    assert ring.checks_for(Did(12345)) == []  # not a finger
+    ring.join(Did(2**150 + 5))  # takes slots 101..150 (2^159 keeps 151..159: their targets lie past it)
+    assert ring.check_for(Did(2**150 + 5)).index == 101
+    assert ring.check_for(Did(2**100)) is None  # its own slots are local
+    assert ring.check_for(Did(12345)) is None  # not a finger
 
 
 def test_would_improve_counts_links_under_way():

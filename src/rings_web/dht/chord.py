@@ -300,14 +300,13 @@ class PeerRing:
             return FixFinger(k, self.self_id + (1 << k))
         return None
 
-    def checks_for(self, did: Did, exact: bool = False) -> list[FixFinger]:
-        """The finger checks for a node that has just joined: the first slot of its run
-        (unless ``exact``: it answered a lookup for that slot), and the slot after the run,
-        which the node has cut short; slots answered locally need none."""
+    def check_for(self, did: Did) -> FixFinger | None:
+        """The finger check for a node that has just joined: the first slot of its run (a
+        node between that slot's target and it may be unknown to us), or None if it holds
+        no slot or that slot is answered locally.  The slots after its run need none: their
+        targets lie past it."""
         first = self.fingers.first_slot(did)
         local = self.successors.first_bias()
-        if first is None or local is None:
-            return []
-        after = ((int(did) - self._base) & _MASK).bit_length()
-        slots = (after,) if exact else (first, after)
-        return [FixFinger(k, self.self_id + (1 << k)) for k in slots if k < RING_BITS and (1 << k) > local]
+        if first is None or local is None or (1 << first) <= local:
+            return None
+        return FixFinger(first, self.self_id + (1 << first))

@@ -89,6 +89,8 @@ class _Request:
     op: VNodeOperation | None = None  # a store's operation, to check the owner's answer against
     acked_tx: uuid.UUID | None = None  # a store's OperateVNode, once a read-back replaced it
     resent: bool = False  # a store sent again after its read-back found nothing
+    sent: tuple[Message, Did, Did] | None = None  # (message, destination, first hop) last sent
+    rerouted: bool = False  # sent again because its first hop's link closed
 
 
 class Node:
@@ -246,11 +248,11 @@ class Node:
         if t.manual:  # a bootstrap link: ask where we belong (0.2.5's JoinDHT handler, SPEC §7.4)
             self._join_lookups.add(self._send_direct(FindSuccessorSend(self.me, False, Handler.Connect), t.remote, now))
         self._join(t.remote, now)
-        if t.ring_managed:  # a finger we linked to is checked at once
-            for check in self.ring.checks_for(t.remote, t.exact):
-                self._check_finger(check, now)
+        if t.ring_managed:  # a finger we linked to is checked at once, unless a lookup named it
             if t.exact:
                 self._verify(t.slot, t.remote)
+            elif (check := self.ring.check_for(t.remote)) is not None:
+                self._check_finger(check, now)
         if t.remote in self.ring.successors.list()[:-1]:  # and a new successor names the next one
             self._ask_successor_of(t.remote, now)
         self._events.append(PeerConnected(t.remote))
@@ -852,6 +854,7 @@ class Node:
         tid = self._peers.get(p.relay.next_hop)
         if tid is None:
             raise LocalError(f"no link to next hop {p.relay.next_hop.hex()}")
+        self._transports[tid].unused = False  # its answer comes back this way: keep it a round
         frames = split(pl.encode_payload(p), self._uuid(), now)
         self._actions.append(SendFrames(tid, p.relay.next_hop, tuple(frames)))
 
@@ -868,8 +871,19 @@ class Node:
         except RingsError as e:
             return self._fail(rid, e)
         self._by_tx[tx_id] = rid
-        self._requests[rid].tx_id = tx_id
+        req = self._requests[rid]
+        req.tx_id, req.sent = tx_id, (msg, destination, hop)
         return rid
+
+    def _reroute(self, lost: Did, now: int) -> None:
+        """Beyond 0.2.5: requests that went out through the link to ``lost``, closed since,
+        are sent again another way, once (the far end may close a link just as we use it:
+        the message, or its answer, is lost with it)."""
+        for req in [r for r in self._requests.values() if r.sent is not None and r.sent[2] == lost and not r.rerouted]:
+            req.rerouted = True
+            self._by_tx.pop(req.tx_id, None)
+            msg, destination, _ = req.sent
+            self._route_request(req.id, msg, destination, now)
 
     # == transports and handshakes ==================================================================
     def _new_transport(self, remote: Did | None, on_ready, now: int, request: int | None = None) -> _Transport:
@@ -934,6 +948,7 @@ class Node:
             self.ring.remove(t.remote)
             self._events.append(PeerDisconnected(t.remote))
             self._after_ring_change(before, now)
+            self._reroute(t.remote, now)
 
     # == requests ===================================================================================
     def _uuid(self) -> uuid.UUID:
