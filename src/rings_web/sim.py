@@ -108,7 +108,7 @@ def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, m
         sim.run_for(interval_ms)
 
     stored, stores, store_outcome = [], [], {}
-    sim.on_event = lambda did, e: store_outcome.__setitem__((did, e.request_id), e) if hasattr(e, "request_id") else None
+    sim.on_event = _collect(store_outcome)
     for i in range(items):
         topic = f"sim-item-{seed}-{i}"
         vnode = VirtualNode(Did.from_topic(topic), (base58.encode_check(topic.encode()),))
@@ -117,7 +117,9 @@ def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, m
         stored.append(vnode)
         sim.run_for(2)
     sim.run_for(interval_ms)
-    sim.run_until(lambda: all(key in store_outcome for key in stores), max_ms=Config().request_timeout_ms)
+    # only the stores finish requests now; one may be read back, sent again and read back
+    timeout = 2 * (config.store_ack_ms + config.request_timeout_ms)
+    sim.run_until(lambda: len(store_outcome) >= len(stores), max_ms=timeout)
     sim.on_event = None
     stores_failed = sum(not isinstance(store_outcome.get(key), RequestDone) for key in stores)
 
@@ -131,7 +133,7 @@ def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, m
     # measured where the churn left the ring: every lookup and fetch starts now, concurrently
     lookup_started = time.perf_counter()
     outcome = {}  # (asker, request id) -> RequestDone / RequestFailed
-    sim.on_event = lambda did, e: outcome.__setitem__((did, e.request_id), e) if hasattr(e, "request_id") else None
+    sim.on_event = _collect(outcome)
     live = sorted(n.me for n in alive)
     pending: dict[tuple[Did, int], object] = {}  # (asker, request id) -> true answer
     for _ in range(lookups):
@@ -170,6 +172,11 @@ def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, m
         "lookups_s": round(time.perf_counter() - lookup_started, 2),
         "wall_s": round(time.perf_counter() - started, 2),
     }
+
+
+def _collect(into: dict):
+    """An ``on_event`` that keeps each finished request's event by (node, request id)."""
+    return lambda did, e: into.__setitem__((did, e.request_id), e) if hasattr(e, "request_id") else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -179,9 +179,7 @@ class PeerRing:
         if t <= first:
             return Local(self.successors.first())  # type: ignore[arg-type]
         known, biases = self._known, self._known_bias
-        i = bisect_left(biases, t) - 1
-        while i >= 0 and known[i] in avoid:
-            i -= 1
+        i = self._preceding(t, avoid)
         j = bisect_right(biases, t)
         while j < len(known) and known[j] in avoid:
             j += 1
@@ -198,12 +196,16 @@ class PeerRing:
 
     def closest_preceding(self, target: Did, avoid: tuple[Did, ...] = ()) -> Did | None:
         """The known node closest before ``target`` (clockwise from self), not in ``avoid``."""
-        t = (int(_did(target, "target")) - self._base) & _MASK
+        i = self._preceding((int(_did(target, "target")) - self._base) & _MASK, avoid)
+        return self._known[i] if i >= 0 else None
+
+    def _preceding(self, bias: int, avoid: tuple[Did, ...]) -> int:
+        """Index in the known nodes of the closest one before ``bias`` not in ``avoid``, or -1."""
         known = self._known
-        i = bisect_left(self._known_bias, t) - 1
+        i = bisect_left(self._known_bias, bias) - 1
         while i >= 0 and known[i] in avoid:
             i -= 1
-        return known[i] if i >= 0 else None
+        return i
 
     def first_known_from(self, target: Did) -> Did:
         """The first known node at or after ``target`` (clockwise), else this node."""

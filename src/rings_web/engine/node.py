@@ -539,18 +539,16 @@ class Node:
     def _on_find_successor_send(self, p: MessagePayload, now: int) -> None:
         msg: FindSuccessorSend = p.data
         answer = self.ring.successor_of(msg.did)
-        if answer is None and self._reported is not None:
-            # a lookup inside a MultiCall cannot go on: its origin signed the MultiCall, not
-            # it; answered with the first node we know at or after the target, which the
-            # asker (a newcomer borrowing our fingers) takes as a guess to check
-            answer = self.ring.first_known_from(msg.did)
-        if answer is None:
+        if answer is None and self._reported is None:
             check_relay(p.relay, self.me)
             found = self.ring.find_successor(msg.did, p.relay.path)
             hop = found.did if isinstance(found, Local) else found.next_hop
             if hop not in p.relay.path:
                 self._remember_back(p)
                 return self._emit(pl.reset_destination(self.session, p, next_hop=hop, now=now), now)
+        if answer is None:
+            # the lookup cannot go on: inside a MultiCall (its origin signed the MultiCall,
+            # not it; the asker, a newcomer borrowing our fingers, checks the guess), or
             # every way on was visited (a ring still settling): our best answer beats none
             answer = self.ring.first_known_from(msg.did)
         if msg.strict and msg.did != self.me and msg.did in self._peers:
