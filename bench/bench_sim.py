@@ -27,10 +27,12 @@ def main() -> None:
     ap.add_argument("--churn", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--successors", type=int, default=3, help="successor list length (copies of a VNode: this + 2)")
+    ap.add_argument("--workers", type=int, default=2, help="processes sharing the nodes")
     ns = ap.parse_args()
     results = json.loads(OUT.read_text()) if OUT.exists() else {}
     for n in (int(x) for x in ns.sizes.split(",")):
-        r = run(nodes=n, lookups=ns.lookups or n, churn=ns.churn, seed=ns.seed, successors=ns.successors)
+        r = run(nodes=n, lookups=ns.lookups or n, churn=ns.churn, seed=ns.seed, successors=ns.successors,
+                workers=ns.workers)
         r["bounds"] = {"mean_hops": round(0.5 * math.log2(n) + 0.5, 2), "rounds": round(2 * math.log2(n), 1)}
         r["measured_at"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
         r["machine"] = f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"

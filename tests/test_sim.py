@@ -44,3 +44,30 @@ def test_cli_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--nodes", "1"])
     assert e.value.code == 2
+
+
+def test_two_processes_settle_the_same_ring():
+    """The nodes split over two processes (windows of the lowest latency): the ring still
+    settles, every lookup and fetch still succeeds, and the same seed gives the same run."""
+    first = run(nodes=60, lookups=200, churn=0.1, seed=3, items=30, mode="fast", workers=2)
+    again = run(nodes=60, lookups=200, churn=0.1, seed=3, items=30, mode="fast", workers=2)
+    assert first["workers"] == 2 and first["mode"] == "fast"
+    assert first["ring_rounds"] is not None and first["finger_rounds"] is not None
+    assert first["lookup_success"] >= 0.99 and first["items_lost"] == 0
+    assert {k: v for k, v in first.items() if not k.endswith("_s")} == {k: v for k, v in again.items() if not k.endswith("_s")}
+
+
+def test_two_processes_with_real_signatures():
+    out = run(nodes=12, lookups=30, churn=0.0, seed=5, items=6, mode="real", workers=2)
+    assert out["mode"] == "real" and out["lookup_success"] == 1.0 and out["items_lost"] == 0
+    assert out["ring_rounds"] is not None and out["finger_rounds"] is not None
+
+
+def test_a_failing_worker_names_its_error():
+    from rings_web.drivers.parallel import ParallelSimulator
+
+    with ParallelSimulator(seed=1, insecure_fast=True, workers=2) as sim:
+        dids = [sim.add_node() for _ in range(6)]
+        theirs = next(d for d in dids if int(d) % 2 == 1)
+        with pytest.raises(RuntimeError, match="partition 1 failed.*no_such_method"):
+            sim.call(theirs, "no_such_method")

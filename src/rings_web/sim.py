@@ -14,7 +14,8 @@ Phases, all on a virtual clock (frames really encoded, chunked and decoded):
    nodes passed; a lookup succeeds if it names the key's live successor) and a fetch of
    every stored item from a random live node.
 
-Prints one JSON object.  ``--mode fast`` (the default above 100 nodes) replaces signatures
+Prints one JSON object.  ``--workers N`` spreads the nodes over N processes (same seed and
+N, same run; see :mod:`rings_web.drivers.parallel`).  ``--mode fast`` (the default above 100 nodes) replaces signatures
 with zeros and trusts every payload: an insecure simulation-only mode, clearly not the wire
 protocol's security, that keeps the real codec.
 """
@@ -31,7 +32,7 @@ import sys
 import time
 
 from .did import Did
-from .drivers.simulator import Simulator
+from .drivers.parallel import ParallelSimulator
 from .engine.config import Config
 from .engine.events import RequestDone
 from .wire import base58
@@ -60,29 +61,34 @@ def fingers_correct(nodes, ids: list[Did]) -> bool:
     return True
 
 
+def peer_counts(nodes) -> tuple[int, int]:
+    """Links held in all, and nodes."""
+    return sum(len(n.peers) for n in nodes), len(nodes)
+
+
 def run(nodes: int, lookups: int, churn: float, seed: int, items: int | None = None, mode: str | None = None,
         interval_ms: int = 3000, join_rate: float = 0.25, bootstrap_age_ms: int = 1000,
-        max_rounds: int | None = None, successors: int = 3) -> dict:
+        max_rounds: int | None = None, successors: int = 3, workers: int = 1) -> dict:
     # the simulator raises the collector's thresholds while it runs and restores them after;
     # restored between two steps they made it collect everything it had put off (a full
     # collection of millions of objects per step: 5 % of a 400-node run)
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
+    mode = mode or ("real" if nodes <= 100 else "fast")
+    config = Config(stabilize_interval_ms=interval_ms, successors=successors)
     try:
-        return _run(nodes, lookups, churn, seed, items, mode, interval_ms, join_rate, bootstrap_age_ms, max_rounds,
-                    successors)
+        with ParallelSimulator(seed=seed, config=config, insecure_fast=mode == "fast", workers=workers) as sim:
+            return {**_run(sim, nodes, lookups, churn, seed, items, interval_ms, join_rate, bootstrap_age_ms,
+                           max_rounds), "mode": mode, "successors": successors, "workers": workers}
     finally:
         gc.set_threshold(*thresholds)
 
 
-def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, mode: str | None,
-         interval_ms: int, join_rate: float, bootstrap_age_ms: int, max_rounds: int | None, successors: int) -> dict:
+def _run(sim: ParallelSimulator, nodes: int, lookups: int, churn: float, seed: int, items: int | None,
+         interval_ms: int, join_rate: float, bootstrap_age_ms: int, max_rounds: int | None) -> dict:
     started = time.perf_counter()
-    mode = mode or ("real" if nodes <= 100 else "fast")
     items = min(nodes, 200) if items is None else items
     max_rounds = max_rounds or int(2 * math.log2(max(nodes, 2))) + 10
-    config = Config(stabilize_interval_ms=interval_ms, successors=successors)
-    sim = Simulator(seed=seed, config=config, insecure_fast=mode == "fast")
     members = [sim.add_node()]
     joined_at = [sim.now]
     for i in range(1, nodes):
@@ -96,64 +102,63 @@ def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, m
             sim.run_for(max(1, min(1000, round(interval_ms / (join_rate * len(members))))))
     join_s = time.perf_counter() - started
 
-    ids = sorted(n.me for n in members)
+    ids = sorted(members)
     ring_rounds = finger_rounds = None
     for rnd in range(max_rounds + 1):
-        if ring_rounds is None and ring_correct(members, ids):
+        if ring_rounds is None and all(sim.gather(ring_correct, ids)):
             ring_rounds = rnd
-        if finger_rounds is None and fingers_correct(members, ids):
+        if finger_rounds is None and all(sim.gather(fingers_correct, ids)):
             finger_rounds = rnd
         if ring_rounds is not None and finger_rounds is not None:
             break
         sim.run_for(interval_ms)
 
-    stored, stores, store_outcome = [], [], {}
-    sim.on_event = _collect(store_outcome)
+    stored, stores = [], []
+    sim.collect(True)
     for i in range(items):
         topic = f"sim-item-{seed}-{i}"
         vnode = VirtualNode(Did.from_topic(topic), (base58.encode_check(topic.encode()),))
         writer = sim.rng.choice(members)
-        stores.append((writer.me, sim.call(writer, lambda n, v=vnode: n.store(Overwrite(v), sim.now))))
+        stores.append((int(writer), sim.call(writer, "store", Overwrite(vnode))))
         stored.append(vnode)
         sim.run_for(2)
     sim.run_for(interval_ms)
     # only the stores finish requests now; one may be read back, sent again and read back
+    config = Config()
     timeout = 2 * (config.store_ack_ms + config.request_timeout_ms)
-    sim.run_until(lambda: len(store_outcome) >= len(stores), max_ms=timeout)
-    sim.on_event = None
-    stores_failed = sum(not isinstance(store_outcome.get(key), RequestDone) for key in stores)
+    sim.run_until(lambda: len(sim.finished) >= len(stores), max_ms=timeout)
+    stores_failed = sum(not isinstance(sim.finished.get(key), RequestDone) for key in stores)
+    sim.collect(False)
+    sim.finished.clear()
 
     failed = set(sim.rng.sample(range(len(members)), int(churn * len(members)))) if churn else set()
     for i in failed:
-        sim.fail(members[i].me)
+        sim.fail(members[i])
     alive = [n for i, n in enumerate(members) if i not in failed]
     if failed:
         sim.run_for(3 * interval_ms)
 
     # measured where the churn left the ring: every lookup and fetch starts now, concurrently
     lookup_started = time.perf_counter()
-    outcome = {}  # (asker, request id) -> RequestDone / RequestFailed
-    sim.on_event = _collect(outcome)
-    live = sorted(n.me for n in alive)
-    pending: dict[tuple[Did, int], object] = {}  # (asker, request id) -> true answer
+    sim.collect(True)
+    live = sorted(alive)
+    pending: dict[tuple[int, int], object] = {}  # (asker, request id) -> true answer
     for _ in range(lookups):
         src, key = sim.rng.choice(alive), Did(sim.rng.getrandbits(160))
-        rid = sim.call(src, lambda n, k=key: n.lookup(k, sim.now))
-        pending[(src.me, rid)] = live[bisect.bisect_left(live, key) % len(live)]
+        pending[(int(src), sim.call(src, "lookup", key))] = live[bisect.bisect_left(live, key) % len(live)]
     fetches = {}
     for vnode in stored:
         asker = sim.rng.choice(alive)
-        fetches[(asker.me, sim.call(asker, lambda n, v=vnode.did: n.fetch(v, sim.now)))] = vnode
-    sim.run_until(lambda: len(outcome) >= len(pending) + len(fetches), max_ms=Config().request_timeout_ms + 1000)
-    sim.on_event = None
+        fetches[(int(asker), sim.call(asker, "fetch", vnode.did))] = vnode
+    outcome = sim.finished
+    sim.run_until(lambda: len(outcome) >= len(pending) + len(fetches), max_ms=config.request_timeout_ms + 1000)
     results = [(outcome.get(key), want) for key, want in pending.items()]
     hops = [e.value.hops for e, want in results if isinstance(e, RequestDone) and e.value.successor == want]
     found = sum(isinstance(outcome.get(key), RequestDone) and outcome[key].value == v for key, v in fetches.items())
     hops_sorted = sorted(hops) or [0]
+    links, counted = map(sum, zip(*sim.gather(peer_counts)))
     return {
         "nodes": nodes,
-        "mode": mode,
-        "successors": successors,
         "mean_hops": round(statistics.fmean(hops_sorted), 3),
         "p50_hops": hops_sorted[len(hops_sorted) // 2],
         "p99_hops": hops_sorted[min(len(hops_sorted) - 1, int(0.99 * len(hops_sorted)))],
@@ -166,17 +171,12 @@ def _run(nodes: int, lookups: int, churn: float, seed: int, items: int | None, m
         "items_lost": len(stored) - found,
         "stores_failed": stores_failed,
         "failed_nodes": len(failed),
-        "peers_mean": round(statistics.fmean(len(n.peers) for n in alive), 2),
+        "peers_mean": round(links / max(1, counted), 2),
         "frames": sim.frames_sent,
         "join_s": round(join_s, 2),
         "lookups_s": round(time.perf_counter() - lookup_started, 2),
         "wall_s": round(time.perf_counter() - started, 2),
     }
-
-
-def _collect(into: dict):
-    """An ``on_event`` that keeps each finished request's event by (node, request id)."""
-    return lambda did, e: into.__setitem__((did, e.request_id), e) if hasattr(e, "request_id") else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,11 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-rounds", type=int, help="give up settling after this many rounds")
     ap.add_argument("--successors", type=int, default=3,
                     help="successor list length; a stored VNode has copies at the predecessor and every successor")
+    ap.add_argument("--workers", type=int, default=1, help="processes sharing the nodes (windows of the lowest latency)")
     ns = ap.parse_args(argv)
-    if ns.nodes < 2 or not 0 <= ns.churn < 1 or ns.lookups < 0 or ns.join_rate <= 0 or ns.successors < 1:
-        ap.error("need --nodes >= 2, 0 <= --churn < 1, --lookups >= 0, --join-rate > 0, --successors >= 1")
+    if ns.nodes < 2 or not 0 <= ns.churn < 1 or ns.lookups < 0 or ns.join_rate <= 0 or ns.successors < 1 \
+            or ns.workers < 1:
+        ap.error("need --nodes >= 2, 0 <= --churn < 1, --lookups >= 0, --join-rate > 0, --successors >= 1, "
+                 "--workers >= 1")
     print(json.dumps(run(ns.nodes, ns.lookups, ns.churn, ns.seed, ns.items, ns.mode, ns.interval, ns.join_rate,
-                         max_rounds=ns.max_rounds, successors=ns.successors)))
+                         max_rounds=ns.max_rounds, successors=ns.successors, workers=ns.workers)))
     return 0
 
 

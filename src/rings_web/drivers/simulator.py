@@ -48,6 +48,7 @@ class TrustingVerifier(Verifier):
 class _Endpoint:
     node: Did
     transport_id: str
+    remote: int | None = None  # the partition holding ``node`` when another process does (parallel driver)
 
 
 class Simulator:
@@ -77,12 +78,16 @@ class Simulator:
         self._links: dict[Did, dict[str, _Endpoint]] = {}  # node -> its transport id -> far end
         self._timers: dict[Did, int] = {}
         self._then: dict[tuple[Did, int], Callable[[object], None]] = {}  # (node, request id) -> next step
+        #: effects on other processes' nodes: partition -> ``(at, node, kind, args)`` (parallel driver)
+        self.outbox: dict[int, list[tuple]] = {}
 
     # -- building -----------------------------------------------------------------------------
-    def make_session(self) -> SessionManager:
-        secret = self.rng.randbytes(32)
+    def make_session(self, secret: bytes | None = None, did: Did | None = None) -> SessionManager:
+        """A new identity: a wallet key (``secret``, else drawn from the rng) signing a
+        session; in fast mode an arbitrary ``did`` (else drawn) with no key at all."""
+        secret = self.rng.randbytes(32) if secret is None else secret
         if self.insecure_fast:  # an arbitrary identity: no key pair, no wallet signature
-            did = Did(int.from_bytes(self.rng.randbytes(20), "big"))
+            did = Did(int.from_bytes(self.rng.randbytes(20), "big")) if did is None else did
             key = SessionKey(secret, bytes(64), did)
             auth = new_auth(did, key, self.now, ttl_ms=None)
             return SessionManager(key, Session(bytes(65), auth), self.crypto, insecure_unsigned=True)
@@ -94,10 +99,11 @@ class Simulator:
             return done.value
         raise RuntimeError("local signer suspended")  # pragma: no cover
 
-    def add_node(self, session: SessionManager | None = None) -> Node:
+    def add_node(self, session: SessionManager | None = None, node_seed: int | None = None) -> Node:
         session = session or self.make_session()
         verifier = TrustingVerifier(self.crypto) if self.insecure_fast else None
-        node = Node(session, rng=random.Random(self.rng.getrandbits(64)), config=self.config, verifier=verifier)
+        seed = self.rng.getrandbits(64) if node_seed is None else node_seed
+        node = Node(session, rng=random.Random(seed), config=self.config, verifier=verifier)
         self.nodes[node.me] = node
         self.events[node.me] = []
         self._links[node.me] = {}
@@ -110,8 +116,7 @@ class Simulator:
         self.nodes.pop(did, None)
         self._timers.pop(did, None)
         for far in self._links.pop(did, {}).values():
-            self._links.get(far.node, {}).pop(far.transport_id, None)
-            self._at(detect_ms, far.node, Node.transport_closed, far.transport_id)
+            self._unlink(far, detect_ms)
 
     def link(self, a: Node, b: Node, wait: bool = True) -> None:
         """Connect two nodes directly, as a manual handshake would.
@@ -215,6 +220,9 @@ class Simulator:
                     continue
                 at = self.now + low + int(self.rng.random() * (high - low + 1))
                 self.frames_sent += len(action.frames)
+                if far.remote is not None:
+                    self._away(far.remote, (at, far.node, "frames", (far.transport_id, action.frames)))
+                    continue
                 for frame in action.frames:
                     self._seq += 1
                     heapq.heappush(self._heap, (at, self._seq, far.node, _RECEIVE, (far.transport_id, frame)))
@@ -224,18 +232,12 @@ class Simulator:
                 self._at(1, me, Node.answer_ready, action.transport_id, _token(me, action.transport_id, "answer"))
             elif isinstance(action, ApplyAnswer):
                 far = _parse_token(action.answer)
-                if far is None or far.node not in self.nodes:
-                    continue
-                links[action.transport_id] = far
-                self._links[far.node][far.transport_id] = _Endpoint(me, action.transport_id)
-                delay = self._latency()
-                self._at(delay, me, Node.transport_open, action.transport_id)
-                self._at(delay, far.node, Node.transport_open, far.transport_id)
+                if far is not None:
+                    self._open_link(me, action.transport_id, far)
             elif isinstance(action, CloseTransport):
                 far = links.pop(action.transport_id, None)
                 if far is not None:
-                    self._links.get(far.node, {}).pop(far.transport_id, None)
-                    self._at(self._latency(), far.node, Node.transport_closed, far.transport_id)
+                    self._unlink(far, self._latency())
         while (event := node.next_event()) is not None:
             self.events[me].append(event)
             if self.on_event is not None:
@@ -248,6 +250,29 @@ class Simulator:
             self._timers[me] = timer
             self._seq += 1
             heapq.heappush(self._heap, (timer, self._seq, me, None, ()))
+
+
+    def _open_link(self, me: Did, transport_id: str, far: _Endpoint) -> None:
+        """``me`` applied the answer of ``far``: both ends open after one latency."""
+        if far.node not in self.nodes:
+            return
+        self._links[me][transport_id] = far
+        self._links[far.node][far.transport_id] = _Endpoint(me, transport_id)
+        delay = self._latency()
+        self._at(delay, me, Node.transport_open, transport_id)
+        self._at(delay, far.node, Node.transport_open, far.transport_id)
+
+    def _away(self, partition: int, effect: tuple) -> None:
+        """An effect on a node of another partition (parallel driver)."""
+        self.outbox.setdefault(partition, []).append(effect)
+
+    def _unlink(self, far: _Endpoint, delay: int) -> None:
+        """Our end of a link is gone: the far end notices after ``delay``."""
+        if far.remote is not None:
+            self._away(far.remote, (self.now + delay, far.node, "closed", (far.transport_id,)))
+            return
+        self._links.get(far.node, {}).pop(far.transport_id, None)
+        self._at(delay, far.node, Node.transport_closed, far.transport_id)
 
 
 _RECEIVE = Node.receive
