@@ -69,5 +69,5 @@ def test_a_failing_worker_names_its_error():
     with ParallelSimulator(seed=1, insecure_fast=True, workers=2) as sim:
         dids = [sim.add_node() for _ in range(6)]
         theirs = next(d for d in dids if int(d) % 2 == 1)
-        with pytest.raises(RuntimeError, match="partition 1 failed.*no_such_method"):
+        with pytest.raises(RuntimeError, match="(?s)partition 1 failed.*no_such_method"):
             sim.call(theirs, "no_such_method")

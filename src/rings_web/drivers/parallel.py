@@ -204,7 +204,10 @@ class ParallelSimulator:
 
     def close(self) -> None:
         for conn in self._conns:
-            conn.send(("stop", (), []))
+            try:
+                conn.send(("stop", (), []))
+            except OSError:  # the worker has gone (it failed)
+                pass
         for proc in self._procs:
             proc.join(10)
         self._conns, self._procs = [], []
