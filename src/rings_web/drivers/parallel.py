@@ -6,14 +6,15 @@ length side by side (conservative synchronisation with that latency as lookahead
 process runs its own nodes through the window, then the effects on other processes' nodes
 are handed over and the next window starts.  A node lives in partition ``DID mod
 workers``, so every process knows where any node lives; partition 0 is the caller's own,
-the others are forked worker processes.
+the others are worker processes (spawned: they inherit nothing of the caller's state).
 
 The same seed and worker count give the same run (a different count, a different run).
-CPython tooling: it forks.
+CPython tooling.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import multiprocessing
 import random
@@ -146,7 +147,9 @@ class _Crashed(tuple):
     """A worker's reply when a command raised: the traceback's text."""
 
 
-def _serve(conn, part: Partition) -> None:
+def _serve(conn, index: int, *args) -> None:
+    part = Partition(index, *args)
+    gc.set_threshold(100_000, 50, 100)  # millions of small objects, few in cycles (see rings_web.sim)
     try:
         while True:
             cmd, args, inbox = conn.recv()
@@ -184,15 +187,15 @@ class ParallelSimulator:
         self.finished: dict[tuple[int, int], Any] = {}  # (node, request id) -> its RequestDone/RequestFailed
         self.applied: set[int] = set()
         self._crypto = None if insecure_fast else default_backend()
-        parts = [Partition(i, workers, seed, latency_ms, config, insecure_fast) for i in range(workers)]
-        self._local = parts[0]
+        args = (workers, seed, latency_ms, config, insecure_fast)
+        self._local = Partition(0, *args)
         self._frames = [0] * workers
         self._inbox: list[list] = [[] for _ in range(workers)]
         self._conns, self._procs = [], []
-        ctx = multiprocessing.get_context("fork")
-        for part in parts[1:]:
+        ctx = multiprocessing.get_context("spawn")
+        for index in range(1, workers):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(theirs, part), daemon=True)
+            proc = ctx.Process(target=_serve, args=(theirs, index, *args), daemon=True)
             proc.start()
             theirs.close()
             self._conns.append(mine)
