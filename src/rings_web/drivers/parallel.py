@@ -15,7 +15,6 @@ CPython tooling.
 from __future__ import annotations
 
 import gc
-import heapq
 import multiprocessing
 import random
 import traceback
@@ -88,16 +87,13 @@ class Partition(Simulator):
 
     # -- effects crossing partitions ------------------------------------------------------------
     def _deliver(self, inbox: list) -> None:
-        heap = self._heap
         for t, did, kind, args in inbox:
             if kind == "frames":
                 tid, frames = args
                 for frame in frames:
-                    self._seq += 1
-                    heapq.heappush(heap, (t, self._seq, did, _RECEIVE, (tid, frame)))
+                    self._schedule(t, (did, _RECEIVE, (tid, frame)))
             elif did in self.nodes:
-                self._seq += 1
-                heapq.heappush(heap, (t, self._seq, did, self._kinds[kind], args))
+                self._schedule(t, (did, self._kinds[kind], args))
             elif kind == "open":  # the answerer failed meanwhile: the offerer's end closes
                 _, peer, peer_tid, src = args
                 self._away(src, (t + self._latency(), peer, "closed", (peer_tid,)))

@@ -15,6 +15,7 @@ import gc
 import heapq
 import json
 import random
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -73,8 +74,10 @@ class Simulator:
         self.events: dict[Did, list[Event]] = {}
         self.on_event: Callable[[Did, Event], None] | None = None
         self.frames_sent = 0
-        self._heap: list = []
-        self._seq = 0
+        # the event queue: time -> its events, in the order they were scheduled, and a heap
+        # of those times (a time may appear again after its events ran: it is skipped then)
+        self._due: dict[int, deque] = {}
+        self._times: list[int] = []
         self._links: dict[Did, dict[str, _Endpoint]] = {}  # node -> its transport id -> far end
         self._timers: dict[Did, int] = {}
         self._then: dict[tuple[Did, int], Callable[[object], None]] = {}  # (node, request id) -> next step
@@ -169,31 +172,38 @@ class Simulator:
 
     def run_until_idle(self, max_ms: int = 600_000) -> None:
         """Advance until only timers remain (no frame or handshake in flight)."""
-        self._run(self.now + max_ms, lambda: all(entry[3] is None for entry in self._heap))
+        self._run(self.now + max_ms, lambda: all(method is None for due in self._due.values() for _, method, _ in due))
 
     def _run(self, end: int, done: Callable[[], bool] | None) -> bool:
-        heap, nodes, timers = self._heap, self.nodes, self._timers
+        times, due_at, nodes, timers = self._times, self._due, self.nodes, self._timers
         # the run allocates millions of small objects, few of them in cycles: collect rarely
         thresholds = gc.get_threshold()
         gc.set_threshold(100_000, 50, 100)
         try:
-            while heap and heap[0][0] <= end:
-                if done is not None and done():
-                    return True
-                t, _, did, method, args = heapq.heappop(heap)
-                if t > self.now:
-                    self.now = t
-                node = nodes.get(did)
-                if node is None:
+            while times and times[0] <= end:
+                t = times[0]
+                due = due_at.get(t)
+                if due is None:  # ran already
+                    heapq.heappop(times)
                     continue
-                if method is None:  # the node's timer
-                    if timers.get(did) != t:
-                        continue  # superseded
-                    del timers[did]
-                    node.handle_timer(self.now)
-                else:
-                    method(node, *args, self.now)
-                self._pump(node)
+                while due:  # events scheduled for t meanwhile join the end
+                    if done is not None and done():
+                        return True
+                    if t > self.now:
+                        self.now = t
+                    did, method, args = due.popleft()
+                    node = nodes.get(did)
+                    if node is None:
+                        continue
+                    if method is None:  # the node's timer
+                        if timers.get(did) != t:
+                            continue  # superseded
+                        del timers[did]
+                        node.handle_timer(self.now)
+                    else:
+                        method(node, *args, self.now)
+                    self._pump(node)
+                del due_at[t]
         finally:
             gc.set_threshold(*thresholds)
         self.now = max(self.now, end) if done is None else self.now
@@ -201,8 +211,15 @@ class Simulator:
 
     def _at(self, delay: int, did: Did, method: Callable, *args) -> None:
         """At ``now + delay``, call ``method(node, *args, now)`` on node ``did``."""
-        self._seq += 1
-        heapq.heappush(self._heap, (self.now + delay, self._seq, did, method, args))
+        self._schedule(self.now + delay, (did, method, args))
+
+    def _schedule(self, t: int, event: tuple) -> None:
+        due = self._due.get(t)
+        if due is None:
+            self._due[t] = deque((event,))
+            heapq.heappush(self._times, t)
+        else:
+            due.append(event)
 
     def _latency(self) -> int:
         low, high = self.latency_ms
@@ -223,9 +240,12 @@ class Simulator:
                 if far.remote is not None:
                     self._away(far.remote, (at, far.node, "frames", (far.transport_id, action.frames)))
                     continue
+                due = self._due.get(at)
+                if due is None:
+                    due = self._due[at] = deque()
+                    heapq.heappush(self._times, at)
                 for frame in action.frames:
-                    self._seq += 1
-                    heapq.heappush(self._heap, (at, self._seq, far.node, _RECEIVE, (far.transport_id, frame)))
+                    due.append((far.node, _RECEIVE, (far.transport_id, frame)))
             elif isinstance(action, CreateOffer):
                 self._at(1, me, Node.offer_ready, action.transport_id, _token(me, action.transport_id, "offer"))
             elif isinstance(action, AcceptOffer):
@@ -248,8 +268,7 @@ class Simulator:
         timer = node.get_timer()
         if timer is not None and (me not in self._timers or timer < self._timers[me]):
             self._timers[me] = timer
-            self._seq += 1
-            heapq.heappush(self._heap, (timer, self._seq, me, None, ()))
+            self._schedule(timer, (me, None, ()))
 
 
     def _open_link(self, me: Did, transport_id: str, far: _Endpoint) -> None:
