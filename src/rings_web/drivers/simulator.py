@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 import heapq
-import json
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -302,12 +301,16 @@ def _continue(node: Node, then: Callable[[object], None], value: object, now: in
 
 
 def _token(node: Did, transport_id: str, kind: str) -> HandshakeInfo:
-    return HandshakeInfo(json.dumps({"sdp": f"memory:{node.hex()}:{transport_id}", "type": kind}))
+    """An SDP-like JSON text naming the end: ``{"sdp": "memory:<node>:<transport>", "type": kind}``."""
+    return HandshakeInfo(f'{{"sdp": "memory:{node.hex()}:{transport_id}", "type": "{kind}"}}')
 
 
 def _parse_token(info: HandshakeInfo) -> _Endpoint | None:
+    parts = info.sdp.split('"')
+    fields = parts[3].split(":", 2) if len(parts) == 9 and parts[1] == "sdp" else []
+    if len(fields) != 3 or fields[0] != "memory":
+        return None
     try:
-        _, node, tid = json.loads(info.sdp)["sdp"].split(":", 2)
-        return _Endpoint(Did.parse(node), tid)
-    except (ValueError, KeyError, TypeError):
+        return _Endpoint(Did.parse(fields[1]), fields[2])
+    except ValueError:
         return None
