@@ -30,6 +30,7 @@ from ..errors import DecodeError, LocalError, RelayError, RemoteError, RingsErro
 from ..message import payload as pl
 from ..message.relay import check_relay
 from ..session.manager import SessionManager
+from ..wire.codec import uuid_of
 from ..wire.chunk import Reassembler, split
 from ..wire.types import (
     AlreadyConnected, ConnectNodeReport, ConnectNodeSend, CustomMessage, Extend, FindSuccessorReport,
@@ -45,7 +46,6 @@ from .events import (
 
 __all__ = ["Node", "RequestTimeout", "NotFound"]
 
-_new_uuid, _set = object.__new__, object.__setattr__
 _UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # variant and version bits
 _UUID_V4 = (0x8000 << 48) | (4 << 76)
 
@@ -952,10 +952,7 @@ class Node:
     def _uuid(self) -> uuid.UUID:
         """A version-4 UUID from our rng: ``uuid.UUID(int=..., version=4)`` built directly
         (two per frame sent: its tx id or chunk id)."""
-        u = _new_uuid(uuid.UUID)
-        _set(u, "int", self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_V4)
-        _set(u, "is_safe", uuid.SafeUUID.unknown)
-        return u
+        return uuid_of(self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_V4)
 
     def _new_request(self, kind: str, now: int, key: Any = None) -> int:
         rid = next(self._ids)

@@ -21,7 +21,7 @@ from .buffer import USIZE_MAX, Reader, Writer
 __all__ = [
     "Codec", "Int", "U8", "U16", "U32", "U64", "USIZE", "U128", "BOOL", "STR", "BYTES",
     "UUID", "DID", "PUBKEY", "Opt", "Seq", "Map", "Struct", "Field", "Enum", "Variant",
-    "Newtype", "Unit", "Remembered", "Recent", "push_by_identity",
+    "Newtype", "Unit", "Remembered", "Recent", "push_by_identity", "uuid_of",
 ]
 
 
@@ -150,6 +150,18 @@ class Recent:
         self.new[key] = value
 
 
+_new, _set = object.__new__, object.__setattr__
+
+
+def uuid_of(value: int) -> uuid.UUID:
+    """``uuid.UUID(int=value)`` without its checks (hot path: a new id per frame sent and
+    received); ``value`` must be a 128-bit unsigned integer."""
+    u = _new(uuid.UUID)
+    _set(u, "int", value)
+    _set(u, "is_safe", uuid.SafeUUID.unknown)
+    return u
+
+
 class _Uuid(Codec):
     """uuid 0.8: bincode ``serialize_bytes`` of the 16 bytes; JSON hyphenated lower-case.
 
@@ -171,7 +183,7 @@ class _Uuid(Codec):
             if len(raw) < 24 or raw[:8] != self._LENGTH:
                 n = len(r.pull_bytes())
                 raise DecodeError(f"uuid: expected 16 bytes, got {n}")
-            value = uuid.UUID(bytes=raw[8:])
+            value = uuid_of(int.from_bytes(raw[8:], "big"))
             self._decoded.put(raw, value)
         r.pos = pos + 24
         return value
