@@ -240,6 +240,10 @@ class _Did(Codec):
         self._decoded.put(raw, did)
         return did
 
+    def remember(self, size: int) -> None:
+        """Keep up to ``size`` DIDs each way (a simulation of many nodes wants more)."""
+        self._decoded.size = self._encoded.size = size
+
     def known(self, raws: list[bytes]) -> list[Did] | None:
         """The DIDs of these 50-byte encodings if all were decoded lately, else None."""
         new = self._decoded.new

@@ -463,6 +463,10 @@ class _SessionCodec(Struct):
         self._decoded.put(r.data[start : start + 128], (value, r.data[start : r.pos]))
         return value
 
+    def remember(self, size: int) -> None:
+        """Keep up to ``size`` sessions each way (a simulation of many nodes wants one per node)."""
+        self._decoded.size = self._encoded.size = size
+
     def known(self, data: bytes, pos: int) -> tuple[Session, int] | None:
         """The session encoded at ``data[pos:]`` and where it ends, if decoded lately."""
         hit = self._decoded.get(data[pos : pos + 128])
