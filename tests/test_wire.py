@@ -232,3 +232,31 @@ def test_chunk_count_mismatch_is_an_error():
     CHUNK.push(w, decode_frame(a[0]).__class__(5, 3, b"", decode_frame(a[0]).meta))
     with pytest.raises(DecodeError, match="index"):
         decode_frame(w.getvalue())
+
+
+def test_quick_init_keeps_a_frozen_dataclass_frozen():
+    import dataclasses
+
+    from rings_web.wire.codec import quick_init
+
+    @quick_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Point:
+        x: int
+        y: int = 7
+
+    p = Point(1)
+    assert (p.x, p.y) == (1, 7) and p == Point(1, 7) and hash(p) == hash(Point(x=1, y=7))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.x = 2
+    with pytest.raises(TypeError):
+        Point()
+
+    with pytest.raises(TypeError, match="plain fields"):
+        @quick_init
+        @dataclasses.dataclass(frozen=True, slots=True)
+        class Checked:
+            x: int
+
+            def __post_init__(self) -> None:
+                pass

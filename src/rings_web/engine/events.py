@@ -8,6 +8,7 @@ from typing import Any, Union
 
 from ..did import Did
 from ..errors import RingsError
+from ..wire.codec import quick_init
 from ..wire.types import HandshakeInfo, MessagePayload
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
 
 
 # -- actions: performed by the driver -----------------------------------------------------------
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SendFrames:
     """Send these data-channel frames, in order, on the transport to ``peer``."""
@@ -80,6 +82,7 @@ class MessageReceived:
     payload: MessagePayload
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RequestDone:
     """An API call finished; ``value`` depends on the call (a VirtualNode, a DID, a string…)."""
@@ -88,6 +91,7 @@ class RequestDone:
     value: Any
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LookupResult:
     """The value of a finished ``Node.lookup``."""

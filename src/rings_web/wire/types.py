@@ -21,7 +21,7 @@ from ..errors import DecodeError
 from .buffer import USIZE_MAX, Reader, Writer
 from .codec import (
     BOOL, BYTES, DID, PUBKEY, STR, U8, U16, U128, USIZE, UUID,
-    Codec, Enum, Field, Newtype, Opt, Recent, Remembered, Seq, Struct, Unit, Variant, push_by_identity,
+    Codec, Enum, Field, Newtype, Opt, Recent, Remembered, Seq, Struct, Unit, Variant, push_by_identity, quick_init,
 )
 
 #: MultiCall may nest; bound it so hostile input cannot exhaust the stack (0.2.5: unbounded).
@@ -199,6 +199,7 @@ class LeaveDHT:
     did: Did
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ConnectNodeSend:
     transport_uuid: str
@@ -210,12 +211,14 @@ class AlreadyConnected:
     pass
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ConnectNodeReport:
     transport_uuid: str
     answer: HandshakeInfo
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FindSuccessorSend:
     did: Did
@@ -223,17 +226,20 @@ class FindSuccessorSend:
     then: ReportHandler
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FindSuccessorReport:
     did: Did
     handler: ReportHandler
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NotifyPredecessorSend:
     did: Did
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NotifyPredecessorReport:
     did: Did
@@ -482,6 +488,7 @@ SESSION = _SessionCodec(("sig", BYTES), ("auth", AUTHORIZED_INFO))
 
 
 # -- payload (SPEC §4.1–4.3) -----------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MessageRelay:
     path: tuple[Did, ...]  # originator first, current sender last
@@ -516,6 +523,7 @@ class _RelayCodec(Struct):
 RELAY = _RelayCodec(MessageRelay, ("path", Seq(DID)), ("next_hop", DID), ("destination", DID))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MessageVerification:
     session: Session
@@ -555,6 +563,7 @@ VERIFICATION = _VerificationCodec(
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MessagePayload:
     data: Message
