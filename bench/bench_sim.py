@@ -2,6 +2,8 @@
 
 Runs ``rings_web.sim`` for each size and writes bench/sim_results.json (figures, no
 assertions).  ``--sizes 1000,10000`` takes a long time at 10 000 (see the README).
+``--workers 1,2`` runs each size once per worker count, back to back, and records every
+wall time beside the figures of the last run (the same seed and count give the same run).
 
     .venv/bin/python bench/bench_sim.py --sizes 128,1000
 """
@@ -27,17 +29,22 @@ def main() -> None:
     ap.add_argument("--churn", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--successors", type=int, default=3, help="successor list length (copies of a VNode: this + 2)")
-    ap.add_argument("--workers", type=int, default=2, help="processes sharing the nodes")
+    ap.add_argument("--workers", default="2", help="processes sharing the nodes; a list compares counts")
     ns = ap.parse_args()
     results = json.loads(OUT.read_text()) if OUT.exists() else {}
     for n in (int(x) for x in ns.sizes.split(",")):
-        r = run(nodes=n, lookups=ns.lookups or n, churn=ns.churn, seed=ns.seed, successors=ns.successors,
-                workers=ns.workers)
+        walls = {}
+        for workers in (int(x) for x in ns.workers.split(",")):
+            r = run(nodes=n, lookups=ns.lookups or n, churn=ns.churn, seed=ns.seed, successors=ns.successors,
+                    workers=workers)
+            walls[str(workers)] = r["wall_s"]
+            print(json.dumps(r), flush=True)
+        if len(walls) > 1:
+            r["wall_s_by_workers"] = walls
         r["bounds"] = {"mean_hops": round(0.5 * math.log2(n) + 0.5, 2), "rounds": round(2 * math.log2(n), 1)}
         r["measured_at"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
         r["machine"] = f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
         results[str(n)] = r
-        print(json.dumps(r), flush=True)
         OUT.write_text(json.dumps(results, indent=1) + "\n")
 
 
