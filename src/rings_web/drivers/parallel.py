@@ -215,6 +215,10 @@ class ParallelSimulator:
                 pass
         for proc in self._procs:
             proc.join(10)
+            if proc.is_alive():  # stuck (e.g. sending a reply nobody reads after a failure)
+                proc.terminate()
+        for conn in self._conns:
+            conn.close()
         self._conns, self._procs = [], []
 
     def __enter__(self) -> "ParallelSimulator":
