@@ -31,6 +31,9 @@ export interface Testnet {
 }
 
 export declare class PageError extends Error {}
+/** A page in a new context with `boot(page)` run on it; a renderer crash meanwhile gets one more try. */
+export declare function newBootedPage(browser: Browser, contextOptions: Parameters<Browser["newContext"]>[0],
+  boot: (page: Page) => Promise<void>): Promise<{ context: BrowserContext; page: Page }>;
 export declare function testnet(n: number, options?: {
   keys?: string[]; stabilizeInterval?: number; executablePath?: string; bootTimeout?: number;
 }): Promise<Testnet>;

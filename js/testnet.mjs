@@ -124,6 +124,27 @@ export class PageError extends Error {
 }
 
 /**
+ * A page in a new browser context, with `boot(page)` run on it. A renderer that crashes
+ * meanwhile ("Target crashed": Debian's Chromium did, twice in about ten full runs of the
+ * suites, while Pyodide started) gets one fresh context more, with a warning; a second
+ * crash, or any other error, is thrown.
+ */
+export async function newBootedPage(browser, contextOptions, boot) {
+  for (let attempt = 1; ; attempt++) {
+    const context = await browser.newContext(contextOptions);
+    const page = await context.newPage();
+    try {
+      await boot(page);
+      return { context, page };
+    } catch (e) {
+      await context.close().catch(() => {});
+      if (attempt > 1 || !/Target crashed/.test(String(e?.message))) throw e;
+      console.warn(`rings-web: a page's renderer crashed while booting (${String(e.message).split("\n")[0]}); one more try`);
+    }
+  }
+}
+
+/**
  * Start `n` pages, each a rings-web node with its own test wallet.
  * @param {number} n
  * @param {object} [options] - `keys` (hex private keys), `stabilizeInterval` (ms, default 3000),
@@ -146,12 +167,12 @@ export async function testnet(n, options = {}) {
     /** Open one more page; resolves when its node is ready. */
     async open(key, query = {}) {
       // a context per page: separate storage, and camera/mic granted so Chromium gathers 127.0.0.1
-      const context = await browser.newContext({ permissions: ["camera", "microphone"] });
-      const page = await context.newPage();
-      page.on("pageerror", (e) => errors.push(`${key.slice(0, 8)} pageerror: ${e.message}`));
-      page.on("console", (m) => { if (m.type() === "error") errors.push(`${key.slice(0, 8)} console: ${m.text()}`); });
-      await page.goto(server.pageURL({ key, stabilize: options.stabilizeInterval ?? 3000, ...query }));
-      await page.waitForFunction("window.ready || window.bootError", null, { timeout: options.bootTimeout ?? 120_000 });
+      const { context, page } = await newBootedPage(browser, { permissions: ["camera", "microphone"] }, async (page) => {
+        page.on("pageerror", (e) => errors.push(`${key.slice(0, 8)} pageerror: ${e.message}`));
+        page.on("console", (m) => { if (m.type() === "error") errors.push(`${key.slice(0, 8)} console: ${m.text()}`); });
+        await page.goto(server.pageURL({ key, stabilize: options.stabilizeInterval ?? 3000, ...query }));
+        await page.waitForFunction("window.ready || window.bootError", null, { timeout: options.bootTimeout ?? 120_000 });
+      });
       const bootError = await page.evaluate("window.bootError");
       if (bootError) { await context.close(); throw new PageError(bootError); }
       const node = {

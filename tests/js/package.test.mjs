@@ -9,7 +9,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { CHROMIUM_FLAGS, serveFiles, testKey, until } from "../../js/testnet.mjs";
+import { CHROMIUM_FLAGS, newBootedPage, serveFiles, testKey, until } from "../../js/testnet.mjs";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const VECTORS = JSON.parse(fs.readFileSync(path.join(REPO, "tests/vectors/vectors.json")));
@@ -105,14 +105,12 @@ test("in Chromium: through an import map and through the <script> build, two pag
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: CHROMIUM_FLAGS });
   try {
     const errors = [];
-    const open = async (name) => {
-      const page = await (await browser.newContext({ permissions: ["camera", "microphone"] })).newPage();
+    const open = async (name) => (await newBootedPage(browser, { permissions: ["camera", "microphone"] }, async (page) => {
       page.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
       page.on("console", (m) => { if (m.type() === "error") errors.push(`${name}: ${m.text()}`); });
       await page.goto(served.url + name);
       await page.waitForFunction("window.node", null, { timeout: 120_000 });
-      return page;
-    };
+    })).page;
     const [esm, script] = await Promise.all([open("/esm.html"), open("/script.html")]);
     const offer = await esm.evaluate(() => node.createOffer());
     const answer = await script.evaluate((o) => node.answerOffer(o), offer);

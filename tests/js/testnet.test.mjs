@@ -2,7 +2,7 @@
 // Run inside a loopback-only network namespace (tests/browser/test_js.py does).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { testnet, until } from "../../js/testnet.mjs";
+import { newBootedPage, testnet, until } from "../../js/testnet.mjs";
 
 const N = 6;
 let net;
@@ -89,4 +89,21 @@ test("six pages: chain, ring, multi-hop messages, connect all, storage, one page
   for (const n of rest) assert.deepEqual((await n.call("storageFetch", vid)).data, ["stored by page 0"], "a replica survives");
 
   assert.deepEqual(net.errors, [], "no page errors, console errors or unhandled rejections");
+});
+
+test("a renderer that crashes while a page boots gets one fresh context more, not two", async () => {
+  const opened = [];
+  const context = () => {
+    const c = { closed: false, newPage: async () => ({}), close: async () => { c.closed = true; } };
+    opened.push(c);
+    return c;
+  };
+  const browser = { newContext: async () => context() };
+  const crashOnce = async () => { if (opened.length === 1) throw new Error("page.waitForFunction: Target crashed"); };
+  const booted = await newBootedPage(browser, {}, crashOnce);
+  assert.deepEqual(opened.map((c) => c.closed), [true, false]);
+  assert.equal(booted.context, opened[1]);
+  await assert.rejects(newBootedPage(browser, {}, async () => { throw new Error("Target crashed"); }), /Target crashed/);
+  await assert.rejects(newBootedPage(browser, {}, async () => { throw new Error("boot failed"); }), /boot failed/);
+  assert.equal(opened.length, 5); // 2 + the crashing pair + the one other error
 });
