@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -78,12 +79,22 @@ class _Pages:
         self.contexts, self.errors = [], []
 
     def open(self, key: str, stabilize_ms: int = 3000):
-        ctx = self.browser.new_context(permissions=["camera", "microphone"])  # makes Chromium gather 127.0.0.1
+        from playwright.sync_api import Error as PlaywrightError
+
+        for attempt in (1, 2):  # as js/testnet.mjs newBootedPage: a renderer crash gets one more try
+            ctx = self.browser.new_context(permissions=["camera", "microphone"])  # makes Chromium gather 127.0.0.1
+            page = ctx.new_page()
+            page.on("pageerror", lambda e: self.errors.append(str(e)))
+            try:
+                page.goto(f"{self.site}/node.html?key={key}&stabilize={stabilize_ms}")
+                page.wait_for_function("window.ready || window.bootError", timeout=120_000)
+                break
+            except PlaywrightError as e:
+                ctx.close()
+                if attempt == 2 or "Target crashed" not in str(e):
+                    raise
+                warnings.warn(f"a page's renderer crashed while booting ({str(e).splitlines()[0]}); one more try")
         self.contexts.append(ctx)
-        page = ctx.new_page()
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.goto(f"{self.site}/node.html?key={key}&stabilize={stabilize_ms}")
-        page.wait_for_function("window.ready || window.bootError", timeout=120_000)
         boot_error = page.evaluate("window.bootError")
         if boot_error:
             raise PageError(boot_error["name"], boot_error["message"])
