@@ -790,3 +790,24 @@ def test_a_store_the_owner_does_not_acknowledge_is_confirmed_by_reading_it_back(
     else:
         assert isinstance(done, RequestFailed) and isinstance(done.error, NotFound)
     assert sim.now - start < config.store_ack_ms + 1000  # answered by the read-back, not by a time-out
+
+
+def test_a_replica_on_the_way_does_not_answer_for_its_owner():
+    """Three nodes join through a seed at once and each adds itself to one service VNode (the
+    demo's registerService): every node's fetch sees all three, also when a stale replica
+    lies on the way to the owner (seed 13 put one there: a node between the asker and the
+    owner answered with a replica missing the last entry)."""
+    topic = Did.from_topic("rings-web-demo")
+    sim = Simulator(seed=13, config=Config(stabilize_interval_ms=3000), insecure_fast=True)
+    hub, pages = sim.add_node(), [sim.add_node() for _ in range(3)]
+    for page in pages:
+        sim.link(page, hub, wait=False)
+        sim.run_for(600)
+    sim.run_until(lambda: all(p.peers for p in pages), max_ms=30_000)
+    entries = {base58.encode_check(p.me.bare().encode()) for p in pages}
+    for p in pages:
+        sim.call(p, lambda n, p=p: n.store(Touch(VirtualNode(topic, (base58.encode_check(p.me.bare().encode()),))), sim.now))
+    sim.run_for(10_000)
+    for p in pages:
+        done = result(sim, p, sim.call(p, lambda n: n.fetch(topic, sim.now)))
+        assert isinstance(done, RequestDone) and set(done.value.data) == entries

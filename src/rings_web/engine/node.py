@@ -641,7 +641,11 @@ class Node:
 
     def _on_search_vnode(self, p: MessagePayload, now: int) -> None:
         vid = p.data.vid
-        found = self.storage.get(vid)
+        # on the way to the owner only the owner's copy answers: a replica may lag behind it
+        # (copies from different nodes race); the owner itself, or the node asked, answers
+        # from a replica too (the owner may have left)
+        mine = p.relay.destination == self.me or self._owns(vid)
+        found = self.storage.get(vid) if mine else self.storage.owned.get(vid)
         if found is None and p.relay.destination != self.me and self._owns(vid):
             # the owner may be new after churn: the old owner's successors hold replicas
             succ = self.ring.successors.first()
