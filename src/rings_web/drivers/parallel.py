@@ -96,8 +96,7 @@ class Partition(Simulator):
         for t, did, kind, args in inbox:
             if kind == "frames":
                 tid, frames = args
-                for frame in frames:
-                    self._schedule(t, (did, _RECEIVE, (tid, frame)))
+                self._bucket(t).extend((did, _RECEIVE, (tid, frame)) for frame in frames)
             elif did in self.nodes:
                 self._schedule(t, (did, self._kinds[kind], args))
             elif kind == "open":  # the answerer failed meanwhile: the offerer's end closes

@@ -213,12 +213,15 @@ class Simulator:
         self._schedule(self.now + delay, (did, method, args))
 
     def _schedule(self, t: int, event: tuple) -> None:
+        self._bucket(t).append(event)
+
+    def _bucket(self, t: int) -> deque:
+        """The events due at ``t``, to append to."""
         due = self._due.get(t)
         if due is None:
-            self._due[t] = deque((event,))
+            due = self._due[t] = deque()
             heapq.heappush(self._times, t)
-        else:
-            due.append(event)
+        return due
 
     def _latency(self) -> int:
         low, high = self.latency_ms
@@ -239,12 +242,7 @@ class Simulator:
                 if far.remote is not None:
                     self._away(far.remote, (at, far.node, "frames", (far.transport_id, action.frames)))
                     continue
-                due = self._due.get(at)
-                if due is None:
-                    due = self._due[at] = deque()
-                    heapq.heappush(self._times, at)
-                for frame in action.frames:
-                    due.append((far.node, _RECEIVE, (far.transport_id, frame)))
+                self._bucket(at).extend((far.node, _RECEIVE, (far.transport_id, frame)) for frame in action.frames)
             elif isinstance(action, CreateOffer):
                 self._at(1, me, Node.offer_ready, action.transport_id, _token(me, action.transport_id, "offer"))
             elif isinstance(action, AcceptOffer):
