@@ -54,7 +54,10 @@ def test_two_processes_settle_the_same_ring():
     assert first["workers"] == 2 and first["mode"] == "fast"
     assert first["ring_rounds"] is not None and first["finger_rounds"] is not None
     assert first["lookup_success"] >= 0.99 and first["items_lost"] == 0
-    assert {k: v for k, v in first.items() if not k.endswith("_s")} == {k: v for k, v in again.items() if not k.endswith("_s")}
+    # CPU time is counted in both processes, never more than both cores for the whole run
+    assert 0 < first["cpu_s"] <= 2 * first["wall_s"] + 1 and first["cpu_us_per_frame"] > 0
+    untimed = lambda r: {k: v for k, v in r.items() if not k.endswith("_s") and not k.startswith("cpu")}  # noqa: E731
+    assert untimed(first) == untimed(again)
 
 
 def test_two_processes_with_real_signatures():
@@ -71,3 +74,22 @@ def test_a_failing_worker_names_its_error():
         theirs = next(d for d in dids if int(d) % 2 == 1)
         with pytest.raises(RuntimeError, match="(?s)partition 1 failed.*no_such_method"):
             sim.call(theirs, "no_such_method")
+
+
+def test_polling_for_another_process_is_not_counted_as_work():
+    """A process that spins while it waits for another leaves that time out of its CPU count."""
+    import multiprocessing
+    import threading
+
+    from rings_web.drivers.parallel import Partition, _receive
+    from rings_web.engine.config import Config
+
+    part = Partition(0, 1, 1, (5, 30), Config(), insecure_fast=True)
+    mine, theirs = multiprocessing.Pipe()
+    threading.Timer(0.2, theirs.send, ("go",)).start()
+    message, spun = _receive(mine, spin=True)
+    part.idle += spun
+    *_, cpu = part.handle("run", (part.now + 5,), [])
+    assert message == "go" and spun >= 0.15 and cpu < 0.1
+    threading.Timer(0.05, theirs.send, ("again",)).start()
+    assert _receive(mine, spin=False) == ("again", 0.0)

@@ -173,6 +173,8 @@ def _run(sim: ParallelSimulator, nodes: int, lookups: int, churn: float, seed: i
         "failed_nodes": len(failed),
         "peers_mean": round(links / max(1, counted), 2),
         "frames": sim.frames_sent,
+        "cpu_s": round(sim.cpu_s, 2),
+        "cpu_us_per_frame": round(1e6 * sim.cpu_s / max(1, sim.frames_sent), 1),
         "join_s": round(join_s, 2),
         "lookups_s": round(time.perf_counter() - lookup_started, 2),
         "wall_s": round(time.perf_counter() - started, 2),
