@@ -319,8 +319,7 @@ class ParallelSimulator:
         else:
             conn = self._conns[part - 1]
             conn.send((cmd, args, inbox))
-            reply, spun = _receive(conn, self._spin)
-            self._local.idle += spun
+            reply = self._reply(conn)
         return self._take(part, reply)
 
     def _all(self, cmd: str, *args) -> list:
@@ -330,11 +329,14 @@ class ParallelSimulator:
             conn.send((cmd, args, inbox))
         inbox, self._inbox[0] = self._inbox[0], []
         results = [self._take(0, self._local.handle(cmd, args, inbox))]
-        for part, conn in enumerate(self._conns, 1):
-            reply, spun = _receive(conn, self._spin)
-            self._local.idle += spun
-            results.append(self._take(part, reply))
+        results += [self._take(part, self._reply(conn)) for part, conn in enumerate(self._conns, 1)]
         return results
+
+    def _reply(self, conn) -> tuple:
+        """A worker's reply; the time spent polling for it is not our partition's work."""
+        reply, spun = _receive(conn, self._spin)
+        self._local.idle += spun
+        return reply
 
     def _take(self, part: int, reply: tuple) -> Any:
         if isinstance(reply, _Crashed):
