@@ -34,7 +34,9 @@ const config = await (await fetch("/config.json")).json();
 const { ethereum, label } = demoWallet();
 const t0 = performance.now();
 const node = await createNode({ ethereum, iceServers: config.iceServers, stabilizeInterval: 3000, storage: "memory",
-  onProgress: (p) => { $("status").textContent = `starting: ${p.stage}`; } });
+  onProgress: (p) => { $("status").textContent = `starting: ${p.stage}`; } })
+  .catch((e) => { window.bootError = `${e.name}: ${e.message}`; $("status").textContent = window.bootError; throw e; });
+window.demoNode = node; // demo/run.mjs waits for it
 $("address").textContent = node.address;
 $("wallet").textContent = label;
 log(`node ${short(node.address)} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -93,4 +95,3 @@ async function until(predicate, timeout) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-window.demoNode = node;

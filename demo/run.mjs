@@ -4,8 +4,8 @@
 //
 //   node demo/run.mjs [--pages N] [--for SECONDS] [--port PORT] [--seed-port PORT] [--loopback]
 //
-// --for ends the run once every page heard from every other page (exit 0), or after SECONDS at
-// most (exit 1); without it the network runs until Ctrl-C. --loopback offers only 127.0.0.1
+// --for ends the run once every page heard from every other page (exit 0), or SECONDS after the
+// pages started at most (exit 1); without it the network runs until Ctrl-C. --loopback offers only 127.0.0.1
 // candidates from the seed (a host whose only interface is lo, as in the tests).
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -13,7 +13,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { CHROMIUM_FLAGS, serveFiles, testKey } from "../js/testnet.mjs";
+import { CHROMIUM_FLAGS, newBootedPage, serveFiles, testKey } from "../js/testnet.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({ options: {
@@ -53,7 +53,8 @@ const site = await serveFiles(routes, {
 }, Number(args.port));
 say("demo", `open ${site.url}/ in a browser to join (MetaMask if installed, else a demo key)`);
 
-// 3. headless pages, each a node with its own test wallet
+// 3. headless pages, each a node with its own test wallet; a renderer that crashes while booting
+// gets one more try (newBootedPage), a page not ready in 120 s says where it stood
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: CHROMIUM_FLAGS });
 const pages = Number(args.pages);
 const heard = new Map();
@@ -61,18 +62,27 @@ const problems = [];
 await Promise.all(Array.from({ length: pages }, async (_, i) => {
   const who = `page ${i + 1}`;
   heard.set(who, new Set());
-  const context = await browser.newContext({ permissions: ["camera", "microphone"] }); // 127.0.0.1 candidates
-  const page = await context.newPage();
-  page.on("console", (m) => {
-    const text = m.text();
-    if (text.startsWith("[rings-demo] ")) {
-      say(who, text.slice(13));
-      const from = text.match(/^\[rings-demo\] (0x\w+…\w+) → me/);
-      if (from) heard.get(who).add(from[1]);
-    } else if (m.type() === "error") problems.push(`${who}: ${text}`);
-  });
-  page.on("pageerror", (e) => problems.push(`${who}: ${e.message}`));
-  await page.goto(`${site.url}/?bot=1&key=${testKey(100 + i)}`);
+  try {
+    const { page } = await newBootedPage(browser, { permissions: ["camera", "microphone"] }, async (page) => { // 127.0.0.1 candidates
+      page.on("console", (m) => {
+        const text = m.text();
+        if (text.startsWith("[rings-demo] ")) {
+          say(who, text.slice(13));
+          const from = text.match(/^\[rings-demo\] (0x\w+…\w+) → me/);
+          if (from) heard.get(who).add(from[1]);
+        } else if (m.type() === "error") problems.push(`${who}: ${text}`);
+      });
+      page.on("pageerror", (e) => problems.push(`${who}: ${e.message}`));
+      await page.goto(`${site.url}/?bot=1&key=${testKey(100 + i)}`);
+      await page.waitForFunction("window.demoNode || window.bootError", null, { timeout: 120_000 }).catch(async (e) => {
+        const status = await page.textContent("#status", { timeout: 1000 }).catch(() => "unknown");
+        throw new Error(`${String(e.message).split("\n")[0]} (status: ${status})`);
+      });
+    });
+    page.on("crash", () => problems.push(`${who}: the renderer crashed`));
+  } catch (e) {
+    problems.push(`${who} did not start: ${e.message}`);
+  }
 }));
 
 // 4. run until --for seconds pass (then judge) or Ctrl-C
