@@ -88,7 +88,7 @@ class _Request:
     tx_id: uuid.UUID | None = None  # of the request message, when one was sent
     op: VNodeOperation | None = None  # a store's operation, to check the owner's answer against
     acked_tx: uuid.UUID | None = None  # a store's OperateVNode, once a read-back replaced it
-    resent: bool = False  # a store sent again after its read-back found nothing
+    resent: bool = False  # a store sent again after its read-back found it missing
     sent: tuple[Message, Did, Did] | None = None  # (message, destination, first hop) last sent
     rerouted: bool = False  # sent again because its first hop's link closed
 
@@ -655,7 +655,7 @@ class Node:
             # an empty answer tells a rings-web asker "not found" at once (0.2.5 stays silent)
             data = (found,) if found is not None else ()
             return self._emit(pl.report(self.session, p, FoundVNode(data), now=now), now)
-        self._forward(p, now, next_hop=self._route(vid, p.relay.path))
+        self._forward(p, now, next_hop=self._owner_hop(vid, p.relay.path))
 
     def _on_found_vnode(self, p: MessagePayload, now: int) -> None:
         if p.relay.destination != self.me:
@@ -667,13 +667,14 @@ class Node:
         if req is None:
             return
         match = next((v for v in p.data.data if v.did == req.key), None)
-        if match is not None and req.op is not None and not _holds(match, req.op):
+        lost = req.op is not None and (match is None or not _holds(match, req.op))
+        if lost and req.resent and match is not None:
             self._fail(rid, RemoteError(f"the owner of {req.key.hex()} does not hold what was stored"))
-        elif match is not None:
+        elif match is not None and not lost:
             self._done(rid, match)
-        elif req.op is not None and not req.resent:
-            # the operation was lost on the way (e.g. on a link its far end was closing):
-            # send it once more (acknowledged, or read back, as the first)
+        elif lost and not req.resent:
+            # the operation was lost on the way (on a link its far end was closing, or in a
+            # ring still settling): send it once more (acknowledged, or read back, as the first)
             self._by_tx.pop(p.tx_id, None)
             self._by_tx.pop(req.acked_tx, None)
             req.resent, req.acked_tx, req.deadline = True, None, now + self.config.store_ack_ms
@@ -687,14 +688,25 @@ class Node:
         op = p.data.op
         vid = op.did if isinstance(op, JoinSubring) else op.vnode.did
         if not self._owns(vid) and p.relay.destination != self.me:
-            return self._forward(p, now, next_hop=self._route(vid, p.relay.path))
+            return self._forward(p, now, next_hop=self._owner_hop(vid, p.relay.path))
         vnode = self._operate_local(op, now)
         self._emit(pl.report(self.session, p, FoundVNode((vnode,)), now=now), now)  # the store's ack
 
     def _on_sync_vnode(self, p: MessagePayload, now: int) -> None:
+        """A replica from its owner, or a hand-over: merge what we own; pass on a hand-over
+        that missed its owner (0.2.5 re-stores it); keep the rest as replicas."""
+        routed = p.relay.destination != self.me  # a hand-over on its way to the owner
+        sender = p.relay.path[0]
         for vnode in p.data.data:
             if self._owns(vnode.did):  # a hand-over, or the ring is settling: merge, lose nothing
                 self._replicate(*self.storage.merge(vnode), now)
+            elif routed and len(p.data.data) == 1:
+                self._forward(p, now, next_hop=self._owner_hop(vnode.did, p.relay.path))
+            elif routed or 0 < vnode.did.bias(self.me) < sender.bias(self.me):
+                # the id lies ahead of us, before the sender: its owner, further on, is a node
+                # the sender does not know yet (a replica's id lies behind us or its sender)
+                self.storage.keep_replica(vnode)
+                self._send(SyncVNodeWithSuccessor((vnode,)), vnode.did, now)
             else:
                 self.storage.keep_replica(vnode)
 
@@ -777,6 +789,15 @@ class Node:
             targets = range(self.ring.successors.first_bias().bit_length(), RING_BITS)
             lookups = tuple(FindSuccessorSend(self.me + (1 << k), False, Handler.FixFingerTable) for k in targets)
             self._borrow_tx = self._send_direct(MultiCall(lookups), successor, now)
+
+    def _owner_hop(self, vid: Did, path: tuple[Did, ...]) -> Did | None:
+        """The next hop of a VNode message that passed its owner: our predecessor, when ``vid``
+        lies in ``(predecessor, self]`` (a route to an id ends at its successor); else None,
+        the ring's route (``_forward``)."""
+        pred = self.ring.predecessor
+        if pred is not None and pred in self._peers and pred not in path and vid.in_range(pred, self.me):
+            return pred
+        return None
 
     def _owns(self, vid: Did) -> bool:
         """0.2.5 placement: this node stores ids in ``(self, first successor]`` (SPEC §7.7)."""
