@@ -99,13 +99,6 @@ class VNodeStore:
         if vnode.did not in self.owned:
             self.replicas[vnode.did] = vnode
 
-    def promote(self, vid: Did) -> VirtualNode | None:
-        """A replica becomes owned (its owner left and this node took over its range)."""
-        vnode = self.replicas.pop(vid, None)
-        if vnode is not None:
-            self.owned[vid] = vnode
-        return vnode
-
     def hand_over(self, keep) -> list[VirtualNode]:
         """Remove and return the owned VNodes for which ``keep(vid)`` is false."""
         moved = [v for vid, v in self.owned.items() if not keep(vid)]
