@@ -77,7 +77,8 @@ def test_a_failing_worker_names_its_error():
 
 
 def test_polling_for_another_process_is_not_counted_as_work():
-    """A process that spins while it waits for another leaves that time out of its CPU count."""
+    """A process that spins while it waits for another leaves that time out of its CPU count,
+    and counts the CPU time it polled, not the wall time (preempted, it would count below 0)."""
     import multiprocessing
     import threading
 
@@ -90,6 +91,6 @@ def test_polling_for_another_process_is_not_counted_as_work():
     message, spun = _receive(mine, spin=True)
     part.idle += spun
     *_, cpu = part.handle("run", (part.now + 5,), [])
-    assert message == "go" and spun >= 0.15 and cpu < 0.1
+    assert message == "go" and 0 <= cpu < 0.05 < spun <= 0.2 + 0.05
     threading.Timer(0.05, theirs.send, ("again",)).start()
     assert _receive(mine, spin=False) == ("again", 0.0)

@@ -52,7 +52,7 @@ class Partition(Simulator):
         self.applied: list[int] = []  # offerers that applied their answer
         self.on_event = self._keep
         self._cpu_start = time.process_time()
-        self.idle = 0.0  # seconds this process spent polling for the others (not work)
+        self.idle = 0.0  # CPU seconds this process spent polling for the others (not work)
         self._kinds: dict[str, Callable] = {"open": self._remote_open, "closed": self._remote_closed,
                                             "answer": self._answer, "accept": self._accept}
 
@@ -156,8 +156,9 @@ def _spins(workers: int) -> bool:
 
 
 def _receive(conn, spin: bool) -> tuple[Any, float]:
-    """``conn.recv()`` and the seconds spent polling for it: with ``spin``, the process polls
-    until the message is there instead of sleeping.
+    """``conn.recv()`` and the CPU seconds spent polling for it: with ``spin``, the process
+    polls until the message is there instead of sleeping (CPU time, not wall: a process
+    preempted while it polls has not spent that time).
 
     The processes meet every window, often; a core that sleeps at each meeting (on a virtual
     machine: halts) comes back to cold caches, and every frame after costs more (measured:
@@ -165,10 +166,10 @@ def _receive(conn, spin: bool) -> tuple[Any, float]:
     """
     if not spin:
         return conn.recv(), 0.0
-    start = time.perf_counter()
+    start = time.process_time()
     while not conn.poll():
         pass
-    return conn.recv(), time.perf_counter() - start
+    return conn.recv(), time.process_time() - start
 
 
 class _Crashed(tuple):
