@@ -99,6 +99,13 @@ class VNodeStore:
         if vnode.did not in self.owned:
             self.replicas[vnode.did] = vnode
 
+    def adopt(self, owns) -> list[VirtualNode]:
+        """Replicas whose ids ``owns(vid)`` now become owned (their owner left); returns them."""
+        adopted = [v for vid, v in self.replicas.items() if owns(vid)]
+        for v in adopted:
+            self.merge(v)
+        return adopted
+
     def hand_over(self, keep) -> list[VirtualNode]:
         """Remove and return the owned VNodes for which ``keep(vid)`` is false."""
         moved = [v for vid, v in self.owned.items() if not keep(vid)]

@@ -133,6 +133,7 @@ class Node:
         self._borrow_from: Did | None = None  # the successor a join lookup named, until borrowed from
         self._borrow_tx: uuid.UUID | None = None  # tx id of that borrow: its answers are guesses
         self._finger_checks: dict[uuid.UUID, int] = {}  # tx id of a finger check -> its slot
+        self._holders: frozenset[Did] = frozenset()  # the neighbours our VNodes were copied to
 
     # == outputs ====================================================================================
     def actions_to_perform(self) -> list[Action]:
@@ -443,7 +444,21 @@ class Node:
             checked += 1
         if not checked and (step := self.ring.next_finger_check()) is not None:
             self._check_finger(step, now)
+        self._keep_replicas(now)
         self._prune(now)
+
+    def _keep_replicas(self, now: int) -> None:
+        """Beyond 0.2.5: keep a copy of each VNode we own with our predecessor and successors
+        as they change.  Replicas of ids we now own (their owner left) become ours and go to
+        every neighbour; otherwise only neighbours new since the last round get copies."""
+        holders = frozenset(n for n in (self.ring.predecessor, *self.ring.successors) if n in self._peers)
+        adopted = self.storage.adopt(self._owns) if self.config.replicas else []
+        targets = holders if adopted else holders - self._holders
+        self._holders = holders
+        if targets and self.config.replicas and len(self.storage):
+            copies = SyncVNodeWithSuccessor(tuple(self.storage))
+            for n in targets:
+                self._send_direct(copies, n, now)
 
     def _ask_successor_of(self, peer: Did, now: int) -> None:
         """Ask a successor for its own first successor: the next entry of our list (Chord's
