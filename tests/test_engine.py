@@ -207,6 +207,29 @@ def test_hostile_input_never_crashes_the_engine(ring50):
     assert a.peers
 
 
+
+def test_a_hand_over_that_misses_its_owner_goes_on_to_it():
+    """A node hands its successor a VNode it no longer owns, for an id the successor does not
+    own either (the owner is further on, a node the sender did not know): the successor keeps
+    a copy and passes it on to the owner. A copy of an id that lies between its sender and
+    the receiver is a replica: kept, not passed on."""
+    sim, nodes = build_ring(8, seed=4, fast=True, rounds=3)
+    ring = sorted(nodes, key=lambda n: n.me)
+    assert ring_correct(nodes)
+    a, b, owner = ring[0], ring[1], ring[4]
+    handed = VirtualNode(owner.me + 1, ("handed over",))  # owner stores (owner, its successor]
+    copy = VirtualNode(a.me + 1, ("a's copy",))  # a stores it: b gets a replica
+    frames_before = sim.frames_sent
+    for vnode in (handed, copy):
+        p = pl.direct(a.session, SyncVNodeWithSuccessor((vnode,)), destination=b.me, now=sim.now, tx_id=uuid.uuid4())
+        assert not inject(sim, b, p, peer_tid=b._peers[a.me])
+        sim.run_for(1000)
+    assert owner.storage.owned.get(handed.did) == handed and b.storage.replicas.get(handed.did) == handed
+    assert b.storage.replicas.get(copy.did) == copy
+    assert not any(copy.did in n.storage.owned for n in nodes)
+    assert sim.frames_sent > frames_before
+
+
 def test_same_seed_same_run():
     def trace(seed):
         sim, nodes = build_ring(8, seed=seed, fast=True, rounds=3)

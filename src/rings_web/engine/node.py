@@ -717,13 +717,16 @@ class Node:
                 self._replicate(*self.storage.merge(vnode), now)
             elif routed and len(p.data.data) == 1:
                 self._forward(p, now, next_hop=self._owner_hop(vnode.did, p.relay.path))
-            elif routed or 0 < vnode.did.bias(self.me) < sender.bias(self.me):
-                # the id lies ahead of us, before the sender: its owner, further on, is a node
-                # the sender does not know yet (a replica's id lies behind us or its sender)
-                self.storage.keep_replica(vnode)
-                self._send(SyncVNodeWithSuccessor((vnode,)), vnode.did, now)
             else:
-                self.storage.keep_replica(vnode)
+                if not routed:  # a neighbour's copy (a node on the way keeps none)
+                    self.storage.keep_replica(vnode)
+                if routed or 0 < vnode.did.bias(self.me) < sender.bias(self.me):
+                    # the id lies ahead of us, before the sender: its owner, further on, is a
+                    # node the sender does not know yet (a replica's id lies behind us or its sender)
+                    try:
+                        self._send(SyncVNodeWithSuccessor((vnode,)), vnode.did, now)
+                    except RingsError as e:  # no way on yet: a neighbour keeps its copy (above)
+                        self._events.append(PayloadRejected(None, e))
 
     def _on_custom(self, p: MessagePayload, now: int) -> None:
         if p.relay.destination != self.me:
