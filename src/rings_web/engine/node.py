@@ -451,11 +451,13 @@ class Node:
         """Beyond 0.2.5: keep a copy of each VNode we own with our predecessor and successors
         as they change.  Replicas of ids we now own (their owner left) become ours and go to
         every neighbour; otherwise only neighbours new since the last round get copies."""
+        if not self.config.replicas:
+            return
         holders = frozenset(n for n in (self.ring.predecessor, *self.ring.successors) if n in self._peers)
-        adopted = self.storage.adopt(self._owns) if self.config.replicas else []
+        adopted = self.storage.adopt(self._owns)
         targets = holders if adopted else holders - self._holders
         self._holders = holders
-        if targets and self.config.replicas and len(self.storage):
+        if targets and len(self.storage):
             copies = SyncVNodeWithSuccessor(tuple(self.storage))
             for n in targets:
                 self._send_direct(copies, n, now)
