@@ -991,6 +991,8 @@ class Node:
             self.ring.remove(t.remote)
             self._events.append(PeerDisconnected(t.remote))
             self._after_ring_change(before, now)
+            if t.remote in self._holders:  # it kept copies: adopt and copy on now, not next round
+                self._keep_replicas(now)
             self._reroute(t.remote, now)
 
     # == requests ===================================================================================
