@@ -4,9 +4,9 @@
 //
 //   node demo/run.mjs [--pages N] [--for SECONDS] [--port PORT] [--seed-port PORT] [--loopback]
 //
-// --for ends the run once every page heard from every other page (exit 0), or SECONDS after the
-// pages started at most (exit 1); without it the network runs until Ctrl-C. --loopback offers only 127.0.0.1
-// candidates from the seed (a host whose only interface is lo, as in the tests).
+// --for ends the run once every page heard from every other page (exit 0), or SECONDS after every
+// page is ready at most (exit 1); without it the network runs until Ctrl-C. --loopback offers only
+// 127.0.0.1 candidates from the seed (a host whose only interface is lo, as in the tests).
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";

@@ -101,10 +101,10 @@ class VNodeStore:
 
     def adopt(self, owns) -> list[VirtualNode]:
         """Replicas whose ids ``owns(vid)`` now become owned (their owner left); returns them."""
-        adopted = [vid for vid in self.replicas if owns(vid)]
-        for vid in adopted:
-            self.owned[vid] = self.replicas.pop(vid)  # (keep_replica never copies an owned id)
-        return [self.owned[vid] for vid in adopted]
+        adopted = [v for vid, v in self.replicas.items() if owns(vid)]
+        for v in adopted:  # (keep_replica never copies an owned id: nothing to merge with)
+            self.owned[v.did] = self.replicas.pop(v.did)
+        return adopted
 
     def hand_over(self, keep) -> list[VirtualNode]:
         """Remove and return the owned VNodes for which ``keep(vid)`` is false."""
