@@ -80,7 +80,6 @@ def test_two_running_nodes_connect_and_talk_through_the_cli(tmp_path):
         for name in ("a", "b"):
             cfg = tmp_path / f"{name}.json"
             subprocess.run([*RINGS, "init", "--config", str(cfg)], check=True, capture_output=True, timeout=60)
-            cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "host_addresses": ["127.0.0.1"]}))
             proc, hello = start_node(cfg)
             nodes.append((cfg, proc, hello))
         (cfg_a, _, a), (cfg_b, _, b) = nodes

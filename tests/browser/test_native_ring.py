@@ -30,8 +30,7 @@ class RunningNode:
         cfg = tmp_path / f"{name}.json"
         subprocess.run([sys.executable, "-m", "rings_web", "init", "--config", str(cfg)], check=True,
                        capture_output=True, timeout=60)
-        cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "host_addresses": ["127.0.0.1"],
-                                   "stabilize_interval_ms": 2000}))
+        cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "stabilize_interval_ms": 2000}))
         self.proc = subprocess.Popen([sys.executable, "-m", "rings_web", "run", "--config", str(cfg), "--bind", "127.0.0.1:0"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         hello = json.loads(self.proc.stdout.readline())

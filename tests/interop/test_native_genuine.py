@@ -117,7 +117,6 @@ def test_genuine_client_joins_rings_web_run_and_talks_through_json_rpc(genuine, 
 
     cfg = tmp_path / "node.json"
     subprocess.run([sys.executable, "-m", "rings_web", "init", "--config", str(cfg)], check=True, capture_output=True, timeout=60)
-    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "host_addresses": ["127.0.0.1"]}))  # loopback-only host
     proc = subprocess.Popen([sys.executable, "-m", "rings_web", "run", "--config", str(cfg), "--bind", "127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -31,11 +31,13 @@ class NodeConfig:
     """File holding the node's secp256k1 key as 64 hex digits (mode 0600). Never printed."""
     bind: str = "127.0.0.1:50000"
     """host:port of the JSON-RPC endpoint; loopback by default."""
-    ice_servers: list[str] = field(default_factory=list)
-    """STUN/TURN URLs for WebRTC; empty means host candidates only."""
+    ice_servers: list = field(default_factory=list)
+    """STUN/TURN servers for WebRTC, each a URL (``"stun:stun.example.org:3478"``) or, as in a
+    browser, ``{"urls": "turn:turn.example.org:3478", "username": …, "credential": …}``;
+    empty means host candidates only."""
     host_addresses: list[str] = field(default_factory=list)
-    """Offer host candidates on exactly these IPv4 addresses (``["127.0.0.1"]`` on a
-    loopback-only host); empty lets aioice pick the interfaces."""
+    """Offer host candidates on exactly these IPv4 addresses; empty lets aioice pick the
+    interfaces, or 127.0.0.1 on a host that has no other (a browser on the same host connects)."""
     stabilize_interval_ms: int = 3000
     """Chord stabilization period (0.2.5 native default: 3 s)."""
     storage_file: str = "node.db"

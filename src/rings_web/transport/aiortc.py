@@ -15,29 +15,80 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..did import Did
-from ..errors import LocalError
+from ..errors import InvalidArgument, LocalError
 from ..wire.types import HandshakeInfo, IceCandidate
 
-__all__ = ["AiortcTransport", "loopback_only", "use_host_addresses"]
+__all__ = ["AiortcTransport", "ice_server", "loopback_only", "use_host_addresses"]
 
 LABEL = "rings"
 
 
 def use_host_addresses(addresses: list[str]) -> None:
-    """Make aioice offer host candidates on exactly these IPv4 addresses.
-
-    aioice never offers loopback addresses by itself (RECIPES.md), so on a host whose only
-    interface is ``lo`` it would gather nothing; ``["127.0.0.1"]`` fixes that.
-    """
+    """Make aioice offer host candidates on exactly these IPv4 addresses."""
     import aioice.ice
 
     chosen = list(addresses)
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: chosen if use_ipv4 else []
 
 
+def _use_interfaces_or_loopback() -> None:
+    """aioice's own choice of interfaces, or 127.0.0.1 when that finds none.
+
+    aioice never offers a loopback address (RECIPES.md), so on a host whose only interface is
+    ``lo`` a seed offered no candidate at all: a browser on the same host got its answer over
+    HTTP and then never connected, with nothing in the log.  Installed once, unless the
+    operator chose addresses with :func:`use_host_addresses`.
+    """
+    import aioice.ice
+
+    found = aioice.ice.get_host_addresses
+    if getattr(found, "rings_web", False):
+        return
+
+    def interfaces_or_loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return found(use_ipv4, use_ipv6) or (["127.0.0.1"] if use_ipv4 else [])
+
+    if found.__module__ == "aioice.ice":  # not replaced by use_host_addresses
+        interfaces_or_loopback.rings_web = True
+        aioice.ice.get_host_addresses = interfaces_or_loopback
+
+
 def loopback_only() -> None:
     """Host candidates on 127.0.0.1 only (tests in a loopback-only namespace)."""
     use_host_addresses(["127.0.0.1"])
+
+
+def ice_server(entry: str | dict):
+    """An ``RTCIceServer`` from a URL string or ``{"urls", "username", "credential"}``.
+
+    The object form is the browser's ``RTCIceServer`` dictionary: ``urls`` is one URL or a
+    list of them; TURN servers need ``username`` and ``credential`` (long-term credentials).
+
+    Raises:
+        InvalidArgument: anything else, saying which field is wrong.
+    """
+    from aiortc import RTCIceServer
+
+    if isinstance(entry, str):
+        entry = {"urls": entry}
+    if not isinstance(entry, dict):
+        raise InvalidArgument(f"an ICE server is a URL or {{urls, username, credential}}, got {type(entry).__name__}")
+    unknown = set(entry) - {"urls", "username", "credential"}
+    if unknown:
+        raise InvalidArgument(f"ICE server: unknown field(s) {sorted(unknown)}; expected urls, username, credential")
+    urls = entry.get("urls")
+    listed = [urls] if isinstance(urls, str) else urls
+    if not listed or not isinstance(listed, list) or not all(isinstance(u, str) and u for u in listed):
+        raise InvalidArgument(f"ICE server: urls must be a URL or a non-empty list of URLs, got {urls!r}")
+    for url in listed:
+        if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+            raise InvalidArgument(f"ICE server URL must start with stun:, stuns:, turn: or turns:, got {url!r}")
+    for name in ("username", "credential"):
+        if entry.get(name) is not None and not isinstance(entry[name], str):
+            raise InvalidArgument(f"ICE server: {name} must be a string, got {type(entry[name]).__name__}")
+    if any(u.startswith("turn") for u in listed) and (entry.get("username") is None or entry.get("credential") is None):
+        raise InvalidArgument(f"ICE server {listed[0]!r}: a TURN server needs username and credential")
+    return RTCIceServer(urls=urls, username=entry.get("username"), credential=entry.get("credential"))
 
 
 @dataclass
@@ -53,14 +104,21 @@ class AiortcTransport:
     """One node's WebRTC endpoints; see :class:`rings_web.drivers.aio.Transport`.
 
     Args:
-        ice_servers: ``RTCIceServer`` URLs (``stun:host:port``); none by default, so nothing
-            is contacted unless the operator configures it.
+        ice_servers: STUN/TURN servers, each a URL (``stun:host:port``) or an object with
+            ``urls``, ``username`` and ``credential`` (see :func:`ice_server`); none by
+            default, so nothing is contacted unless the operator configures it.
+
+    Raises:
+        InvalidArgument: an ICE server entry that is not one of those forms.
     """
 
-    def __init__(self, ice_servers: list[str] | None = None) -> None:
-        from aiortc import RTCConfiguration, RTCIceServer
+    def __init__(self, ice_servers: list[str | dict] | None = None) -> None:
+        from aiortc import RTCConfiguration
 
-        self._config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in (ice_servers or [])])
+        if not isinstance(ice_servers, (list, tuple, type(None))):
+            raise InvalidArgument(f"ice_servers must be a list, got {type(ice_servers).__name__}")
+        self._config = RTCConfiguration(iceServers=[ice_server(e) for e in (ice_servers or [])])
+        _use_interfaces_or_loopback()
         self._links: dict[str, _Link] = {}
         self._opened: Callable[[str], None] = lambda tid: None
         self._frame: Callable[[str, bytes], None] = lambda tid, data: None
