@@ -35,9 +35,10 @@ if [ "$want_browser" != python ]; then
   node scripts/build.mjs
   echo "== offline Pyodide dist for the tests"
   .venv/bin/python scripts/build_pyodide_dist.py | tail -1
-  # tests/js/package.test.mjs installs the packed package offline (inside the namespace): put
-  # the metadata of its runtime dependencies (and TypeScript) into the npm cache now
-  npm cache add --loglevel=error typescript@5.9.3 $(node -e 'const l = require("./package-lock.json");
-    console.log(Object.entries(l.packages).filter(([k, v]) => k && !v.dev)
+  # tests/js/package.test.mjs installs the packed package offline (inside the namespace), its
+  # runtime dependencies pinned to the lock's versions: put exactly those (and the lock's
+  # TypeScript) into the npm cache now, metadata and tarballs
+  npm cache add --loglevel=error $(node -e 'const l = require("./package-lock.json").packages;
+    console.log(Object.entries(l).filter(([k, v]) => k && (!v.dev || k === "node_modules/typescript"))
       .map(([k, v]) => k.split("node_modules/").pop() + "@" + v.version).join(" "))')
 fi

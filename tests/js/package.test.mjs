@@ -1,5 +1,5 @@
 // The npm package as users get it: `npm pack`, installed into a scratch project (offline, from
-// the npm cache), then used from Node, from TypeScript, and in Chromium through an import map
+// the npm cache, its dependencies at the versions of package-lock.json), then used from Node, from TypeScript, and in Chromium through an import map
 // and through the <script> build. dist/ must be built first (`npm run build`; scripts/setup.sh does).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -25,9 +25,18 @@ before(() => {
   }
   assert.ok(files.some((f) => /^dist\/rings_web-.*-py3-none-any\.whl$/.test(f)), "the package ships the wheel");
   assert.ok(!files.some((f) => f.startsWith("src/") || f.startsWith("tests/")), "no sources or tests in the package");
-  fs.writeFileSync(path.join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }));
+  // Offline, npm resolves each range against the registry metadata in its cache, which may list
+  // releases newer than the tarballs scripts/setup.sh cached (ws@^8.5.0 → 8.23.1 beside the
+  // lock's 8.23.0: ENOTCACHED). Overrides pin every runtime dependency to this repo's lock, so the
+  // install needs exactly what setup cached, whatever the registry has released since.
+  const lock = JSON.parse(fs.readFileSync(path.join(REPO, "package-lock.json"))).packages;
+  const overrides = Object.fromEntries(Object.entries(lock).filter(([k, v]) => k && !v.dev)
+    .map(([k, v]) => [k.split("node_modules/").pop(), v.version]));
+  fs.writeFileSync(path.join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module", overrides }));
   npm(["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", path.join(scratch, packed.filename),
-    "typescript@5.9.3"], scratch);
+    `typescript@${lock["node_modules/typescript"].version}`], scratch);
+  const installed = (name) => JSON.parse(fs.readFileSync(path.join(scratch, "node_modules", name, "package.json"))).version;
+  for (const [name, version] of Object.entries(overrides)) assert.equal(installed(name), version, `${name} as locked`);
 });
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 

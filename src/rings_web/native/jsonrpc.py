@@ -108,11 +108,14 @@ class JsonRpc:
         """One HTTP body in, one out; errors become JSON-RPC error objects."""
         try:
             request = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: 100 KB of "["
             return self._error(None, PARSE_ERROR, "Parse error")
+        rid = request.get("id") if isinstance(request, dict) else None
+        # an id is a string, number or null (JSON-RPC 2.0 §4); a nested one might not even re-encode
+        if not isinstance(rid, (str, int, float, type(None))) or isinstance(rid, bool):
+            return self._error(None, INVALID_REQUEST, "Invalid Request")
         if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" or not isinstance(request.get("method"), str):
-            return self._error(request.get("id") if isinstance(request, dict) else None, INVALID_REQUEST, "Invalid Request")
-        rid = request.get("id")
+            return self._error(rid, INVALID_REQUEST, "Invalid Request")
         entry = self.methods.get(request["method"])
         if entry is None:
             return self._error(rid, METHOD_NOT_FOUND, "Method not found")
