@@ -395,7 +395,7 @@ async def start_client(signer, transport, *, config=None, storage=None, http_pos
     from .session import SessionManager
 
     if http_post is None:
-        from .native.http import http_post_json as http_post
+        from .native.http_client import http_post_json as http_post
     crypto = crypto or default_backend()
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
     engine = Node(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
