@@ -58,7 +58,7 @@ class HttpServer:
         # half the descriptors at most: accept() failing with EMFILE logged a traceback per try (15 MB a minute)
         self.max_connections = min(max_connections, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2)
         self._server: asyncio.base_events.Server | None = None
-        self._open = 0
+        self._live: set[asyncio.StreamWriter] = set()  # open and not dropped
         self._waiting: dict[asyncio.StreamWriter, None] = {}  # waiting for a request, oldest first
         self._buffered = 0
         self._shed: int | None = None  # connections dropped in the current flood; None = no flood
@@ -83,27 +83,30 @@ class HttpServer:
         """At the cap: drop the connection waiting longest for its request (False: none waits)."""
         if self._shed is None:
             self._shed = 0
-            self.log("HttpFlood", {"connections": self._open, "cap": self.max_connections})
+            self.log("HttpFlood", {"connections": len(self._live), "cap": self.max_connections})
         if not self._waiting:
             return False
         oldest = next(iter(self._waiting))
         del self._waiting[oldest]
+        self._live.discard(oldest)
         oldest.transport.abort()
         self._shed += 1
         return True
 
-    def _closed_one(self) -> None:
-        self._open -= 1
-        if self._shed is not None and self._open < self.max_connections // 2:
+    def _closed(self, writer: asyncio.StreamWriter) -> None:
+        self._waiting.pop(writer, None)
+        self._live.discard(writer)
+        writer.close()
+        if self._shed is not None and len(self._live) < self.max_connections // 2:
             self.log("HttpFloodOver", {"shed": self._shed})
             self._shed = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._open >= self.max_connections and not self._make_room():
+        if len(self._live) >= self.max_connections and not self._make_room():
             self._shed += 1
             writer.transport.abort()
             return
-        self._open += 1
+        self._live.add(writer)
         conn = h11.Connection(h11.SERVER)
         try:
             while True:
@@ -129,9 +132,7 @@ class HttpServer:
             self.log("HttpServerError", {"error": f"{type(e).__name__}: {e}"[:300]})
             await self._refuse(reader, writer, conn, _Refused(500, INTERNAL_ERROR, "Internal error"))
         finally:
-            self._waiting.pop(writer, None)
-            self._closed_one()
-            writer.close()
+            self._closed(writer)
 
     async def _read_request(self, conn: h11.Connection, reader: asyncio.StreamReader):
         head = bytearray(conn.trailing_data[0])  # the raw head, for what h11 folds away
@@ -174,7 +175,7 @@ class HttpServer:
     async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: h11.Connection,
                       refusal: _Refused) -> None:
         """Answer with a JSON-RPC error and close, if the exchange still allows a response."""
-        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE) or writer.transport.is_closing():
             return
         body = json.dumps({"jsonrpc": "2.0", "error": {"code": refusal.code, "message": str(refusal)}, "id": None}).encode()
         try:
