@@ -107,6 +107,9 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     from .jsonrpc import JsonRpc, auth_token
     from .storage import open_store
 
+    host, _, port = config.bind.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise InvalidArgument(f"bind must be host:port, got {config.bind!r}")
     if config.host_addresses:
         use_host_addresses(config.host_addresses)
     crypto = default_backend()
@@ -118,7 +121,6 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     node = AsyncNode(engine, AiortcTransport(config.ice_servers))
     node.on_event(_log_event)
     node.start()
-    host, _, port = config.bind.rpartition(":")
     token = auth_token(signer.sign_digest, crypto, node.address)  # by the node key (SPEC §7.2)
     rpc = JsonRpc(node, token, log=_log)
     HttpBackend(rpc.client, _services(config), log=_log)
