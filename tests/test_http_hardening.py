@@ -237,3 +237,39 @@ def test_bodies_in_flight_share_a_bound():
         seed.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_http_backend_answers_requests_that_break_the_fetch():
+    from rings_web.client import Client
+    from rings_web.message.backend import HttpRequest
+    from rings_web.native.backend import HttpBackend
+
+    async def main():
+        hub = MemoryHub()
+        a, b = Client(await node(hub, "a")), Client(await node(hub, "b"))
+        await a.accept_answer(await b.answer_offer(await a.create_offer()))
+        for _ in range(100):
+            if a.get_peer(b.address) and b.get_peer(a.address):
+                break
+            await asyncio.sleep(0.02)
+        service, url = await target(fixed(response(200, b"fine")))
+        logged = []
+        HttpBackend(b, {"svc": url}, fetch=_fetch, log=lambda event, fields: logged.append(event))
+        for path, timeout, status in [("/a b", 5000, 400), ("/\x01", 5000, 400), ("/ok", 2 ** 63, 200), ("/ok", 2 ** 64 - 1, 200)]:
+            got = await asyncio.wait_for(a.send_http_request(b.address, HttpRequest("svc", "GET", path, timeout)), 10)
+            assert got.status == status, (path, timeout)
+        got = await asyncio.wait_for(a.send_http_request(b.address, HttpRequest("svc", "GET", "/broken", 5000)), 10)
+        assert got.status == 502 and "HttpServiceError" in logged
+        service.close()
+        a.close(), b.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+async def _fetch(url, request):
+    """The real urllib fetch, and a bug on ``/broken``."""
+    from rings_web.native.backend import urllib_fetch
+
+    if url.endswith("/broken"):
+        raise OverflowError("a bug in a fetch")
+    return await urllib_fetch(url, request)
