@@ -273,3 +273,24 @@ async def _fetch(url, request):
     if url.endswith("/broken"):
         raise OverflowError("a bug in a fetch")
     return await urllib_fetch(url, request)
+
+
+def test_node_info_stays_small_while_topics_grow():
+    async def main():
+        seed, rpc, server, port, auth, logged = await seed_server()
+
+        async def call_rpc(method, params, headers=auth):
+            return json.loads((await http(port, call(method, params), headers=headers))[2])
+
+        assert "over the" in (await call_rpc("publishMessageToTopic", ["big", "x" * 700_000]))["error"]["message"]
+        for i in range(40):  # each ~137 KB as base58: the topic keeps the newest within 256 KB
+            assert (await call_rpc("publishMessageToTopic", [f"t{i % 4}", str(i % 10) * 100_000]))["result"] == {}
+        await call_rpc("publishMessageToTopic", ["small", "hello"])
+        info = (await call_rpc("nodeInfo", [], headers={}))["result"]
+        assert info["stored"] == 5 and sum(len(t) for ts in info["vnodes"].values() for t in ts) <= 64 << 10
+        assert len((await call_rpc("fetchMessagesOfTopic", ["t3", 0]))["result"]) == 1
+        assert seed.node.storage.bytes <= 5 * (256 << 10)
+        await server.close()
+        seed.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..crypto import default_backend
+from ..dht.storage import STORE_MAX_BYTES
 from ..drivers.aio import AsyncNode, wall_clock_ms
 from ..engine.config import Config
 from ..engine.events import MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
@@ -40,6 +41,8 @@ class NodeConfig:
     """Chord stabilization period (0.2.5 native default: 3 s)."""
     storage_file: str = "node.db"
     """sqlite file for stored VNodes; they survive a restart."""
+    storage_max_bytes: int = STORE_MAX_BYTES
+    """Bytes of VNode entries kept at most (owned and replicas); a store beyond it is refused."""
     services: list[dict] = field(default_factory=list)
     """HTTP services peers may call through this node (``sendHttpRequestMessage``):
     ``[{"name": "ipfs", "url": "http://127.0.0.1:5001"}]``; only these are reachable."""
@@ -117,7 +120,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     signer = LocalKeySigner(secret, Signer.DEFAULT, crypto)  # 0.2.5 native: DEFAULT
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
     engine = Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=config.stabilize_interval_ms),
-                  storage=open_store(config.storage_file))
+                  storage=open_store(config.storage_file, config.storage_max_bytes))
     node = AsyncNode(engine, AiortcTransport(config.ice_servers))
     node.on_event(_log_event)
     node.start()
