@@ -56,7 +56,8 @@ class HttpServer:
         self.rpc, self.host, self.port, self.log = rpc, host, port, log
         self.max_body, self.request_timeout, self.max_buffered = max_body, request_timeout, max_buffered
         # half the descriptors at most: accept() failing with EMFILE logged a traceback per try (15 MB a minute)
-        self.max_connections = min(max_connections, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2)
+        fds = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.max_connections = max_connections if fds == resource.RLIM_INFINITY else min(max_connections, fds // 2)
         self._server: asyncio.base_events.Server | None = None
         self._live: set[asyncio.StreamWriter] = set()  # open and not dropped
         self._waiting: dict[asyncio.StreamWriter, None] = {}  # waiting for a request, oldest first

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import signal
 import sys
 from dataclasses import asdict, dataclass, field
@@ -115,6 +116,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
         raise InvalidArgument(f"bind must be host:port, got {config.bind!r}")
     if config.host_addresses:
         use_host_addresses(config.host_addresses)
+    _more_descriptors()
     crypto = default_backend()
     secret = _load_key(config)
     signer = LocalKeySigner(secret, Signer.DEFAULT, crypto)  # 0.2.5 native: DEFAULT
@@ -142,6 +144,14 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     await server.close()
     node.close()
     await node.transport.aclose()
+
+
+def _more_descriptors() -> None:
+    """Raise the soft descriptor limit to the hard one (the HTTP server admits half of it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 1 << 16 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 def _log_event(event) -> None:
