@@ -23,9 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from rings_web.crypto import default_backend
-from rings_web.native.jsonrpc import auth_token
-from rings_web.session import LocalKeySigner
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from test_http_hardening import endless, target  # noqa: E402  (the tests' hostile targets)
+
+from rings_web.crypto import default_backend  # noqa: E402
+from rings_web.native.jsonrpc import auth_token  # noqa: E402
+from rings_web.session import LocalKeySigner  # noqa: E402
 
 
 def row(what: str, value: str, note: str = "") -> None:
@@ -79,28 +84,7 @@ class Node:
         return time.perf_counter() - t0
 
 
-async def target(reply) -> tuple[asyncio.base_events.Server, str]:
-    async def serve(reader, writer):
-        await reader.read(65536)
-        try:
-            await reply(writer)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-
-
-async def endless(writer) -> None:
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
-    for _ in range(200_000):  # 13 GB, if nothing stops it
-        writer.write(b"[" * 65536)
-        await writer.drain()
-
-
-async def trickle(writer) -> None:
+async def trickle(reader, writer) -> None:
     for _ in range(120):
         writer.write(b"H")
         await writer.drain()
@@ -172,15 +156,24 @@ async def slow_header(port: int, shed: list, opened: list) -> None:
         writer.close()
 
 
-async def slow_clients(workdir: Path, n: int) -> None:
-    node = Node(workdir)
-    base = node.rss_mb()
+async def attack(port: int, n: int) -> None:
+    """The slow clients, in a process of their own (so that the probe's figures are the node's):
+    prints one JSON line when the node has shed them all."""
     shed: list = []
     opened: list = []
     t0 = time.perf_counter()
-    clients = [asyncio.ensure_future(slow_header(node.port, shed, opened)) for _ in range(n)]
-    latencies, failures = [], 0
-    while len(shed) < n and time.perf_counter() - t0 < 120:
+    await asyncio.gather(*[slow_header(port, shed, opened) for _ in range(n)])
+    print(json.dumps({"shed_s": max(shed) - t0, "connected": len(opened)}), flush=True)
+
+
+async def slow_clients(workdir: Path, n: int) -> None:
+    node = Node(workdir)
+    base = node.rss_mb()
+    attacker = await asyncio.create_subprocess_exec(sys.executable, __file__, "--attack", str(node.port), "--clients", str(n),
+                                                    stdout=asyncio.subprocess.PIPE)
+    done = asyncio.ensure_future(attacker.stdout.readline())
+    latencies, failures, t0 = [], 0, time.perf_counter()
+    while not done.done() and time.perf_counter() - t0 < 120:
         t1 = time.perf_counter()
         try:
             reply = await node.rpc("nodeInfo", [], signed=False, timeout=5)
@@ -190,12 +183,12 @@ async def slow_clients(workdir: Path, n: int) -> None:
         latencies.append(time.perf_counter() - t1)
         await asyncio.sleep(0.25)
     rss = node.rss_mb()
-    row(f"{n} clients, a header byte every 20 s: all shed in", f"{max(shed) - t0:.1f} s" if len(shed) == n else "not all",
-        f"{len(opened)} connected")
-    row(f"  nodeInfo meanwhile: max / median", f"{max(latencies) * 1000:.0f} / {statistics.median(latencies) * 1000:.0f} ms",
+    result = json.loads(await done)
+    await attacker.wait()
+    row(f"{n} clients, a header byte every 20 s: all shed in", f"{result['shed_s']:.1f} s", f"{result['connected']} connected")
+    row("  nodeInfo meanwhile (probed 4/s): max / median", f"{max(latencies) * 1000:.0f} / {statistics.median(latencies) * 1000:.0f} ms",
         f"{len(latencies)} calls, {failures} failed")
     row("  node RSS", f"{rss:.0f} MB", f"{base:.0f} MB before")
-    await asyncio.gather(*clients, return_exceptions=True)
     node.stop()
     log = node.log.read_text()
     floods = [line for line in log.splitlines() if "HttpFlood" in line]
@@ -217,4 +210,6 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000)
-    asyncio.run(main(parser.parse_args().clients))
+    parser.add_argument("--attack", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    asyncio.run(attack(args.attack, args.clients) if args.attack else main(args.clients))
