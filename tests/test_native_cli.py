@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -72,6 +73,46 @@ def test_run_with_a_bad_config_is_one_line_and_exit_2(tmp_path):
     bad.write_text("{nope")
     out = subprocess.run([*RINGS, "run", "--config", str(bad)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "InvalidArgument" in out.stderr
+
+
+HIDE_NATIVE = """
+import importlib.abc, sys
+from rings_web.native.cli import NATIVE_MODULES, main
+
+class Hide(importlib.abc.MetaPathFinder):  # as after a plain `pip install rings-web`
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in NATIVE_MODULES | {"coincurve"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Hide())
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_every_command_without_the_native_extra_works_or_says_which_in_one_line(tmp_path):
+    cfg = str(tmp_path / "node.json")
+    runs = {"init": ["init", "--config", cfg], "decode": ["decode", "L8wR28mzywFHHnmuAm5DbDJdPcY6z1Zjp"], "demo": ["demo"],
+            "run": ["run", "--config", cfg, "--bind", "127.0.0.1:0"],
+            "info": ["info", "--config", cfg, "--url", "127.0.0.1:9"]}  # nothing listens on port 9
+    for name, argv in runs.items():
+        out = subprocess.run([sys.executable, "-c", HIDE_NATIVE, *argv], capture_output=True, text=True, timeout=120)
+        if name in ("init", "decode", "demo"):
+            assert out.returncode == 0, out.stderr
+        else:
+            assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+    run = subprocess.run([sys.executable, "-c", HIDE_NATIVE, *runs["run"]], capture_output=True, text=True, timeout=120)
+    assert run.stderr.startswith("rings-web run: needs the module") and "rings-web[native]" in run.stderr
+
+
+def test_run_with_a_bad_bind_or_a_busy_port_is_one_line_and_exit_2(tmp_path):
+    cfg = tmp_path / "node.json"
+    subprocess.run([*RINGS, "init", "--config", str(cfg)], check=True, capture_output=True, timeout=60)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        for bind in ("nonsense", f"127.0.0.1:{busy.getsockname()[1]}"):
+            out = subprocess.run([*RINGS, "run", "--config", str(cfg), "--bind", bind], capture_output=True, text=True, timeout=60)
+            assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
 
 
 def test_two_running_nodes_connect_and_talk_through_the_cli(tmp_path):

@@ -11,7 +11,6 @@ Storage follows 0.2.5's JS API (SPEC §7.7): ``storage_store(text)`` overwrites 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -362,7 +361,7 @@ class Client:
             "predecessor": ring.predecessor.hex() if ring.predecessor is not None else None,
             "fingers": sorted({d.hex() for d in ring.fingers}),
             "stored": len(engine.storage),
-            "vnodes": {v.did.hex(): entry_texts(v) for v in itertools.islice(engine.storage, NODE_INFO_VNODES)},
+            "vnodes": {v.did.hex(): entry_texts(v) for v in engine.storage.head(NODE_INFO_VNODES)},
         }
 
     def close(self) -> None:
@@ -395,7 +394,7 @@ async def start_client(signer, transport, *, config=None, storage=None, http_pos
     from .session import SessionManager
 
     if http_post is None:
-        from .native.http import http_post_json as http_post
+        from .native.http_client import http_post_json as http_post
     crypto = crypto or default_backend()
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
     engine = Node(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),

@@ -24,6 +24,7 @@ __all__ = ["HttpBackend", "urllib_fetch"]
 #: ``await fetch(url, request) -> HttpResponse``: one HTTP exchange for a service.
 Fetch = Callable[[str, HttpRequest], Awaitable[HttpResponse]]
 MAX_RESPONSE_BODY = 8 << 20  # bytes read from a service for one response
+MAX_TIMEOUT_MS = 300_000  # a peer's request may ask for up to 2^64 ms; socket timeouts overflow past ~2^63 ns
 
 
 async def urllib_fetch(url: str, request: HttpRequest) -> HttpResponse:
@@ -35,7 +36,7 @@ async def urllib_fetch(url: str, request: HttpRequest) -> HttpResponse:
 
     def exchange() -> HttpResponse:
         try:
-            with urllib.request.urlopen(req, timeout=request.timeout / 1000) as r:
+            with urllib.request.urlopen(req, timeout=min(max(request.timeout, 1), MAX_TIMEOUT_MS) / 1000) as r:
                 return HttpResponse(r.status, dict(r.headers.items()), r.read(MAX_RESPONSE_BODY))
         except urllib.error.HTTPError as e:
             return HttpResponse(e.code, dict(e.headers.items()), e.read(MAX_RESPONSE_BODY))
@@ -68,10 +69,14 @@ class HttpBackend:
         base = self.services.get(request.name)
         if base is None:
             response = HttpResponse(404, {"content-type": "text/plain"}, f"no service {request.name[:80]!r}".encode())
-        elif not request.path.startswith("/"):
-            response = HttpResponse(400, {"content-type": "text/plain"}, b"path must start with /")
+        elif not request.path.startswith("/") or not request.path.isprintable() or " " in request.path:
+            response = HttpResponse(400, {"content-type": "text/plain"}, b"path must start with / and have no spaces or controls")
         else:
-            response = await self.fetch(base.rstrip("/") + request.path, request)
+            try:
+                response = await self.fetch(base.rstrip("/") + request.path, request)
+            except Exception as e:  # whatever the service or the request does, the peer gets an answer
+                self.log("HttpServiceError", {"service": request.name[:80], "error": f"{type(e).__name__}: {e}"[:200]})
+                response = HttpResponse(502, {"content-type": "text/plain"}, b"service request failed")
         self.log("HttpRequestServed", {"origin": message.origin.hex(), "service": request.name[:80], "status": response.status})
         reply = BackendMessage(BackendType.HttpResponse, encode_http_response(response))
         try:

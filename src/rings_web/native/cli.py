@@ -182,10 +182,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Modules of the ``native`` extra (``pip install 'rings-web[native]'``): what ``run`` needs beyond
+#: the pure-Python base install, which stays dependency-free so that it loads in Pyodide.
+NATIVE_MODULES = {"aiortc", "aioice", "av", "h11", "eth_account", "Crypto"}
+
+
 def main(argv: list[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     try:
         return ns.func(ns)
     except RingsError as e:
         print(f"rings-web {ns.command}: {type(e).__name__}: {e}", file=sys.stderr)
-        return 2
+    except ModuleNotFoundError as e:
+        missing = (e.name or "?").split(".")[0]
+        hint = ": pip install 'rings-web[native]'" if missing in NATIVE_MODULES else ""
+        print(f"rings-web {ns.command}: needs the module {missing!r}{hint}", file=sys.stderr)
+    except OSError as e:  # e.g. the address is in use
+        print(f"rings-web {ns.command}: {e.strerror or e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 2

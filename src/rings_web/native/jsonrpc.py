@@ -1,9 +1,11 @@
 """JSON-RPC 2.0 methods of the native node, compatible with rings-node 0.2.5 (SPEC §7.2).
 
 ``dispatch(text, headers)`` takes a request body and returns the response body (or None for
-a notification); it never raises on bad input.  Methods marked *auth* need the header
-``X-SIGNATURE: base64(r||s)`` of Keccak-256("rings-node: " + the node's address as 40 hex
-digits) signed by the node key -- a static token, as 0.2.5 has it.
+a notification); it never raises.  Methods marked *auth* need the header ``X-SIGNATURE:
+base64(r||s)`` of Keccak-256("rings-node: " + the node's address as 40 hex digits) signed by
+the node key -- a static token, as 0.2.5 has it.  Beyond 0.2.5, the methods that make the node
+reach out to a URL (``connectPeerViaHttp``, ``connectWithSeed``) or hand out received messages
+(``pollMessage``) need it too: any web page may post to this endpoint (docs/INTEROP.md).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..message.payload import payload_from_json
 from ..wire import json as wire_json
 from ..wire.types import PAYLOAD
 
-__all__ = ["JsonRpc", "auth_token", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS"]
+__all__ = ["JsonRpc", "auth_token", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS", "INTERNAL_ERROR"]
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
 NODE_ERROR, UNAUTHORIZED = -32000, -32001
@@ -43,6 +45,10 @@ def auth_token(sign: Callable[[bytes], bytes], crypto, address: Did) -> str:
     """The ``X-SIGNATURE`` value: base64 of r||s over keccak("rings-node: " + bare address)."""
     digest = crypto.keccak256(f"rings-node: {address.bare()}".encode())
     return base64.b64encode(sign(digest)[:64]).decode()
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _did(value: Any) -> Did:
@@ -70,18 +76,19 @@ class JsonRpc:
     Args:
         node: the node the methods act on.
         token: the expected ``X-SIGNATURE`` (see :func:`auth_token`).
+        log: ``log(event, fields)`` hears about unexpected errors (answered -32603).
     """
 
-    def __init__(self, node: AsyncNode, token: str) -> None:
-        from .http import http_post_json
+    def __init__(self, node: AsyncNode, token: str, log: Callable[[str, dict], None] = lambda event, fields: None) -> None:
+        from .http_client import http_post_json
 
         self.node = node
         self.client = Client(node, http_post_json)
-        self.token = token
+        self.token, self.log = token.encode(), log
         self.methods: dict[str, tuple[Callable[[Any], Awaitable[Any]], bool]] = {
             "answerOffer": (self.answer_offer, False),
-            "connectPeerViaHttp": (self.connect_peer_via_http, False),
-            "connectWithSeed": (self.connect_with_seed, False),
+            "connectPeerViaHttp": (self.connect_peer_via_http, True),
+            "connectWithSeed": (self.connect_with_seed, True),
             "nodeInfo": (self.node_info, False),
             "createOffer": (self.create_offer, True),
             "acceptAnswer": (self.accept_answer, True),
@@ -96,7 +103,7 @@ class JsonRpc:
             "fetchMessagesOfTopic": (self.fetch_messages_of_topic, True),
             "registerService": (self.register_service, True),
             "lookupService": (self.lookup_service, True),
-            "pollMessage": (self.poll_message, False),
+            "pollMessage": (self.poll_message, True),
             "listPendings": (self.list_pendings, True),
             "closePendingTransport": (self.close_pending_transport, True),
         }
@@ -107,30 +114,32 @@ class JsonRpc:
     async def dispatch(self, body: bytes, headers: dict[str, str]) -> bytes | None:
         """One HTTP body in, one out; errors become JSON-RPC error objects."""
         try:
-            request = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: 100 KB of "["
+            request = json.loads(body, parse_constant=_not_json)
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: ~1 000 levels of nesting
             return self._error(None, PARSE_ERROR, "Parse error")
         rid = request.get("id") if isinstance(request, dict) else None
-        # an id is a string, number or null (JSON-RPC 2.0 §4); a nested one might not even re-encode
         if not isinstance(rid, (str, int, float, type(None))) or isinstance(rid, bool):
-            return self._error(None, INVALID_REQUEST, "Invalid Request")
+            return self._error(None, INVALID_REQUEST, "Invalid Request: id must be a string, number or null")
         if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" or not isinstance(request.get("method"), str):
             return self._error(rid, INVALID_REQUEST, "Invalid Request")
         entry = self.methods.get(request["method"])
         if entry is None:
             return self._error(rid, METHOD_NOT_FOUND, "Method not found")
         method, needs_auth = entry
-        if needs_auth and not hmac.compare_digest(headers.get("x-signature", ""), self.token):
+        if needs_auth and not hmac.compare_digest(headers.get("x-signature", "").encode("utf-8", "replace"), self.token):
             return self._error(rid, UNAUTHORIZED, "missing or invalid X-SIGNATURE")
         try:
             result = await method(request.get("params", []))
+            if "id" not in request:
+                return None
+            return json.dumps({"jsonrpc": "2.0", "result": result, "id": rid}, allow_nan=False).encode()
         except RpcError as e:
             return self._error(rid, e.code, str(e))
         except RingsError as e:
             return self._error(rid, NODE_ERROR, f"{type(e).__name__}: {e}")
-        if "id" not in request:
-            return None
-        return json.dumps({"jsonrpc": "2.0", "result": result, "id": rid}).encode()
+        except Exception as e:  # a bug: the caller still gets an answer, the operator a log line
+            self.log("RpcError", {"method": request["method"][:64], "error": f"{type(e).__name__}: {e}"[:300]})
+            return self._error(rid, INTERNAL_ERROR, "Internal error")
 
     @staticmethod
     def _error(rid: Any, code: int, message: str) -> bytes:

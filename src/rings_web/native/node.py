@@ -6,12 +6,14 @@ import asyncio
 import json
 import os
 import random
+import resource
 import signal
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..crypto import default_backend
+from ..dht.storage import STORE_MAX_BYTES
 from ..drivers.aio import AsyncNode, wall_clock_ms
 from ..engine.config import Config
 from ..engine.events import MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
@@ -42,6 +44,8 @@ class NodeConfig:
     """Chord stabilization period (0.2.5 native default: 3 s)."""
     storage_file: str = "node.db"
     """sqlite file for stored VNodes; they survive a restart."""
+    storage_max_bytes: int = STORE_MAX_BYTES
+    """Bytes of VNode entries kept at most (owned and replicas); a store beyond it is refused."""
     services: list[dict] = field(default_factory=list)
     """HTTP services peers may call through this node (``sendHttpRequestMessage``):
     ``[{"name": "ipfs", "url": "http://127.0.0.1:5001"}]``; only these are reachable."""
@@ -109,22 +113,25 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     from .jsonrpc import JsonRpc, auth_token
     from .storage import open_store
 
+    host, _, port = config.bind.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise InvalidArgument(f"bind must be host:port, got {config.bind!r}")
     if config.host_addresses:
         use_host_addresses(config.host_addresses)
+    _more_descriptors()
     crypto = default_backend()
     secret = _load_key(config)
     signer = LocalKeySigner(secret, Signer.DEFAULT, crypto)  # 0.2.5 native: DEFAULT
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
     engine = Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=config.stabilize_interval_ms),
-                  storage=open_store(config.storage_file))
+                  storage=open_store(config.storage_file, config.storage_max_bytes))
     node = AsyncNode(engine, AiortcTransport(config.ice_servers))
     node.on_event(_log_event)
     node.start()
-    host, _, port = config.bind.rpartition(":")
     token = auth_token(signer.sign_digest, crypto, node.address)  # by the node key (SPEC §7.2)
-    rpc = JsonRpc(node, token)
+    rpc = JsonRpc(node, token, log=_log)
     HttpBackend(rpc.client, _services(config), log=_log)
-    server = HttpServer(rpc, host or "127.0.0.1", int(port))
+    server = HttpServer(rpc, host or "127.0.0.1", int(port), log=_log)
     await server.start()
     print(json.dumps({"event": "listening", "url": server.url, "did": node.address.hex()}), flush=True)
     stop = stop or asyncio.Event()
@@ -139,6 +146,14 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     await server.close()
     node.close()
     await node.transport.aclose()
+
+
+def _more_descriptors() -> None:
+    """Raise the soft descriptor limit to the hard one (the HTTP server admits half of it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 1 << 16 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 def _log_event(event) -> None:

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator, MutableMapping
 
 from ..did import Did
-from ..dht.storage import VNodeStore, decode_vnode, encode_vnode
+from ..dht.storage import STORE_MAX_BYTES, VNodeStore, decode_vnode, encode_vnode
 from ..wire.types import VirtualNode
 
 __all__ = ["SqliteVNodes", "open_store"]
@@ -44,7 +44,8 @@ class SqliteVNodes(MutableMapping[Did, VirtualNode]):
         return self.db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]
 
 
-def open_store(path: str) -> VNodeStore:
-    """A VNodeStore whose owned VNodes and replicas live in the sqlite file ``path``."""
+def open_store(path: str, max_bytes: int = STORE_MAX_BYTES) -> VNodeStore:
+    """A VNodeStore whose owned VNodes and replicas live in the sqlite file ``path``, keeping
+    ``max_bytes`` of entries at most."""
     db = sqlite3.connect(path)
-    return VNodeStore(SqliteVNodes(db, "owned"), SqliteVNodes(db, "replicas"))
+    return VNodeStore(SqliteVNodes(db, "owned"), SqliteVNodes(db, "replicas"), max_bytes=max_bytes)
