@@ -134,6 +134,8 @@ export interface Events {
  * WrongChain, SignerError, InvalidArgument, LocalError, RequestTimeout, NotFound, LoadError…). */
 export declare class RingsError extends Error {
   readonly type: string;
+  /** `family`: "LocalError" (this node's side), "RemoteError" (a peer's input), "RingsError", or null (not a rings-web error). */
+  readonly details: { family?: "LocalError" | "RemoteError" | "RingsError" | null };
 }
 
 export declare class RingsNode {

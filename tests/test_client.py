@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from rings_web.api_events import PeerConnect, PeerDisconnect
 from rings_web.client import Client, Message
 from rings_web.crypto import default_backend
 from rings_web.did import Did
@@ -38,7 +39,7 @@ async def pair() -> tuple[Client, Client, list]:
     hub = MemoryHub()
     a, b = await make(hub, 1), await make(hub, 2)
     events: list = []
-    b.on(lambda name, value: events.append((name, value)))
+    b.on(events.append)
     peer = await a.accept_answer(await b.answer_offer(await a.create_offer()))
     assert peer.did == b.address
     await until(lambda: a.get_peer(b.address) and b.get_peer(a.address))
@@ -54,13 +55,13 @@ async def until(predicate, timeout: float = 5.0):
 
 
 def messages(events) -> list[Message]:
-    return [v for name, v in events if name == "message"]
+    return [e for e in events if isinstance(e, Message)]
 
 
 def test_messages_arrive_decoded_by_kind():
     async def main():
         a, b, events = await pair()
-        assert ("peer:connect", a.address) in events
+        assert PeerConnect(a.address) in events
         a.send_simple_text_message(b.address, "hello ✓")
         a.send_custom_message(b.address.bare(), 7, b"\xca\xfe")
         a.send_message("0x" + b.address.bare().upper(), b"raw bytes")
@@ -72,7 +73,7 @@ def test_messages_arrive_decoded_by_kind():
         assert (raw.message_type, raw.data, raw.body) == (None, b"raw bytes", bytes(4) + b"raw bytes")
         assert [p.did for p in a.list_peers()] == [b.address] and a.list_peers()[0].state == "connected"
         a.disconnect(b.address)
-        await until(lambda: ("peer:disconnect", a.address) in events)
+        await until(lambda: PeerDisconnect(a.address) in events)
         assert a.get_peer(b.address) is None
         a.close(), b.close()
 
@@ -106,7 +107,7 @@ def test_connect_peer_via_http_through_a_json_rpc_endpoint():
     async def main():
         hub = MemoryHub()
         seed = await make(hub, 1)
-        rpc = JsonRpc(seed.node, token="unused")
+        rpc = JsonRpc(seed, token="unused")
         posted = []
 
         async def http_post(url, body):  # the endpoint, without a socket

@@ -54,9 +54,9 @@ class HttpBackend:
         self._tasks: set[asyncio.Task] = set()
         client.on(self._on_event)
 
-    def _on_event(self, name: str, value) -> None:
-        if name == "message" and isinstance(value, Message) and value.message_type == BackendType.HttpRequest:
-            task = asyncio.get_running_loop().create_task(self._serve(value))
+    def _on_event(self, event) -> None:
+        if isinstance(event, Message) and event.message_type == BackendType.HttpRequest:
+            task = asyncio.get_running_loop().create_task(self._serve(event))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

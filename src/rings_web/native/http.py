@@ -15,7 +15,7 @@ import h11
 from .. import __version__
 from .jsonrpc import JsonRpc
 
-__all__ = ["HttpServer", "http_post_json"]
+__all__ = ["HttpServer"]
 
 CORS = [
     (b"access-control-allow-origin", b"*"),
@@ -117,7 +117,7 @@ class HttpServer:
         if request.method == b"OPTIONS":
             return 200, b"", b"text/plain"
         if request.method == b"GET" and path == b"/status":
-            return 200, json.dumps({"status": "ok", "did": self.rpc.node.address.hex()}).encode(), b"application/json"
+            return 200, json.dumps({"status": "ok", "did": self.rpc.client.address.hex()}).encode(), b"application/json"
         if request.method == b"POST" and path == b"/":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
             reply = await self.rpc.dispatch(body, headers)
@@ -127,23 +127,3 @@ class HttpServer:
 
 class _TooLarge(Exception):
     pass
-
-
-async def http_post_json(url: str, body: dict, timeout: float = 30.0):
-    """POST ``body`` as JSON to ``url``; the decoded JSON reply (the CPython HTTP client).
-
-    Raises:
-        LocalError: the request failed or the reply is not JSON.
-    """
-    import urllib.error
-    import urllib.request
-
-    from ..errors import LocalError
-
-    request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                     headers={"content-type": "application/json", "accept": "application/json"})
-    try:
-        raw = await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=timeout).read())
-        return json.loads(raw)
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        raise LocalError(f"POST {url} failed: {e}") from None
