@@ -36,7 +36,7 @@ async function settled(run) {
   throw new RingsError(error.name, error.message, error.details);
 }
 
-const fail = (message) => { throw new RingsError("InvalidArgument", message); };
+const fail = (message) => { throw new RingsError("InvalidArgument", message, { family: "LocalError" }); };
 
 /** Check the caller's options at the boundary, with exact messages (noble's manner). */
 function checkOptions(o) {
@@ -141,6 +141,22 @@ export async function createNode(options = {}) {
   return new RingsNode(py, address, listeners);
 }
 
+/**
+ * RingsNode's methods (index.d.ts has their types and documentation): each calls the method of
+ * the Python node (rings_web.browser.BrowserNode) named here with the same arguments.
+ */
+const METHODS = {
+  createOffer: "create_offer", answerOffer: "answer_offer", acceptAnswer: "accept_answer",
+  connectPeerViaHttp: "connect_peer_via_http", connectWithAddress: "connect_with_address",
+  sendMessage: "send_message", sendSimpleTextMessage: "send_simple_text_message", sendCustomMessage: "send_custom_message",
+  sendRawBody: "send_raw_body", sendHttpRequest: "send_http_request",
+  listPeers: "list_peers", getPeer: "get_peer", disconnect: "disconnect",
+  storageStore: "storage_store", storageFetch: "storage_fetch",
+  publishMessageToTopic: "publish_message_to_topic", fetchMessagesOfTopic: "fetch_messages_of_topic",
+  registerService: "register_service", lookupService: "lookup_service",
+  getNodeInfo: "node_info", decode: "decode", close: "close",
+};
+
 /** A running node; every method returns a Promise and rejects with a RingsError. */
 export class RingsNode {
   #py;
@@ -167,30 +183,9 @@ export class RingsNode {
     return this;
   }
 
-  createOffer() { return this.#call("create_offer"); }
-  answerOffer(offer) { return this.#call("answer_offer", offer); }
-  acceptAnswer(answer) { return this.#call("accept_answer", answer); }
-  connectPeerViaHttp(url) { return this.#call("connect_peer_via_http", url); }
-  connectWithAddress(did) { return this.#call("connect_with_address", did); }
-  sendMessage(did, bytes) { return this.#call("send_message", did, bytes); }
-  sendSimpleTextMessage(did, text) { return this.#call("send_simple_text_message", did, text); }
-  sendCustomMessage(did, type, bytes) { return this.#call("send_custom_message", did, type, bytes); }
-  /** The whole CustomMessage body as given, flag header included (own application layers, protocol tests). */
-  sendRawBody(did, body) { return this.#call("send_raw_body", did, body); }
-  /** Ask `did`'s native node to call its HTTP service `request.name`; resolves with the response. */
-  sendHttpRequest(did, request) { return this.#call("send_http_request", did, request); }
-  listPeers() { return this.#call("list_peers"); }
-  getPeer(did) { return this.#call("get_peer", did); }
-  disconnect(did) { return this.#call("disconnect", did); }
-  storageStore(text) { return this.#call("storage_store", text); }
-  storageFetch(did) { return this.#call("storage_fetch", did); }
-  publishMessageToTopic(topic, text) { return this.#call("publish_message_to_topic", topic, text); }
-  fetchMessagesOfTopic(topic, index = 0) { return this.#call("fetch_messages_of_topic", topic, index); }
-  registerService(name) { return this.#call("register_service", name); }
-  lookupService(name) { return this.#call("lookup_service", name); }
-  getNodeInfo() { return this.#call("node_info"); }
-  /** The dissector: `{kind, json}` (0.2.5's canonical JSON) of frames (hex), a handshake string or base58 text. */
-  decode(...inputs) { return this.#call("decode", ...inputs); }
-  /** Close every link and flush storage; the node cannot be used afterwards. */
-  close() { return this.#call("close"); }
+  static {
+    for (const [name, method] of Object.entries(METHODS)) {
+      Object.defineProperty(this.prototype, name, { value(...args) { return this.#call(method, ...args); }, writable: true, configurable: true });
+    }
+  }
 }

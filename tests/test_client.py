@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import random
 
 import pytest
 
-from rings_web.api_events import PeerConnect, PeerDisconnect
+from rings_web import api_args
+from rings_web.api_events import PeerConnect, PeerDisconnect, error_json
 from rings_web.client import Client, Message
 from rings_web.crypto import default_backend
 from rings_web.did import Did
 from rings_web.drivers.aio import AsyncNode, wall_clock_ms
 from rings_web.engine.config import Config
 from rings_web.engine.node import Node
-from rings_web.errors import InvalidArgument, LocalError
-from rings_web.message.backend import BackendType
+from rings_web.errors import DecodeError, InvalidArgument, LocalError
+from rings_web.message.backend import BackendType, HttpRequest
 from rings_web.native.jsonrpc import JsonRpc
 from rings_web.session import LocalKeySigner, SessionManager
 from rings_web.transport.memory import MemoryHub, MemoryTransport
 from rings_web.wire import base58
 
 pytestmark = pytest.mark.cpython_only(reason="asyncio.run needs stack switching in Pyodide; the browser tests run it there")
+NOBODY = "0x" + "00" * 20
 
 
 async def make(hub: MemoryHub, i: int, http_post=None, transport=None) -> Client:
@@ -140,15 +143,40 @@ def test_connect_peer_via_http_through_a_json_rpc_endpoint():
     lambda c: c.send_custom_message("0x" + "00" * 20, True, b""),
     lambda c: c.send_simple_text_message("0x" + "00" * 20, b"bytes"),
     lambda c: c.get_peer(42),
-], ids=["bad-did", "data-not-bytes", "type-too-big", "type-bool", "text-not-str", "did-not-str"])
+    lambda c: c.start_http_request(NOBODY, {"name": "s", "path": "/", "timeout": 0}),
+    lambda c: c.start_http_request(NOBODY, {"name": "s", "path": "/", "headers": {"h": 1}}),
+    lambda c: c.start_http_request(NOBODY, {"name": "s", "path": "/", "body": "text"}),
+    lambda c: c.start_http_request(NOBODY, "GET /"),
+    lambda c: c.fetch_messages_of_topic("news", -1),
+    lambda c: c.publish_message_to_topic(7, "text"),
+    lambda c: c.connect_peer_via_http("ftp://127.0.0.1/"),
+    lambda c: c.close_pending_transport(None),
+], ids=["bad-did", "data-not-bytes", "type-too-big", "type-bool", "text-not-str", "did-not-str", "http-timeout",
+        "http-headers", "http-body-text", "http-not-object", "index-negative", "topic-not-str", "url-ftp", "tid-none"])
 def test_bad_arguments_are_typed_errors(call):
     async def main():
         client = await make(MemoryHub(), 1)
         with pytest.raises(InvalidArgument):
-            call(client)
+            result = call(client)
+            if inspect.isawaitable(result):
+                await result
         client.close()
 
     asyncio.run(main())
+
+
+def test_http_requests_given_as_mappings_are_the_same_requests():
+    given = {"name": "s", "path": "/x", "headers": {"k": "v"}, "body": memoryview(b"up"), "timeout": 5000}
+    assert api_args.http_request(given) == HttpRequest("s", "GET", "/x", 5000, {"k": "v"}, b"up")
+    request = HttpRequest("s", "PUT", "/", 1, {}, None)
+    assert api_args.http_request(request) == request
+
+
+def test_errors_cross_as_name_message_and_family():
+    assert error_json(InvalidArgument("bad")) == {"name": "InvalidArgument", "message": "bad",
+                                                  "details": {"family": "LocalError"}}
+    assert error_json(DecodeError("junk"))["details"] == {"family": "RemoteError"}
+    assert error_json(KeyError("k")) == {"name": "KeyError", "message": "'k'", "details": {"family": None}}
 
 
 def test_a_transport_that_cannot_make_offers_fails_the_call_at_once():
@@ -169,7 +197,7 @@ def test_a_transport_that_cannot_make_offers_fails_the_call_at_once():
 
 def test_http_requests_are_served_by_the_destinations_backend():
     from rings_web.engine.node import RequestTimeout
-    from rings_web.message.backend import HttpRequest, HttpResponse
+    from rings_web.message.backend import HttpResponse
     from rings_web.native.backend import HttpBackend
 
     seen = []

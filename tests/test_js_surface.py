@@ -57,15 +57,13 @@ def dts_methods() -> dict[str, int]:
     return found
 
 
-def mjs_methods() -> dict[str, tuple[int, str | None]]:
-    """JS method → (parameter count, the BrowserNode method it calls or None)."""
+def mjs_methods() -> dict[str, str | None]:
+    """RingsNode's methods → the BrowserNode method each calls (None: served in JS)."""
+    table = dict(re.findall(r'(\w+): "(\w+)"', block(MJS, "const METHODS =")))
     body = block(MJS, "export class RingsNode")
-    found = {}
-    for m in re.finditer(r"^  (\w+)\(([^)]*)\) \{(.*)$", body, re.M):
-        if m.group(1) != "constructor":
-            called = re.search(r'this\.#call\("(\w+)"', m.group(3))
-            found[m.group(1)] = (len(top_level(m.group(2))), called.group(1) if called else None)
-    return found
+    own = {m for m in re.findall(r"^  (\w+)\(", body, re.M) if m != "constructor"}
+    assert not own & set(table)
+    return {**table, **dict.fromkeys(own)}
 
 
 def browser_methods() -> dict[str, int]:
@@ -82,18 +80,18 @@ def browser_methods() -> dict[str, int]:
 def test_every_method_is_declared_wrapped_and_served():
     declared, wrapped, served = dts_methods(), mjs_methods(), browser_methods()
     assert set(declared) == set(wrapped), "index.d.ts RingsNode vs index.mjs RingsNode"
-    for name, (count, python) in wrapped.items():
-        assert declared[name] == count, f"{name}: {declared[name]} parameters in index.d.ts, {count} in index.mjs"
+    for name, python in wrapped.items():
         if python is not None:
             assert python in served, f"{name} calls BrowserNode.{python}, which does not exist"
-            assert served[python] == count, f"{name}: BrowserNode.{python} takes {served[python]} parameters"
-    called = {python for _, python in wrapped.values() if python}
+            assert declared[name] == served[python], \
+                f"{name}: {declared[name]} parameters in index.d.ts, {served[python]} in BrowserNode.{python}"
+    called = {python for python in wrapped.values() if python}
     called |= set(re.findall(r'py\.invoke\("(\w+)"', MJS))  # createNode's own calls (the wallet's events)
     assert set(served) == called, "BrowserNode methods that index.mjs never calls, or the reverse"
 
 
 def test_on_and_off_are_the_only_methods_not_served_by_python():
-    assert {name for name, (_, python) in mjs_methods().items() if python is None} == {"on", "off"}
+    assert {name for name, python in mjs_methods().items() if python is None} == {"on", "off"}
 
 
 def declared_fields(type_text: str) -> set[str]:

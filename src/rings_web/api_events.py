@@ -74,10 +74,7 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
-class PeerConnect:
-    """A link to ``did`` is up."""
-
-    name: ClassVar[str] = "peer:connect"
+class _PeerEvent:
     did: Did
 
     def to_json(self) -> dict:
@@ -85,14 +82,17 @@ class PeerConnect:
 
 
 @dataclass(frozen=True, slots=True)
-class PeerDisconnect:
+class PeerConnect(_PeerEvent):
+    """A link to ``did`` is up."""
+
+    name: ClassVar[str] = "peer:connect"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerDisconnect(_PeerEvent):
     """The link to ``did`` is gone."""
 
     name: ClassVar[str] = "peer:disconnect"
-    did: Did
-
-    def to_json(self) -> dict:
-        return {"did": self.did.hex()}
 
 
 @dataclass(frozen=True, slots=True)
