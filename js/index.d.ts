@@ -119,6 +119,7 @@ export interface NodeInfo {
   vnodes: Record<Did, string[]>;
 }
 
+/** The events and their fields, as rings_web/api_events.py defines them (tests/test_js_surface.py checks). */
 export interface Events {
   message: Message;
   "peer:connect": { did: Did };

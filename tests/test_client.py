@@ -6,22 +6,18 @@ import asyncio
 import inspect
 import json
 import os
-import random
 
 import pytest
 
 from rings_web import api_args
 from rings_web.api_events import PeerConnect, PeerDisconnect, error_json
-from rings_web.client import Client, Message
-from rings_web.crypto import default_backend
+from rings_web.client import Client, Message, start_client
 from rings_web.did import Did
-from rings_web.drivers.aio import AsyncNode, wall_clock_ms
 from rings_web.engine.config import Config
-from rings_web.engine.node import Node
 from rings_web.errors import DecodeError, InvalidArgument, LocalError
 from rings_web.message.backend import BackendType, HttpRequest
 from rings_web.native.jsonrpc import JsonRpc
-from rings_web.session import LocalKeySigner, SessionManager
+from rings_web.session import LocalKeySigner
 from rings_web.transport.memory import MemoryHub, MemoryTransport
 from rings_web.wire import base58
 
@@ -30,12 +26,8 @@ NOBODY = "0x" + "00" * 20
 
 
 async def make(hub: MemoryHub, i: int, http_post=None, transport=None) -> Client:
-    session = await SessionManager.create(LocalKeySigner(os.urandom(32)), crypto=default_backend(),
-                                          now=wall_clock_ms(), random_bytes=os.urandom)
-    engine = Node(session, rng=random.Random(i), config=Config(stabilize_interval_ms=200))
-    node = AsyncNode(engine, transport or hub.transport(f"n{i}"))
-    node.start()
-    return Client(node, http_post)
+    return await start_client(LocalKeySigner(os.urandom(32)), transport or hub.transport(f"n{i}"),
+                              config=Config(stabilize_interval_ms=200), http_post=http_post)
 
 
 async def pair() -> tuple[Client, Client, list]:
@@ -251,18 +243,3 @@ def test_urllib_fetch_against_a_local_http_server():
         server.shutdown()
     r = asyncio.run(urllib_fetch("http://127.0.0.1:9/", HttpRequest("s", "GET", "/", 2000)))
     assert r.status == 502 and b"unreachable" in r.body
-
-
-def test_start_client_builds_a_running_node():
-    from rings_web.client import start_client
-
-    async def main():
-        hub = MemoryHub()
-        a = await start_client(LocalKeySigner(os.urandom(32)), hub.transport("a"), config=Config(stabilize_interval_ms=200))
-        b = await start_client(LocalKeySigner(os.urandom(32)), hub.transport("b"), config=Config(stabilize_interval_ms=200))
-        await a.accept_answer(await b.answer_offer(await a.create_offer()))
-        await until(lambda: a.get_peer(b.address) and b.get_peer(a.address))
-        assert (await b.storage_fetch(await a.storage_store("started"))).data
-        a.close(), b.close()
-
-    asyncio.run(main())
