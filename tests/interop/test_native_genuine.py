@@ -144,4 +144,4 @@ def test_genuine_client_joins_rings_web_run_and_talks_through_json_rpc(genuine, 
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
-    assert '"MessageReceived"' in err and proc.returncode == 0
+    assert '"event": "message"' in err and proc.returncode == 0
