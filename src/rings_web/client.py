@@ -29,14 +29,14 @@ from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnecte
 from .engine.node import Node, NotFound, RequestTimeout
 from .errors import DecodeError, InvalidArgument, LocalError, RemoteError
 from .message.backend import (
-    FLAG_CHUNK, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, decode_http_response,
-    encode_http_request, parse_body, raw_body,
+    FLAG_CHUNK, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, chunked_bodies,
+    decode_http_response, encode_http_request, parse_body, raw_body,
 )
 from .message.payload import payload_from_json, payload_to_json
 from .session import SessionManager
 from .wire import base58
 from .wire.chunk import Reassembler
-from .wire.types import PAYLOAD, Extend, Overwrite, Touch, VirtualNode
+from .wire.types import PAYLOAD, Extend, MessagePayload, Overwrite, Touch, VirtualNode
 
 __all__ = ["Client", "Message", "PeerInfo", "HttpPost", "entry_texts", "start_client"]
 
@@ -53,6 +53,12 @@ class PeerInfo:
     did: Did
     transport_id: str
     state: str  # "connected" (registered) or "new" (handshake under way)
+
+
+def _payload(message: Message) -> MessagePayload:
+    if not isinstance(message, Message) or message.payload is None:
+        raise InvalidArgument("only a received message can be answered")
+    return message.payload
 
 
 def _decoded_text(encoded: str) -> str:
@@ -209,9 +215,18 @@ class Client:
         Raises:
             LocalError: the hop it came through is gone.
         """
-        if message.payload is None:
-            raise InvalidArgument("only a received message can be answered")
-        return self.node.reply_message(message.payload, raw_body(api_args.data(data, "data")))
+        return self.node.reply_message(_payload(message), raw_body(api_args.data(data, "data")))
+
+    def reply_backend_message(self, message: Message, reply: BackendMessage) -> None:
+        """Answer ``message`` with a BackendMessage along its path, in flag-1 pieces of at most
+        BACKEND_MTU bytes, each a report with its tx_id (as 0.2.5 sends HTTP responses).
+
+        Raises:
+            LocalError: the hop it came through is gone.
+        """
+        payload = _payload(message)
+        for body in chunked_bodies(reply, uuid.uuid4(), self.node.clock()):
+            self.node.reply_message(payload, body)
 
     async def send_http_request(self, did: Did | str, request: HttpRequest | Mapping) -> HttpResponse:
         """Have ``did``'s native node perform ``request`` with its HTTP service ``request.name``
