@@ -142,6 +142,8 @@ export declare class RingsError extends Error {
 export declare class RingsNode {
   /** This node's DID: the wallet address. */
   readonly address: Did;
+  /** Every event name `on` accepts. */
+  readonly events: readonly (keyof Events)[];
   on<K extends keyof Events>(name: K, listener: (detail: Events[K]) => void): this;
   off<K extends keyof Events>(name: K, listener: (detail: Events[K]) => void): this;
   /** Manual handshake: the offer string for another node's `answerOffer`. */

@@ -166,6 +166,8 @@ export class RingsNode {
     this.#listeners = listeners;
     /** This node's DID: the wallet address, `0x` + 40 lower-case hex digits. */
     this.address = address;
+    /** Every event name `on` accepts (from Python: rings_web/api_events.py). */
+    this.events = Object.freeze([...listeners.keys()]);
   }
 
   /** `method(...args)` of the Python node (rings_web.browser.BrowserNode), settled. */
@@ -173,7 +175,7 @@ export class RingsNode {
 
   /** Listen for an event of index.d.ts `Events` (`message`, `peer:connect`…; the names come from Python). */
   on(name, fn) {
-    if (!this.#listeners.has(name)) fail(`unknown event "${name}"; expected one of ${[...this.#listeners.keys()].join(", ")}`);
+    if (!this.#listeners.has(name)) fail(`unknown event "${name}"; expected one of ${this.events.join(", ")}`);
     this.#listeners.get(name).add(fn);
     return this;
   }
