@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from _pages import CHROMIUM, FLAGS  # noqa: E402  (the browser flags the tests use)
 
+from rings_web.api_events import Message  # noqa: E402
 from rings_web.client import start_client  # noqa: E402
 from rings_web.engine.config import Config  # noqa: E402
 from rings_web.native.http import HttpServer  # noqa: E402
@@ -42,9 +43,9 @@ async def main(n: int, bulk_mb: int) -> None:
     use_host_addresses(["127.0.0.1"])
     native = await start_client(LocalKeySigner(os.urandom(32)), AiortcTransport(), config=Config(stabilize_interval_ms=3000))
     received = {"count": 0, "bytes": 0}
-    native.on(lambda name, m: received.update(count=received["count"] + 1, bytes=received["bytes"] + len(m.data))
-              if name == "message" else None)
-    server = HttpServer(JsonRpc(native.node, "unused"), port=0)
+    native.on(lambda e: received.update(count=received["count"] + 1, bytes=received["bytes"] + len(e.data))
+              if isinstance(e, Message) else None)
+    server = HttpServer(JsonRpc(native, "unused"), port=0)
     await server.start()
     serve = subprocess.Popen(["node", str(REPO / "js" / "testnet.mjs"), "serve"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, cwd=REPO)

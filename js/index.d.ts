@@ -119,6 +119,7 @@ export interface NodeInfo {
   vnodes: Record<Did, string[]>;
 }
 
+/** The events and their fields, as rings_web/api_events.py defines them (tests/test_js_surface.py checks). */
 export interface Events {
   message: Message;
   "peer:connect": { did: Did };
@@ -134,11 +135,15 @@ export interface Events {
  * WrongChain, SignerError, InvalidArgument, LocalError, RequestTimeout, NotFound, LoadError…). */
 export declare class RingsError extends Error {
   readonly type: string;
+  /** `family`: "LocalError" (this node's side), "RemoteError" (a peer's input), "RingsError", or null (not a rings-web error). */
+  readonly details: { family?: "LocalError" | "RemoteError" | "RingsError" | null };
 }
 
 export declare class RingsNode {
   /** This node's DID: the wallet address. */
   readonly address: Did;
+  /** Every event name `on` accepts. */
+  readonly events: readonly (keyof Events)[];
   on<K extends keyof Events>(name: K, listener: (detail: Events[K]) => void): this;
   off<K extends keyof Events>(name: K, listener: (detail: Events[K]) => void): this;
   /** Manual handshake: the offer string for another node's `answerOffer`. */

@@ -17,34 +17,26 @@ export const CDN_INDEX_URL = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSIO
 const SCRIPT_BUILD = typeof RINGS_WEB_SCRIPT_BUILD !== "undefined";
 const IS_NODE = typeof process !== "undefined" && !!process.versions?.node && typeof window === "undefined";
 const SIGNER_MODES = ["DEFAULT", "EIP191", "EdDSA", "BIP137"];
-const EVENTS = ["message", "peer:connect", "peer:disconnect", "payload:rejected", "progress", "wallet:accountsChanged"];
 
 /** Every failure of a node call: `name` is the rings-web error type (e.g. `SignatureRejected`). */
 export class RingsError extends Error {
-  constructor(type, message) {
+  constructor(type, message, details = {}) {
     super(message);
     this.name = type;
     this.type = type;
+    /** `family`: "LocalError" (ours), "RemoteError" (a peer's), "RingsError", or null (not a rings-web error). */
+    this.details = details;
   }
 }
 
-/** A Pyodide PythonError → RingsError with the Python type and the last line of the message. */
-function fromPython(e) {
-  if (!e || e.constructor?.name !== "PythonError" || !e.type) return e;
-  const last = e.message.trim().split("\n").pop(); // "rings_web.errors.LocalError: text"
-  const prefix = last.match(/^[\w.]+: /)?.[0] ?? "";
-  return new RingsError(e.type, prefix.replace(/^.*\./, "") === `${e.type}: ` ? last.slice(prefix.length) : last);
+/** Python settles every call into `{ok, value}` or `{ok: false, error: {name, message, details}}`. */
+async function settled(run) {
+  const { ok, value, error } = await run();
+  if (ok) return value;
+  throw new RingsError(error.name, error.message, error.details);
 }
 
-async function call(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    throw fromPython(e);
-  }
-}
-
-const fail = (message) => { throw new RingsError("InvalidArgument", message); };
+const fail = (message) => { throw new RingsError("InvalidArgument", message, { family: "LocalError" }); };
 
 /** Check the caller's options at the boundary, with exact messages (noble's manner). */
 function checkOptions(o) {
@@ -123,10 +115,10 @@ async function pyodideLoader(o) {
  */
 export async function createNode(options = {}) {
   checkOptions(options);
-  const listeners = new Map(EVENTS.map((e) => [e, new Set()]));
+  const listeners = new Map(); // event name → listeners; the names come from Python at boot
   const emit = (name, detail) => { for (const fn of listeners.get(name) ?? []) fn(detail); };
-  const progress = (stage, detail) => { const p = { stage, at: Date.now(), ...detail }; options.onProgress?.(p); emit("progress", p); };
-  progress("runtime");
+  const progress = (p) => options.onProgress?.(p); // no node (and so no listener) before "ready"
+  progress({ stage: "runtime", at: Date.now() });
   const dist = new URL(options.distURL ?? "../dist/", import.meta.url);
   const snapshot = options.snapshot ?? !IS_NODE;
   const useDb = (options.storage ?? (IS_NODE ? "memory" : "indexeddb")) === "indexeddb";
@@ -134,36 +126,56 @@ export async function createNode(options = {}) {
   const cryptoReady = cryptoFunctions({ dist });
   const database = useDb ? openVNodeDb(options.storageName ?? "rings-web") : Promise.resolve(null);
   database.catch(() => {}); // a failure surfaces where it is awaited, below
-  const { pyodide, warm } = await call(async () => bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
-    .catch((e) => { throw e?.type ? e : new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); }));
-  progress("python", { warm });
+  const { pyodide, warm } = await bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
+    .catch((e) => { throw new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); });
+  progress({ stage: "python", at: Date.now(), warm });
   pyodide.registerJsModule("rings_web_crypto", await cryptoReady);
   const vnodeDb = (await database) ?? undefined;
-  const start = pyodide.pyimport("rings_web.browser").start;
-  const py = await call(() => start({
+  const { node: py, address, events } = await settled(() => pyodide.pyimport("rings_web.browser").boot({
     wallet: walletOption(options), createTransport, iceServers: options.iceServers ?? [],
     stabilizeInterval: options.stabilizeInterval ?? 25_000, vnodeDb, emit, progress,
   }));
-  options.ethereum?.on?.("accountsChanged", (accounts) => emit("wallet:accountsChanged", { accounts, address: py.address }));
-  progress("ready");
-  return new RingsNode(pyodide, py, listeners);
+  for (const name of events) listeners.set(name, new Set());
+  options.ethereum?.on?.("accountsChanged", (accounts) => py.invoke("accounts_changed", accounts));
+  progress({ stage: "ready", at: Date.now() });
+  return new RingsNode(py, address, listeners);
 }
+
+/**
+ * RingsNode's methods (index.d.ts has their types and documentation): each calls the method of
+ * the Python node (rings_web.browser.BrowserNode) named here with the same arguments.
+ */
+const METHODS = {
+  createOffer: "create_offer", answerOffer: "answer_offer", acceptAnswer: "accept_answer",
+  connectPeerViaHttp: "connect_peer_via_http", connectWithAddress: "connect_with_address",
+  sendMessage: "send_message", sendSimpleTextMessage: "send_simple_text_message", sendCustomMessage: "send_custom_message",
+  sendRawBody: "send_raw_body", sendHttpRequest: "send_http_request",
+  listPeers: "list_peers", getPeer: "get_peer", disconnect: "disconnect",
+  storageStore: "storage_store", storageFetch: "storage_fetch",
+  publishMessageToTopic: "publish_message_to_topic", fetchMessagesOfTopic: "fetch_messages_of_topic",
+  registerService: "register_service", lookupService: "lookup_service",
+  getNodeInfo: "node_info", decode: "decode", close: "close",
+};
 
 /** A running node; every method returns a Promise and rejects with a RingsError. */
 export class RingsNode {
   #py;
   #listeners;
-  constructor(pyodide, py, listeners) {
-    this.pyodide = pyodide;
+  constructor(py, address, listeners) {
     this.#py = py;
     this.#listeners = listeners;
     /** This node's DID: the wallet address, `0x` + 40 lower-case hex digits. */
-    this.address = py.address;
+    this.address = address;
+    /** Every event name `on` accepts (from Python: rings_web/api_events.py). */
+    this.events = Object.freeze([...listeners.keys()]);
   }
 
-  /** Listen for `message`, `peer:connect`, `peer:disconnect`, `payload:rejected`, `progress`, `wallet:accountsChanged`. */
+  /** `method(...args)` of the Python node (rings_web.browser.BrowserNode), settled. */
+  #call(method, ...args) { return settled(() => this.#py.invoke(method, ...args)); }
+
+  /** Listen for an event of index.d.ts `Events` (`message`, `peer:connect`…; the names come from Python). */
   on(name, fn) {
-    if (!this.#listeners.has(name)) fail(`unknown event "${name}"; expected one of ${EVENTS.join(", ")}`);
+    if (!this.#listeners.has(name)) fail(`unknown event "${name}"; expected one of ${this.events.join(", ")}`);
     this.#listeners.get(name).add(fn);
     return this;
   }
@@ -173,30 +185,9 @@ export class RingsNode {
     return this;
   }
 
-  createOffer() { return call(() => this.#py.create_offer()); }
-  answerOffer(offer) { return call(() => this.#py.answer_offer(offer)); }
-  acceptAnswer(answer) { return call(() => this.#py.accept_answer(answer)); }
-  connectPeerViaHttp(url) { return call(() => this.#py.connect_peer_via_http(url)); }
-  connectWithAddress(did) { return call(() => this.#py.connect_with_address(did)); }
-  sendMessage(did, bytes) { return call(() => this.#py.send_message(did, bytes)); }
-  sendSimpleTextMessage(did, text) { return call(() => this.#py.send_simple_text_message(did, text)); }
-  sendCustomMessage(did, type, bytes) { return call(() => this.#py.send_custom_message(did, type, bytes)); }
-  /** The whole CustomMessage body as given, flag header included (own application layers, protocol tests). */
-  sendRawBody(did, body) { return call(() => this.#py.send_raw_body(did, body)); }
-  /** Ask `did`'s native node to call its HTTP service `request.name`; resolves with the response. */
-  sendHttpRequest(did, request) { return call(() => this.#py.send_http_request(did, request)); }
-  listPeers() { return call(() => this.#py.list_peers()); }
-  getPeer(did) { return call(() => this.#py.get_peer(did)); }
-  disconnect(did) { return call(() => this.#py.disconnect(did)); }
-  storageStore(text) { return call(() => this.#py.storage_store(text)); }
-  storageFetch(did) { return call(() => this.#py.storage_fetch(did)); }
-  publishMessageToTopic(topic, text) { return call(() => this.#py.publish_message_to_topic(topic, text)); }
-  fetchMessagesOfTopic(topic, index = 0) { return call(() => this.#py.fetch_messages_of_topic(topic, index)); }
-  registerService(name) { return call(() => this.#py.register_service(name)); }
-  lookupService(name) { return call(() => this.#py.lookup_service(name)); }
-  getNodeInfo() { return call(() => this.#py.node_info()); }
-  /** The dissector: `{kind, json}` (0.2.5's canonical JSON) of frames (hex), a handshake string or base58 text. */
-  decode(...inputs) { return call(() => this.#py.decode(...inputs)); }
-  /** Close every link and flush storage; the node cannot be used afterwards. */
-  close() { return call(() => this.#py.close()); }
+  static {
+    for (const [name, method] of Object.entries(METHODS)) {
+      Object.defineProperty(this.prototype, name, { value(...args) { return this.#call(method, ...args); }, writable: true, configurable: true });
+    }
+  }
 }

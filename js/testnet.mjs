@@ -68,7 +68,7 @@ try {
     onProgress: (p) => { if (p.stage === "python") window.bootWarm = p.warm; } });
   window.bootMs = performance.now() - t0;
   if (q.get("events") !== "0") { // benchmarks turn the recording off
-    for (const name of ["message", "peer:connect", "peer:disconnect", "payload:rejected", "wallet:accountsChanged"]) {
+    for (const name of node.events) {
       node.on(name, (detail) => events.push({ name, detail: enc(detail) }));
     }
   }

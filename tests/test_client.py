@@ -3,42 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
-import random
 
 import pytest
 
-from rings_web.client import Client, Message
-from rings_web.crypto import default_backend
+from rings_web import api_args
+from rings_web.api_events import PeerConnect, PeerDisconnect, error_json
+from rings_web.client import Client, Message, start_client
 from rings_web.did import Did
-from rings_web.drivers.aio import AsyncNode, wall_clock_ms
 from rings_web.engine.config import Config
-from rings_web.engine.node import Node
-from rings_web.errors import InvalidArgument, LocalError
-from rings_web.message.backend import BackendType
+from rings_web.errors import DecodeError, InvalidArgument, LocalError
+from rings_web.message.backend import BackendType, HttpRequest
 from rings_web.native.jsonrpc import JsonRpc
-from rings_web.session import LocalKeySigner, SessionManager
+from rings_web.session import LocalKeySigner
 from rings_web.transport.memory import MemoryHub, MemoryTransport
 from rings_web.wire import base58
 
 pytestmark = pytest.mark.cpython_only(reason="asyncio.run needs stack switching in Pyodide; the browser tests run it there")
+NOBODY = "0x" + "00" * 20
 
 
 async def make(hub: MemoryHub, i: int, http_post=None, transport=None) -> Client:
-    session = await SessionManager.create(LocalKeySigner(os.urandom(32)), crypto=default_backend(),
-                                          now=wall_clock_ms(), random_bytes=os.urandom)
-    engine = Node(session, rng=random.Random(i), config=Config(stabilize_interval_ms=200))
-    node = AsyncNode(engine, transport or hub.transport(f"n{i}"))
-    node.start()
-    return Client(node, http_post)
+    return await start_client(LocalKeySigner(os.urandom(32)), transport or hub.transport(f"n{i}"),
+                              config=Config(stabilize_interval_ms=200), http_post=http_post)
 
 
 async def pair() -> tuple[Client, Client, list]:
     hub = MemoryHub()
     a, b = await make(hub, 1), await make(hub, 2)
     events: list = []
-    b.on(lambda name, value: events.append((name, value)))
+    b.on(events.append)
     peer = await a.accept_answer(await b.answer_offer(await a.create_offer()))
     assert peer.did == b.address
     await until(lambda: a.get_peer(b.address) and b.get_peer(a.address))
@@ -54,13 +50,13 @@ async def until(predicate, timeout: float = 5.0):
 
 
 def messages(events) -> list[Message]:
-    return [v for name, v in events if name == "message"]
+    return [e for e in events if isinstance(e, Message)]
 
 
 def test_messages_arrive_decoded_by_kind():
     async def main():
         a, b, events = await pair()
-        assert ("peer:connect", a.address) in events
+        assert PeerConnect(a.address) in events
         a.send_simple_text_message(b.address, "hello ✓")
         a.send_custom_message(b.address.bare(), 7, b"\xca\xfe")
         a.send_message("0x" + b.address.bare().upper(), b"raw bytes")
@@ -72,7 +68,7 @@ def test_messages_arrive_decoded_by_kind():
         assert (raw.message_type, raw.data, raw.body) == (None, b"raw bytes", bytes(4) + b"raw bytes")
         assert [p.did for p in a.list_peers()] == [b.address] and a.list_peers()[0].state == "connected"
         a.disconnect(b.address)
-        await until(lambda: ("peer:disconnect", a.address) in events)
+        await until(lambda: PeerDisconnect(a.address) in events)
         assert a.get_peer(b.address) is None
         a.close(), b.close()
 
@@ -106,7 +102,7 @@ def test_connect_peer_via_http_through_a_json_rpc_endpoint():
     async def main():
         hub = MemoryHub()
         seed = await make(hub, 1)
-        rpc = JsonRpc(seed.node, token="unused")
+        rpc = JsonRpc(seed, token="unused")
         posted = []
 
         async def http_post(url, body):  # the endpoint, without a socket
@@ -139,15 +135,40 @@ def test_connect_peer_via_http_through_a_json_rpc_endpoint():
     lambda c: c.send_custom_message("0x" + "00" * 20, True, b""),
     lambda c: c.send_simple_text_message("0x" + "00" * 20, b"bytes"),
     lambda c: c.get_peer(42),
-], ids=["bad-did", "data-not-bytes", "type-too-big", "type-bool", "text-not-str", "did-not-str"])
+    lambda c: c.start_http_request(NOBODY, {"name": "s", "path": "/", "timeout": 0}),
+    lambda c: c.start_http_request(NOBODY, {"name": "s", "path": "/", "headers": {"h": 1}}),
+    lambda c: c.start_http_request(NOBODY, {"name": "s", "path": "/", "body": "text"}),
+    lambda c: c.start_http_request(NOBODY, "GET /"),
+    lambda c: c.fetch_messages_of_topic("news", -1),
+    lambda c: c.publish_message_to_topic(7, "text"),
+    lambda c: c.connect_peer_via_http("ftp://127.0.0.1/"),
+    lambda c: c.close_pending_transport(None),
+], ids=["bad-did", "data-not-bytes", "type-too-big", "type-bool", "text-not-str", "did-not-str", "http-timeout",
+        "http-headers", "http-body-text", "http-not-object", "index-negative", "topic-not-str", "url-ftp", "tid-none"])
 def test_bad_arguments_are_typed_errors(call):
     async def main():
         client = await make(MemoryHub(), 1)
         with pytest.raises(InvalidArgument):
-            call(client)
+            result = call(client)
+            if inspect.isawaitable(result):
+                await result
         client.close()
 
     asyncio.run(main())
+
+
+def test_http_requests_given_as_mappings_are_the_same_requests():
+    given = {"name": "s", "path": "/x", "headers": {"k": "v"}, "body": memoryview(b"up"), "timeout": 5000}
+    assert api_args.http_request(given) == HttpRequest("s", "GET", "/x", 5000, {"k": "v"}, b"up")
+    request = HttpRequest("s", "PUT", "/", 1, {}, None)
+    assert api_args.http_request(request) == request
+
+
+def test_errors_cross_as_name_message_and_family():
+    assert error_json(InvalidArgument("bad")) == {"name": "InvalidArgument", "message": "bad",
+                                                  "details": {"family": "LocalError"}}
+    assert error_json(DecodeError("junk"))["details"] == {"family": "RemoteError"}
+    assert error_json(KeyError("k")) == {"name": "KeyError", "message": "'k'", "details": {"family": None}}
 
 
 def test_a_transport_that_cannot_make_offers_fails_the_call_at_once():
@@ -168,7 +189,7 @@ def test_a_transport_that_cannot_make_offers_fails_the_call_at_once():
 
 def test_http_requests_are_served_by_the_destinations_backend():
     from rings_web.engine.node import RequestTimeout
-    from rings_web.message.backend import HttpRequest, HttpResponse
+    from rings_web.message.backend import HttpResponse
     from rings_web.native.backend import HttpBackend
 
     seen = []
@@ -222,18 +243,3 @@ def test_urllib_fetch_against_a_local_http_server():
         server.shutdown()
     r = asyncio.run(urllib_fetch("http://127.0.0.1:9/", HttpRequest("s", "GET", "/", 2000)))
     assert r.status == 502 and b"unreachable" in r.body
-
-
-def test_start_client_builds_a_running_node():
-    from rings_web.client import start_client
-
-    async def main():
-        hub = MemoryHub()
-        a = await start_client(LocalKeySigner(os.urandom(32)), hub.transport("a"), config=Config(stabilize_interval_ms=200))
-        b = await start_client(LocalKeySigner(os.urandom(32)), hub.transport("b"), config=Config(stabilize_interval_ms=200))
-        await a.accept_answer(await b.answer_offer(await a.create_offer()))
-        await until(lambda: a.get_peer(b.address) and b.get_peer(a.address))
-        assert (await b.storage_fetch(await a.storage_store("started"))).data
-        a.close(), b.close()
-
-    asyncio.run(main())

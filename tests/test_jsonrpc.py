@@ -60,7 +60,7 @@ def test_jsonrpc_server_methods_auth_and_hostile_input():
         hub = MemoryHub()
         seed = await node(hub, "seed", Signer.DEFAULT)  # a native node signs its own session (DEFAULT)
         token = auth_token(seed.signer.sign_digest, seed.node.session.crypto, seed.address)  # the node key
-        server = HttpServer(JsonRpc(seed, token), port=0)
+        server = HttpServer(JsonRpc(Client(seed), token), port=0)
         port = await server.start()
         auth = {"X-SIGNATURE": token}
 
@@ -119,7 +119,7 @@ def test_topics_services_poll_and_pendings():
         hub = MemoryHub()
         seed, other = await node(hub, "s2", Signer.DEFAULT), await node(hub, "o2")
         token = auth_token(seed.signer.sign_digest, seed.node.session.crypto, seed.address)
-        server = HttpServer(JsonRpc(seed, token), port=0)
+        server = HttpServer(JsonRpc(Client(seed), token), port=0)
         port = await server.start()
         auth = {"X-SIGNATURE": token}
 

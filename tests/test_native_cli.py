@@ -146,8 +146,8 @@ def test_two_running_nodes_connect_and_talk_through_the_cli(tmp_path):
         assert cli(cfg_a, a, "info")["did"] == a["did"]
     finally:
         errs = [stop_node(proc) for _, proc, _ in nodes]
-    if len(errs) == 2 and '"PeerConnected"' in errs[0]:
-        assert '"MessageReceived"' in errs[1]
+    if len(errs) == 2 and '"peer:connect"' in errs[0]:
+        assert '"message"' in errs[1]
 
 
 def test_restart_keeps_stored_vnodes(tmp_path):

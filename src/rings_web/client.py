@@ -11,26 +11,33 @@ Storage follows 0.2.5's JS API (SPEC §7.7): ``storage_store(text)`` overwrites 
 from __future__ import annotations
 
 import asyncio
+import os
+import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Awaitable, Callable
 
-from . import __version__
+from . import __version__, api_args
+from .api_events import ApiEvent, Message, PayloadRejection, PeerConnect, PeerDisconnect
+from .crypto import default_backend
 from .did import Did
-from .drivers.aio import AsyncNode
+from .drivers.aio import AsyncNode, wall_clock_ms
+from .engine.config import Config
 from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
-from .engine.node import NotFound, RequestTimeout
+from .engine.node import Node, NotFound, RequestTimeout
 from .errors import DecodeError, InvalidArgument, LocalError, RemoteError
 from .message.backend import (
-    FLAG_CHUNK, FLAG_RAW, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, decode_http_response,
-    encode_http_request, parse_body, raw_body,
+    FLAG_CHUNK, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, chunked_bodies,
+    decode_http_response, encode_http_request, parse_body, raw_body,
 )
 from .message.payload import payload_from_json, payload_to_json
+from .session import SessionManager
 from .wire import base58
 from .wire.chunk import Reassembler
 from .wire.types import PAYLOAD, Extend, MessagePayload, Overwrite, Touch, VirtualNode
 
-__all__ = ["Client", "Message", "PeerInfo", "HttpPost", "as_did", "entry_texts", "start_client"]
+__all__ = ["Client", "Message", "PeerInfo", "HttpPost", "entry_texts", "start_client"]
 
 NODE_INFO_VNODES = 256
 
@@ -47,68 +54,10 @@ class PeerInfo:
     state: str  # "connected" (registered) or "new" (handshake under way)
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A custom message addressed to this node, with its rings-node body decoded (SPEC §6.1).
-
-    ``message_type`` is the BackendMessage type (2 = text) when the body has that shape
-    (type, 30 zero bytes, data), else None: raw ``send_message`` bytes, given whole in ``data``.
-    ``path`` is the relay path: the origin, then every node that forwarded it; ``body`` the
-    whole CustomMessage body as it came (flag header included).
-    """
-
-    origin: Did
-    tx_id: uuid.UUID
-    message_type: int | None
-    data: bytes
-    path: tuple[Did, ...] = ()
-    body: bytes = b""
-    payload: MessagePayload | None = field(default=None, repr=False, compare=False)  # for a reply
-
-    @property
-    def text(self) -> str | None:
-        """The text of a SimpleText message (invalid UTF-8 replaced), else None."""
-        if self.message_type != BackendType.SimpleText:
-            return None
-        return self.data.decode("utf-8", "replace")
-
-    @classmethod
-    def from_event(cls, event: MessageReceived) -> "Message":
-        body, path, p = bytes(event.body), event.payload.relay.path, event.payload
-        try:
-            flag, content = parse_body(body)
-        except DecodeError:
-            return cls(event.origin, event.tx_id, None, body, path, body, p)
-        if flag == FLAG_RAW and len(content) >= 32 and not any(content[2:32]):
-            msg = BackendMessage.decode(content)
-            return cls(event.origin, event.tx_id, msg.message_type, msg.data, path, body, p)
-        return cls(event.origin, event.tx_id, None, content, path, body, p)
-
-
-def as_did(value: Any) -> Did:
-    """A DID from the API: a Did, or 40 hex digits with or without ``0x``.
-
-    Raises:
-        InvalidArgument: anything else.
-    """
-    if isinstance(value, Did):
-        return value
-    try:
-        return Did.parse(value)
-    except DecodeError as e:
-        raise InvalidArgument(str(e)) from None
-
-
-def _bytes(value: Any, what: str) -> bytes:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    raise InvalidArgument(f"{what} must be bytes, got {type(value).__name__}")
-
-
-def _str(value: Any, what: str) -> str:
-    if isinstance(value, str):
-        return value
-    raise InvalidArgument(f"{what} must be a string, got {type(value).__name__}")
+def _payload(message: Message) -> MessagePayload:
+    if not isinstance(message, Message) or message.payload is None:
+        raise InvalidArgument("only a received message can be answered")
+    return message.payload
 
 
 def _decoded_text(encoded: str) -> str:
@@ -134,8 +83,9 @@ class Client:
 
     def __init__(self, node: AsyncNode, http_post: HttpPost | None = None) -> None:
         self.node = node
+        self._engine = node.node  # read-only here: peers, ring, storage, pending transports
         self._http_post = http_post
-        self._listeners: list[Callable[[str, Any], Any]] = []
+        self._listeners: list[Callable[[ApiEvent], Any]] = []
         self._http: dict[uuid.UUID, asyncio.Future] = {}  # HttpRequest tx_id -> its response
         self._http_chunks = Reassembler(max_message_size=16 << 20)  # flag-1 response pieces
         node.on_event(self._relay_event)
@@ -145,26 +95,28 @@ class Client:
         """This node's DID (the wallet address)."""
         return self.node.address
 
-    def on(self, listener: Callable[[str, Any], Any]) -> None:
-        """``listener(name, value)`` for ``"message"`` (:class:`Message`), ``"peer:connect"`` and
-        ``"peer:disconnect"`` (a Did), ``"payload:rejected"`` (the RingsError a peer's input raised)."""
+    def on(self, listener: Callable[[ApiEvent], Any]) -> None:
+        """``listener(event)`` for every application event (:mod:`rings_web.api_events`:
+        :class:`Message`, ``PeerConnect``, ``PeerDisconnect``, ``PayloadRejection``…)."""
         self._listeners.append(listener)
+
+    def emit(self, event: ApiEvent) -> None:
+        """Hand ``event`` to every listener: the one dispatcher, for the node's events and the
+        platform's own (the browser's wallet reports ``AccountsChanged`` through it)."""
+        for listener in self._listeners:
+            listener(event)
 
     def _relay_event(self, event: Event) -> None:
         if isinstance(event, MessageReceived):
             if event.tx_id in self._http:
                 return self._http_response(event)
-            self._emit("message", Message.from_event(event))
+            self.emit(Message.from_event(event))
         elif isinstance(event, PeerConnected):
-            self._emit("peer:connect", event.peer)
+            self.emit(PeerConnect(event.peer))
         elif isinstance(event, PeerDisconnected):
-            self._emit("peer:disconnect", event.peer)
+            self.emit(PeerDisconnect(event.peer))
         elif isinstance(event, PayloadRejected):
-            self._emit("payload:rejected", event.error)
-
-    def _emit(self, name: str, value: Any) -> None:
-        for listener in self._listeners:
-            listener(name, value)
+            self.emit(PayloadRejection(event.error))
 
     # -- handshakes ------------------------------------------------------------------------------
     async def create_offer(self) -> str:
@@ -173,11 +125,11 @@ class Client:
 
     async def answer_offer(self, offer: str) -> str:
         """Manual handshake, answering side: the answer string for the offerer."""
-        return await self.node.answer_offer(_str(offer, "offer"))
+        return await self.node.answer_offer(api_args.text(offer, "offer"))
 
     async def accept_answer(self, answer: str) -> PeerInfo:
         """Manual handshake, offering side again; the link opens shortly after."""
-        did = await self.node.accept_answer(_str(answer, "answer"))
+        did = await self.node.accept_answer(api_args.text(answer, "answer"))
         return self._peer_info(did) or PeerInfo(did, "", "new")
 
     async def connect_peer_via_http(self, url: str) -> str:
@@ -188,9 +140,7 @@ class Client:
         Raises:
             LocalError: the endpoint failed or answered nonsense.
         """
-        url = _str(url, "url")
-        if not url.startswith(("http://", "https://")):
-            raise InvalidArgument(f"not an http(s) URL: {url[:80]!r}")
+        url = api_args.http_url(url)
         if self._http_post is None:
             raise LocalError("this platform has no HTTP client")
         offer = await self.node.create_offer()
@@ -208,21 +158,35 @@ class Client:
 
     async def connect_with_address(self, did: Did | str) -> Did:
         """Link to any node through the ring (ConnectNodeSend, SPEC §7.3); done when it is up."""
-        return await self.node.connect(as_did(did))
+        return await self.node.connect(api_args.did(did))
 
     def disconnect(self, did: Did | str) -> None:
-        self.node.disconnect(as_did(did))
+        self.node.disconnect(api_args.did(did))
 
     def list_peers(self) -> list[PeerInfo]:
-        engine = self.node.node
-        return [PeerInfo(did, engine.transport_of(did), "connected") for did in engine.peers]
+        return [PeerInfo(did, self._engine.transport_of(did), "connected") for did in self._engine.peers]
 
     def get_peer(self, did: Did | str) -> PeerInfo | None:
-        return self._peer_info(as_did(did))
+        return self._peer_info(api_args.did(did))
 
     def _peer_info(self, did: Did) -> PeerInfo | None:
-        tid = self.node.node.transport_of(did)
+        tid = self._engine.transport_of(did)
         return PeerInfo(did, tid, "connected") if tid is not None else None
+
+    def list_pendings(self) -> list[str]:
+        """Transport ids of handshakes under way (0.2.5 ``listPendings``)."""
+        return list(self._engine.pending_transport_ids)
+
+    def close_pending_transport(self, transport_id: str) -> None:
+        """Abandon a handshake under way (0.2.5 ``closePendingTransport``).
+
+        Raises:
+            LocalError: no pending transport has that id.
+        """
+        transport_id = api_args.text(transport_id, "transport_id")
+        if transport_id not in self._engine.pending_transport_ids:
+            raise LocalError(f"no pending transport {transport_id[:40]}")
+        self.node.close_transport(transport_id)
 
     # -- messages --------------------------------------------------------------------------------
     def send_message(self, did: Did | str, data: bytes) -> uuid.UUID:
@@ -230,20 +194,19 @@ class Client:
 
         A genuine 0.2.5 browser surfaces only bodies shaped as BackendMessage types 2/4.
         """
-        return self.node.send_message(as_did(did), raw_body(_bytes(data, "data")))
+        return self.node.send_message(api_args.did(did), raw_body(api_args.data(data, "data")))
 
     def send_raw_body(self, did: Did | str, body: bytes) -> uuid.UUID:
         """A CustomMessage body exactly as given, flag header included: for application layers
         of one's own and protocol tests (the other ``send_*`` methods build the header)."""
-        return self.node.send_message(as_did(did), _bytes(body, "body"))
+        return self.node.send_message(api_args.did(did), api_args.data(body, "body"))
 
     def send_simple_text_message(self, did: Did | str, text: str) -> uuid.UUID:
-        return self.send_custom_message(did, BackendType.SimpleText, _str(text, "text").encode())
+        return self.send_custom_message(did, BackendType.SimpleText, api_args.text(text, "text").encode())
 
     def send_custom_message(self, did: Did | str, message_type: int, data: bytes) -> uuid.UUID:
-        if not isinstance(message_type, int) or isinstance(message_type, bool):
-            raise InvalidArgument("message_type must be an integer 0..65535")
-        return self.node.send_message(as_did(did), backend_body(message_type, _bytes(data, "data")))
+        body = backend_body(api_args.u16(message_type, "message_type"), api_args.data(data, "data"))
+        return self.node.send_message(api_args.did(did), body)
 
     def reply(self, message: Message, data: bytes) -> uuid.UUID:
         """Answer ``message`` with raw bytes sent back along its path (a report, same tx_id).
@@ -251,13 +214,23 @@ class Client:
         Raises:
             LocalError: the hop it came through is gone.
         """
-        if message.payload is None:
-            raise InvalidArgument("only a received message can be answered")
-        return self.node.reply_message(message.payload, raw_body(_bytes(data, "data")))
+        return self.node.reply_message(_payload(message), raw_body(api_args.data(data, "data")))
 
-    async def send_http_request(self, did: Did | str, request: HttpRequest) -> HttpResponse:
+    def reply_backend_message(self, message: Message, reply: BackendMessage) -> None:
+        """Answer ``message`` with a BackendMessage along its path, in flag-1 pieces of at most
+        BACKEND_MTU bytes, each a report with its tx_id (as 0.2.5 sends HTTP responses).
+
+        Raises:
+            LocalError: the hop it came through is gone.
+        """
+        payload = _payload(message)
+        for body in chunked_bodies(reply, uuid.uuid4(), self.node.clock()):
+            self.node.reply_message(payload, body)
+
+    async def send_http_request(self, did: Did | str, request: HttpRequest | Mapping) -> HttpResponse:
         """Have ``did``'s native node perform ``request`` with its HTTP service ``request.name``
         (0.2.5 ``send_http_request``); the response comes back gzipped, in flag-1 pieces.
+        ``request``: an :class:`HttpRequest` or the mapping :func:`api_args.http_request` takes.
 
         Raises:
             RequestTimeout: no response within ``request.timeout`` ms.
@@ -265,11 +238,10 @@ class Client:
         """
         return await self.start_http_request(did, request)[1]
 
-    def start_http_request(self, did: Did | str, request: HttpRequest) -> tuple[uuid.UUID, Awaitable[HttpResponse]]:
+    def start_http_request(self, did: Did | str, request: HttpRequest | Mapping
+                           ) -> tuple[uuid.UUID, Awaitable[HttpResponse]]:
         """:meth:`send_http_request` in two steps: the request's tx_id now, the response later."""
-        if not isinstance(request, HttpRequest):
-            raise InvalidArgument("request must be an HttpRequest")
-        did = as_did(did)
+        did, request = api_args.did(did), api_args.http_request(request)
         tx_id = self.node.send_message(did, backend_body(BackendType.HttpRequest, encode_http_request(request)))
         future = self._http[tx_id] = asyncio.get_running_loop().create_future()
 
@@ -305,7 +277,7 @@ class Client:
     # -- storage and services --------------------------------------------------------------------
     async def storage_store(self, text: str) -> Did:
         """Store ``text`` under ``sha1(text)`` (0.2.5 ``storage_store``); returns that id."""
-        text = _str(text, "text")
+        text = api_args.text(text, "text")
         vid = Did.from_topic(text)
         await self.node.store(Overwrite(VirtualNode(vid, (base58.encode_check(text.encode()),))))
         return vid
@@ -313,7 +285,7 @@ class Client:
     async def storage_fetch(self, vid: Did | str) -> VirtualNode | None:
         """The VNode stored under ``vid``, or None when the DHT holds none."""
         try:
-            return await self.node.fetch(as_did(vid))
+            return await self.node.fetch(api_args.did(vid, "vid"))
         except NotFound:
             return None
 
@@ -324,23 +296,22 @@ class Client:
 
     async def publish_message_to_topic(self, topic: str, text: str) -> None:
         """Append ``text`` to the topic's VNode (Extend, capped at 1 024 entries)."""
-        entry = base58.encode_check(_str(text, "text").encode())
-        await self.node.store(Extend(VirtualNode(Did.from_topic(_str(topic, "topic")), (entry,))))
+        entry = base58.encode_check(api_args.text(text, "text").encode())
+        await self.node.store(Extend(VirtualNode(Did.from_topic(api_args.text(topic, "topic")), (entry,))))
 
     async def fetch_messages_of_topic(self, topic: str, index: int = 0) -> list[str]:
-        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-            raise InvalidArgument("index must be a non-negative integer")
-        return (await self.storage_fetch_texts(Did.from_topic(_str(topic, "topic"))))[index:]
+        index = api_args.index(index)
+        return (await self.storage_fetch_texts(Did.from_topic(api_args.text(topic, "topic"))))[index:]
 
     async def register_service(self, name: str) -> None:
         """Add this node's DID to the service's list (Touch of ``sha1(name)``, as 0.2.5)."""
         entry = base58.encode_check(self.address.bare().encode())
-        await self.node.store(Touch(VirtualNode(Did.from_topic(_str(name, "name")), (entry,))))
+        await self.node.store(Touch(VirtualNode(Did.from_topic(api_args.text(name, "name")), (entry,))))
 
     async def lookup_service(self, name: str) -> list[Did]:
         """DIDs registered for the service (entries that are not DIDs are skipped)."""
         dids = []
-        for text in await self.storage_fetch_texts(Did.from_topic(_str(name, "name"))):
+        for text in await self.storage_fetch_texts(Did.from_topic(api_args.text(name, "name"))):
             try:
                 dids.append(Did.parse(text))
             except DecodeError:
@@ -351,7 +322,7 @@ class Client:
     def node_info(self) -> dict:
         """Ring state and storage (as 0.2.5's ``nodeInfo`` shows its storage): the first
         ``NODE_INFO_VNODES`` stored VNodes with their entries as text."""
-        engine = self.node.node
+        engine = self._engine
         ring = engine.ring
         return {
             "version": __version__,
@@ -368,37 +339,32 @@ class Client:
         self.node.close()
 
 
-async def start_client(signer, transport, *, config=None, storage=None, http_post: HttpPost | None = None,
-                       crypto=None) -> Client:
+async def start_client(signer, transport, *, config: Config | None = None, storage=None,
+                       http_post: HttpPost | None = None, crypto=None) -> Client:
     """A running node in one call: session (one wallet signature), engine, asyncio driver.
+    The one boot path: the browser (``js/index.mjs`` → :mod:`rings_web.browser`), the native
+    node and the tests all start here.
 
     Args:
         signer: a wallet signer (:class:`~rings_web.session.LocalKeySigner`, ``Eip1193Signer``…).
         transport: e.g. :class:`~rings_web.transport.aiortc.AiortcTransport`.
         config: :class:`~rings_web.engine.config.Config` (the browser defaults otherwise).
         storage: a :class:`~rings_web.dht.storage.VNodeStore` (memory by default).
-        http_post: for :meth:`Client.connect_peer_via_http` (urllib on CPython by default).
+        http_post: the platform's JSON POST, for :meth:`Client.connect_peer_via_http` (the
+            page's ``fetch`` in the browser, :func:`rings_web.native.http_client.http_post_json`
+            on CPython); without it that method fails with a LocalError.
+        crypto: the crypto backend (the platform's default otherwise).
 
     Example::
 
-        client = await start_client(LocalKeySigner(key), AiortcTransport())
+        client = await start_client(LocalKeySigner(key), AiortcTransport(), http_post=http_post_json)
         await client.connect_peer_via_http("http://127.0.0.1:50000/")
     """
-    import os
-    import random
-
-    from .crypto import default_backend
-    from .drivers.aio import wall_clock_ms
-    from .engine.config import Config
-    from .engine.node import Node
-    from .session import SessionManager
-
-    if http_post is None:
-        from .native.http_client import http_post_json as http_post
     crypto = crypto or default_backend()
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
     engine = Node(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
                   storage=storage)
     node = AsyncNode(engine, transport)
+    client = Client(node, http_post)  # listening before the node starts
     node.start()
-    return Client(node, http_post)
+    return client

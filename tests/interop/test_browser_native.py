@@ -72,7 +72,7 @@ def test_page_connects_to_a_native_node_over_http(page, natives, native_loop):
     from rings_web.native.jsonrpc import JsonRpc
 
     n = natives()
-    server = HttpServer(JsonRpc(n.n.node, "no auth methods used here"), port=0)
+    server = HttpServer(JsonRpc(n.n.client, "no auth methods used here"), port=0)
     native_loop.run(server.start())
     try:
         transport = page.api("connectPeerViaHttp", server.url)  # CORS preflight + POST answerOffer, from the page

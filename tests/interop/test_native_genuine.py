@@ -16,6 +16,7 @@ from _vectors import VECTORS
 pytestmark = [pytest.mark.browser, pytest.mark.cpython_only]
 pytest.importorskip("aiortc", reason="aiortc is not installed")
 
+from rings_web.client import Client  # noqa: E402
 from rings_web.crypto import default_backend  # noqa: E402
 from rings_web.did import Did  # noqa: E402
 from rings_web.drivers.aio import AsyncNode, wall_clock_ms  # noqa: E402
@@ -78,7 +79,7 @@ def test_genuine_client_bootstraps_from_a_native_node_over_http(genuine):
         seed = await native_node()
         inbox: asyncio.Queue = asyncio.Queue()
         seed.on_event(lambda e: inbox.put_nowait(e) if isinstance(e, MessageReceived) else None)
-        server = HttpServer(JsonRpc(seed, "no auth methods used here"), port=0)
+        server = HttpServer(JsonRpc(Client(seed), "no auth methods used here"), port=0)
         await server.start()
         # connect_peer_via_http: CORS preflight, POST answerOffer, accept_answer -- the genuine way
         transport_uuid = await call("connectPeerViaHttp", server.url)
@@ -142,4 +143,4 @@ def test_genuine_client_joins_rings_web_run_and_talks_through_json_rpc(genuine, 
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
-    assert '"MessageReceived"' in err and proc.returncode == 0
+    assert '"event": "message"' in err and proc.returncode == 0

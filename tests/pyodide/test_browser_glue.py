@@ -65,7 +65,7 @@ globalThis.glue = {
   options(wallet, createTransport, vnodeDb) {
     const log = [];
     return { log, wallet, createTransport, iceServers: [], stabilizeInterval: 200, vnodeDb,
-             emit: (name, detail) => log.push([name, detail]), progress: (stage) => log.push(["progress", stage]) };
+             emit: (name, detail) => log.push([name, detail]), progress: (p) => log.push(["progress", p.stage]) };
   },
 };
 """
@@ -121,9 +121,9 @@ async def test_two_nodes_link_talk_and_store(selenium_glue):
     assert [stage for name, stage in a_opts.log.to_py() if name == "progress"] == ["wallet", "storage"]
 
     peer = await a.accept_answer(await b.answer_offer(await a.create_offer()))
-    assert peer.did == b.address
+    assert peer["did"] == b.address
     await until(lambda: a.get_peer(b.address) is not None and b.get_peer(a.address) is not None)
-    assert [p.did for p in a.list_peers()] == [b.address]
+    assert [p["did"] for p in a.list_peers()] == [b.address]
 
     from pyodide.ffi import to_js
 
@@ -138,10 +138,10 @@ async def test_two_nodes_link_talk_and_store(selenium_glue):
     assert ["peer:connect", {"did": a.address}] in b_opts.log.to_py()
 
     vid = await a.storage_store("kept by the ring")
-    assert (await b.storage_fetch(vid)).to_py()["data"] == ["kept by the ring"]
+    assert (await b.storage_fetch(vid))["data"] == ["kept by the ring"]
     assert await b.storage_fetch("0x" + "00" * 20) is None
     await a.register_service("echo")
-    assert (await b.lookup_service("echo")).to_py() == [a.address]
+    assert await b.lookup_service("echo") == [a.address]
     from rings_web.message.backend import HttpResponse
     from rings_web.native.backend import HttpBackend
 
@@ -151,9 +151,9 @@ async def test_two_nodes_link_talk_and_store(selenium_glue):
     HttpBackend(b.client, {"rev": "http://127.0.0.1:9/api"}, fetch)
     request = to_js({"name": "rev", "method": "POST", "path": "/x", "body": to_js(b"abc"), "timeout": 5000},
                     dict_converter=js.Object.fromEntries)
-    response = (await a.send_http_request(b.address, request)).to_py()
+    response = await a.send_http_request(b.address, request)
     assert (response["status"], response["headers"], bytes(response["body"])) == (200, {"x-url": "http://127.0.0.1:9/api/x"}, b"cba")
-    decoded = b.decode(await a.create_offer()).to_py()
+    decoded = b.decode(await a.create_offer())
     assert decoded["kind"] == "handshake" and '"ConnectNodeSend"' in decoded["json"]
     await a.close()
     await b.close()
@@ -177,12 +177,42 @@ async def test_wallet_rejection_and_webrtc_failure_are_typed(selenium_glue):
         await node.create_offer()
     with pytest.raises(InvalidArgument):
         node.send_message(node.address, "text, not bytes")
-    assert node.list_peers().to_py() == []
+    assert node.list_peers() == []
     await node.close()
     working = await start(glue.options(glue.wallet(key), hub("z"), None))
     with pytest.raises(LocalError, match="POST http://127.0.0.1:9/ failed"):  # nothing listens there
         await working.connect_peer_via_http("http://127.0.0.1:9/")
     await working.close()
+
+
+@run_in_pyodide
+async def test_js_calls_settle_into_values_and_structured_errors(selenium_glue):
+    import js
+    from js import glue
+    from rings_web.api_events import EVENT_NAMES
+    from rings_web.browser import boot
+    from rings_web.did import Did
+
+    key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+    refused = (await boot(glue.options(glue.wallet(key, "personal_sign"), glue.hub()("r"), None))).to_py()
+    assert refused["ok"] is False and refused["error"]["name"] == "SignatureRejected"
+    assert refused["error"]["details"] == {"family": "LocalError"} and "4001" in refused["error"]["message"]
+
+    opts = glue.options(glue.wallet(key), glue.hub()("s"), None)
+    booted = await boot(opts)
+    assert booted.ok and booted.value.address == "0x2c7536e3605d9c16a7a3d7b1898e529396a65c23"
+    assert list(booted.value.events.to_py()) == list(EVENT_NAMES)
+    node = booted.value.node
+    bad = node.invoke("send_message", booted.value.address, "text, not bytes").to_py()
+    assert bad["ok"] is False and bad["error"]["name"] == "InvalidArgument" and "must be bytes" in bad["error"]["message"]
+    stored = (await node.invoke("storage_store", "settled")).to_py()
+    assert stored == {"ok": True, "value": Did.from_topic("settled").hex()}
+    assert (await node.invoke("fetch_messages_of_topic", "t", -1)).to_py()["error"]["name"] == "InvalidArgument"
+    assert node.invoke("_event", None).to_py()["error"]["message"] == "no method '_event'"
+    node.invoke("accounts_changed", js.Array.of("0x" + "ab" * 20))
+    changed = {"accounts": ["0x" + "ab" * 20], "address": booted.value.address}
+    assert ["wallet:accountsChanged", changed] in opts.log.to_py()
+    await node.invoke("close")
 
 
 @run_in_pyodide
@@ -206,8 +236,8 @@ async def test_vnodes_are_mirrored_to_the_database_and_loaded_back(selenium_glue
     store = await open_store(db)
     assert [v.did.hex() for v in store] and len(store) == 2
     again = await start(glue.options(glue.wallet(key), glue.hub()("z"), db))
-    assert (await again.fetch_messages_of_topic("log", 0)).to_py() == ["one", "two"]
-    assert (await again.storage_fetch(vid)).to_py()["data"] == ["persisted"]
+    assert await again.fetch_messages_of_topic("log", 0) == ["one", "two"]
+    assert (await again.storage_fetch(vid))["data"] == ["persisted"]
     await again.close()
 
 

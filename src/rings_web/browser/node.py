@@ -1,35 +1,36 @@
 """Boot a rings-web node in the page and hand JS a :class:`BrowserNode`.
 
-``js/index.mjs`` validates the caller's options and calls :func:`start` with a plain JS
-object; every method of :class:`BrowserNode` takes and returns JS-friendly values (strings,
-``Uint8Array``, plain objects), so the JS wrapper stays a thin camelCase facade.
+``js/index.mjs`` checks the caller's options and calls :func:`boot` with a plain JS object;
+after that it reaches the node only through :meth:`BrowserNode.invoke`, which settles each call
+into ``{ok: true, value}`` or ``{ok: false, error: {name, message, details}}`` -- errors cross
+to JS as values, never as tracebacks.  The methods only translate JS values (``Uint8Array``,
+plain objects) to :class:`~rings_web.client.Client` calls, which check them, and results back
+to plain values; events reach JS through the Client's one dispatcher.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
-import os
-import random
 
 from js import Object, fetch
-from pyodide.ffi import JsException, to_js
+from pyodide.ffi import JsException, create_proxy, to_js
 
-from ..client import Client, Message, PeerInfo, entry_texts
+from ..api_events import EVENT_NAMES, AccountsChanged, ApiEvent, Progress, error_json
+from ..client import Client, PeerInfo, entry_texts, start_client
 from ..crypto import default_backend
 from ..dissect import dissect
-from ..drivers.aio import AsyncNode, wall_clock_ms
 from ..dht.storage import VNodeStore
+from ..drivers.aio import wall_clock_ms
 from ..engine.config import Config
-from ..engine.node import Node
 from ..errors import InvalidArgument, LocalError, SignatureRejected, SignerError
-from ..message.backend import HttpRequest
-from ..session import CallbackSigner, Eip1193Signer, ProviderError, SessionManager
+from ..session import CallbackSigner, Eip1193Signer, ProviderError
 from ..session.auth import public_key_address
 from ..transport.browser import BrowserTransport
 from ..wire.types import Signer, VirtualNode
 from .storage import open_store
 
-__all__ = ["start", "BrowserNode"]
+__all__ = ["boot", "start", "BrowserNode"]
 
 
 def _js(value):
@@ -40,16 +41,13 @@ def _py(value):
     return value.to_py() if hasattr(value, "to_py") else value
 
 
+def _bytes(value):
+    """A ``Uint8Array``/``ArrayBuffer`` as bytes; anything else as it is (the Client checks it)."""
+    return value.to_bytes() if hasattr(value, "to_bytes") else value
+
+
 def _code(e: JsException):
     return getattr(e.js_error, "code", None)
-
-
-def _bytes(value, what: str) -> bytes:
-    if hasattr(value, "to_bytes"):  # Uint8Array, ArrayBuffer
-        return value.to_bytes()
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    raise InvalidArgument(f"{what} must be a Uint8Array, got {type(value).__name__}")
 
 
 async def http_post(url: str, body: dict):
@@ -78,7 +76,7 @@ async def _wallet_signer(wallet, crypto):
         return await Eip1193Signer.connect(request, account=getattr(wallet, "account", None),
                                            chain_id=int(chain_id) if chain_id is not None else None, crypto=crypto)
     mode = Signer[wallet.mode]
-    pubkey = b"\x00" + _bytes(wallet.publicKey, "signer.publicKey") if mode == Signer.EdDSA else None
+    pubkey = b"\x00" + _bytes(wallet.publicKey) if mode == Signer.EdDSA else None
     address = public_key_address(pubkey, crypto) if pubkey is not None else wallet.address
     js_sign = wallet.sign
 
@@ -93,40 +91,62 @@ async def _wallet_signer(wallet, crypto):
     return CallbackSigner(address, sign, mode, pubkey)
 
 
+def _ok(value):
+    return _js({"ok": True, "value": value})
+
+
+def _failed(error: Exception):
+    return _js({"ok": False, "error": error_json(error)})
+
+
+async def _settle(awaitable):
+    try:
+        return _ok(await awaitable)
+    except Exception as e:  # every failure crosses to JS as a value: RingsError or not
+        return _failed(e)
+
+
 async def start(options) -> "BrowserNode":
-    """Create the session (one wallet signature), open storage, start the node.
+    """Open the wallet, storage and the node (:func:`~rings_web.client.start_client`).
 
     ``options`` (from ``js/index.mjs``): ``wallet``, ``createTransport``, ``iceServers``,
     ``stabilizeInterval`` (ms), ``vnodeDb`` (IndexedDB handle or null), ``emit(name, detail)``,
-    ``progress(stage)``.
+    ``progress(detail)``.
     """
     crypto = default_backend()
-    options.progress("wallet")
+    options.progress(_js(Progress("wallet", wall_clock_ms()).to_json()))
     signer = await _wallet_signer(options.wallet, crypto)
-    session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
-    options.progress("storage")
+    options.progress(_js(Progress("storage", wall_clock_ms()).to_json()))
     vnode_db = getattr(options, "vnodeDb", None)
     storage = await open_store(vnode_db) if vnode_db is not None else VNodeStore()
-    config = Config(stabilize_interval_ms=int(options.stabilizeInterval))
-    engine = Node(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config, storage=storage)
     transport = BrowserTransport(options.createTransport, _py(options.iceServers))
-    node = AsyncNode(engine, transport)
-    client = Client(node, http_post)
-    browser_node = BrowserNode(client, options.emit, vnode_db)
-    node.start()
-    return browser_node
+    client = await start_client(signer, transport, config=Config(stabilize_interval_ms=int(options.stabilizeInterval)),
+                                storage=storage, http_post=http_post, crypto=crypto)
+    return BrowserNode(client, options.emit, vnode_db)
+
+
+def boot(options):
+    """:func:`start` for JS: a Promise of ``{ok, value: {node, address, events}}`` (``events``:
+    every event name, :data:`~rings_web.api_events.EVENT_NAMES`) or ``{ok: false, error}``."""
+
+    async def booted():
+        node = await start(options)
+        return {"node": create_proxy(node), "address": node.address, "events": list(EVENT_NAMES)}
+
+    return _settle(booted())
 
 
 def _peer(p: PeerInfo | None):
-    return None if p is None else _js({"did": p.did.hex(), "transportId": p.transport_id, "state": p.state})
+    return None if p is None else {"did": p.did.hex(), "transportId": p.transport_id, "state": p.state}
 
 
 def _vnode(v: VirtualNode | None):
-    return None if v is None else _js({"did": v.did.hex(), "kind": v.kind.name, "data": entry_texts(v)})
+    return None if v is None else {"did": v.did.hex(), "kind": v.kind.name, "data": entry_texts(v)}
 
 
 class BrowserNode:
-    """The node as JS sees it (``js/index.mjs`` wraps it in camelCase)."""
+    """The node as JS sees it: ``js/index.mjs`` wraps each method in camelCase and calls it
+    through :meth:`invoke`; the methods take JS values and return plain Python values."""
 
     def __init__(self, client: Client, emit, vnode_db) -> None:
         self.client = client
@@ -134,19 +154,27 @@ class BrowserNode:
         self._vnode_db = vnode_db
         client.on(self._event)
 
-    def _event(self, name: str, value) -> None:
-        if isinstance(value, Message):
-            detail = {"from": value.origin.hex(), "txId": str(value.tx_id), "type": value.message_type,
-                      "data": value.data, "text": value.text, "path": [d.hex() for d in value.path], "body": value.body}
-        elif isinstance(value, Exception):
-            detail = {"error": type(value).__name__, "message": str(value)[:300]}
-        else:
-            detail = {"did": value.hex()}
-        self._emit(name, _js(detail))
+    def _event(self, event: ApiEvent) -> None:
+        self._emit(event.name, _js(event.to_json()))
+
+    def invoke(self, method: str, *args):
+        """JS's one door: ``method(*args)`` settled into ``{ok, value}`` / ``{ok: false, error}``
+        (a Promise of it when the method is async)."""
+        if method not in _JS_METHODS:
+            return _failed(InvalidArgument(f"no method {str(method)[:60]!r}"))
+        try:
+            result = getattr(self, method)(*args)
+        except Exception as e:  # as in _settle
+            return _failed(e)
+        return _settle(result) if inspect.isawaitable(result) else _ok(result)
 
     @property
     def address(self) -> str:
         return self.client.address.hex()
+
+    def accounts_changed(self, accounts) -> None:
+        """The wallet's ``accountsChanged``: an event; the session stays with :attr:`address`."""
+        self.client.emit(AccountsChanged(tuple(_py(accounts)), self.client.address))
 
     async def create_offer(self) -> str:
         return await self.client.create_offer()
@@ -164,34 +192,25 @@ class BrowserNode:
         return (await self.client.connect_with_address(did)).hex()
 
     def send_message(self, did: str, data) -> str:
-        return str(self.client.send_message(did, _bytes(data, "data")))
+        return str(self.client.send_message(did, _bytes(data)))
 
     def send_raw_body(self, did: str, body) -> str:
-        return str(self.client.send_raw_body(did, _bytes(body, "body")))
+        return str(self.client.send_raw_body(did, _bytes(body)))
 
     def send_simple_text_message(self, did: str, text: str) -> str:
         return str(self.client.send_simple_text_message(did, text))
 
     def send_custom_message(self, did: str, message_type: int, data) -> str:
-        return str(self.client.send_custom_message(did, message_type, _bytes(data, "data")))
+        return str(self.client.send_custom_message(did, message_type, _bytes(data)))
 
     async def send_http_request(self, did: str, request):
         """``request``: ``{name, method, path, headers?, body? (Uint8Array), timeout? (ms)}``;
         resolves with ``{status, headers, body}`` from ``did``'s HTTP backend."""
-        r = _py(request)
-        if not isinstance(r, dict):
-            raise InvalidArgument("request must be an object {name, method, path, headers?, body?, timeout?}")
-        body = r.get("body")
-        req = HttpRequest(r.get("name"), r.get("method", "GET"), r.get("path"), int(r.get("timeout", 30_000)),
-                          dict(r.get("headers") or {}), bytes(body) if body is not None else None)
-        for field_name in ("name", "method", "path"):
-            if not isinstance(getattr(req, field_name), str):
-                raise InvalidArgument(f"request.{field_name} must be a string")
-        response = await self.client.send_http_request(did, req)
-        return _js({"status": response.status, "headers": response.headers, "body": response.body})
+        response = await self.client.send_http_request(did, _py(request))
+        return {"status": response.status, "headers": response.headers, "body": response.body}
 
     def list_peers(self):
-        return _js([_peer(p) for p in self.client.list_peers()])
+        return [_peer(p) for p in self.client.list_peers()]
 
     def get_peer(self, did: str):
         return _peer(self.client.get_peer(did))
@@ -209,22 +228,22 @@ class BrowserNode:
         await self.client.publish_message_to_topic(topic, text)
 
     async def fetch_messages_of_topic(self, topic: str, index: int = 0):
-        return _js(await self.client.fetch_messages_of_topic(topic, int(index)))
+        return await self.client.fetch_messages_of_topic(topic, index)
 
     async def register_service(self, name: str) -> None:
         await self.client.register_service(name)
 
     async def lookup_service(self, name: str):
-        return _js([d.hex() for d in await self.client.lookup_service(name)])
+        return [d.hex() for d in await self.client.lookup_service(name)]
 
     def node_info(self):
-        return _js(self.client.node_info())
+        return self.client.node_info()
 
     def decode(self, *inputs: str):
         """The dissector (``rings-web decode``): canonical 0.2.5 JSON of frames (hex), a
         handshake string or base58-monero-check text."""
         found = dissect([str(i) for i in inputs])
-        return _js({"kind": found.kind, "json": found.json})
+        return {"kind": found.kind, "json": found.json}
 
     async def close(self) -> None:
         self.client.close()
@@ -232,3 +251,7 @@ class BrowserNode:
             await self._vnode_db.flush()
             self._vnode_db.close()
 
+
+#: what :meth:`BrowserNode.invoke` may call: the public methods
+_JS_METHODS = frozenset(name for name, v in vars(BrowserNode).items() if inspect.isfunction(v) and name[0] != "_"
+                        and name != "invoke")

@@ -10,13 +10,12 @@ Only the configured services are reachable; an unknown name is answered 404.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Awaitable, Callable
 
 from ..client import Client, Message
 from ..errors import RemoteError, RingsError
 from ..message.backend import (
-    BackendMessage, BackendType, HttpRequest, HttpResponse, chunked_bodies, decode_http_request, encode_http_response,
+    BackendMessage, BackendType, HttpRequest, HttpResponse, decode_http_request, encode_http_response,
 )
 
 __all__ = ["HttpBackend", "urllib_fetch"]
@@ -55,9 +54,9 @@ class HttpBackend:
         self._tasks: set[asyncio.Task] = set()
         client.on(self._on_event)
 
-    def _on_event(self, name: str, value) -> None:
-        if name == "message" and isinstance(value, Message) and value.message_type == BackendType.HttpRequest:
-            task = asyncio.get_running_loop().create_task(self._serve(value))
+    def _on_event(self, event) -> None:
+        if isinstance(event, Message) and event.message_type == BackendType.HttpRequest:
+            task = asyncio.get_running_loop().create_task(self._serve(event))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -80,7 +79,6 @@ class HttpBackend:
         self.log("HttpRequestServed", {"origin": message.origin.hex(), "service": request.name[:80], "status": response.status})
         reply = BackendMessage(BackendType.HttpResponse, encode_http_response(response))
         try:
-            for body in chunked_bodies(reply, uuid.uuid4(), self.client.node.clock()):
-                self.client.node.reply_message(message.payload, body)
+            self.client.reply_backend_message(message, reply)
         except RingsError as e:  # the way back closed meanwhile
             self.log("HttpResponseLost", {"origin": message.origin.hex(), "error": str(e)[:200]})

@@ -204,7 +204,7 @@ class HttpServer:
         if request.method == b"OPTIONS":
             return 200, b"", b"text/plain"
         if request.method == b"GET" and path == b"/status":
-            return 200, json.dumps({"status": "ok", "did": self.rpc.node.address.hex()}).encode(), b"application/json"
+            return 200, json.dumps({"status": "ok", "did": self.rpc.client.address.hex()}).encode(), b"application/json"
         if request.method == b"POST" and path == b"/":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
             if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":

@@ -5,21 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import resource
 import signal
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..api_events import ApiEvent, Message
+from ..client import start_client
 from ..crypto import default_backend
 from ..dht.storage import STORE_MAX_BYTES
-from ..drivers.aio import AsyncNode, wall_clock_ms
 from ..engine.config import Config
-from ..engine.events import MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
-from ..engine.node import Node
 from ..errors import InvalidArgument
-from ..session import LocalKeySigner, SessionManager
+from ..session import LocalKeySigner
 from ..wire.types import Signer
 
 __all__ = ["NodeConfig", "init_config", "run_node"]
@@ -109,6 +107,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     """Run until ``stop`` is set (or SIGINT/SIGTERM); prints one ``listening`` line on stdout."""
     from ..transport.aiortc import AiortcTransport, use_host_addresses
     from .http import HttpServer
+    from .http_client import http_post_json
     from .backend import HttpBackend
     from .jsonrpc import JsonRpc, auth_token
     from .storage import open_store
@@ -122,18 +121,17 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     crypto = default_backend()
     secret = _load_key(config)
     signer = LocalKeySigner(secret, Signer.DEFAULT, crypto)  # 0.2.5 native: DEFAULT
-    session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
-    engine = Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=config.stabilize_interval_ms),
-                  storage=open_store(config.storage_file, config.storage_max_bytes))
-    node = AsyncNode(engine, AiortcTransport(config.ice_servers))
-    node.on_event(_log_event)
-    node.start()
-    token = auth_token(signer.sign_digest, crypto, node.address)  # by the node key (SPEC §7.2)
-    rpc = JsonRpc(node, token, log=_log)
-    HttpBackend(rpc.client, _services(config), log=_log)
+    transport = AiortcTransport(config.ice_servers)
+    client = await start_client(signer, transport, config=Config(stabilize_interval_ms=config.stabilize_interval_ms),
+                                storage=open_store(config.storage_file, config.storage_max_bytes),
+                                http_post=http_post_json, crypto=crypto)
+    client.on(_log_event)
+    token = auth_token(signer.sign_digest, crypto, client.address)  # by the node key (SPEC §7.2)
+    rpc = JsonRpc(client, token, log=_log)
+    HttpBackend(client, _services(config), log=_log)
     server = HttpServer(rpc, host or "127.0.0.1", int(port), log=_log)
     await server.start()
-    print(json.dumps({"event": "listening", "url": server.url, "did": node.address.hex()}), flush=True)
+    print(json.dumps({"event": "listening", "url": server.url, "did": client.address.hex()}), flush=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -144,8 +142,8 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     await stop.wait()
     _log("stopping")
     await server.close()
-    node.close()
-    await node.transport.aclose()
+    client.close()
+    await transport.aclose()
 
 
 def _more_descriptors() -> None:
@@ -156,10 +154,9 @@ def _more_descriptors() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def _log_event(event) -> None:
-    if isinstance(event, (PeerConnected, PeerDisconnected)):
-        _log(type(event).__name__, did=event.peer.hex())
-    elif isinstance(event, MessageReceived):
-        _log("MessageReceived", origin=event.origin.hex(), bytes=len(event.body), tx_id=str(event.tx_id))
-    elif isinstance(event, PayloadRejected):
-        _log("PayloadRejected", error=f"{type(event.error).__name__}: {event.error}"[:300])
+def _log_event(event: ApiEvent) -> None:
+    if isinstance(event, Message):  # the size, not the bytes
+        _log(event.name, {"from": event.origin.hex(), "txId": str(event.tx_id), "type": event.message_type},
+             bytes=len(event.body))
+    else:
+        _log(event.name, event.to_json())
