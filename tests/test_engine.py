@@ -15,8 +15,8 @@ from rings_web.engine.events import (
     LookupResult, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected, RequestDone, RequestFailed,
     SendFrames,
 )
-from rings_web.engine.node import Node, NotFound
-from rings_web.errors import RelayError, RemoteError, ReplayError
+from rings_web.engine.node import Node
+from rings_web.errors import NotFound, RelayError, RemoteError, ReplayError
 from rings_web.message import payload as pl
 from rings_web.message.backend import BackendType, backend_body
 from rings_web.wire import base58

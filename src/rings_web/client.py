@@ -20,7 +20,7 @@ from . import __version__
 from .did import Did
 from .drivers.aio import AsyncNode
 from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
-from .engine.node import NotFound, RequestTimeout
+from .errors import NotFound, RequestTimeout
 from .errors import DecodeError, InvalidArgument, LocalError, RemoteError
 from .message.backend import (
     FLAG_CHUNK, FLAG_RAW, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, decode_http_response,

@@ -15,7 +15,6 @@ matched to requests by ``tx_id``, LeaveDHT/JoinDHT from the wire are refused.
 
 from __future__ import annotations
 
-import itertools
 import random
 import uuid
 from collections import deque
@@ -26,7 +25,7 @@ from ..crypto.hashing import ecies_decrypt
 from ..did import RING_BITS, Did
 from ..dht.chord import FixFinger, Local, PeerRing
 from ..dht.storage import VNodeStore
-from ..errors import DecodeError, LocalError, RelayError, RemoteError, RingsError
+from ..errors import DecodeError, LocalError, NotFound, RelayError, RemoteError, RequestTimeout, RingsError
 from ..message import payload as pl
 from ..message.relay import check_relay
 from ..session.manager import SessionManager
@@ -39,26 +38,19 @@ from ..wire.types import (
     SearchVNode, SyncVNodeWithSuccessor, Touch, VirtualNode, VNodeOperation,
 )
 from .config import Config
+from .requests import Request, RequestKind, Requests
 from .events import (
     AcceptOffer, Action, ApplyAnswer, CloseTransport, CreateOffer, Event, HandshakeFailed, MessageReceived,
-    PayloadRejected, LookupResult, PeerConnected, PeerDisconnected, RequestDone, RequestFailed, SendFrames,
+    PayloadRejected, LookupResult, PeerConnected, PeerDisconnected, SendFrames,
 )
 
-__all__ = ["Node", "RequestTimeout", "NotFound"]
+__all__ = ["Node"]
 
 _UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # variant and version bits
 _UUID_V4 = (0x8000 << 48) | (4 << 76)
 
 #: frames held from a peer whose channel opened before ours (a 960 KB message is 16 frames)
 _EARLY_FRAMES = 64
-
-
-class RequestTimeout(LocalError):
-    """No answer came back in time."""
-
-
-class NotFound(LocalError):
-    """The DHT holds no value under that id."""
 
 
 @dataclass(slots=True)
@@ -77,20 +69,6 @@ class _Transport:
     request: int | None = None  # the API request waiting for this handshake (offer, answer)
     reassembler: Reassembler = field(default_factory=Reassembler)
     early: list[bytes] = field(default_factory=list)  # frames that arrived before transport_open
-
-
-@dataclass(slots=True)
-class _Request:
-    id: int
-    kind: str  # "connect", "fetch", "store", "lookup"
-    deadline: int
-    key: Any = None  # the DID connected to / fetched
-    tx_id: uuid.UUID | None = None  # of the request message, when one was sent
-    op: VNodeOperation | None = None  # a store's operation, to check the owner's answer against
-    acked_tx: uuid.UUID | None = None  # a store's OperateVNode, once a read-back replaced it
-    resent: bool = False  # a store sent again after its read-back found it missing
-    sent: tuple[Message, Did, Did] | None = None  # (message, destination, first hop) last sent
-    rerouted: bool = False  # sent again because its first hop's link closed
 
 
 class Node:
@@ -114,17 +92,15 @@ class Node:
         self.verifier = verifier or pl.Verifier(session.crypto)
         self.storage = storage if storage is not None else VNodeStore()
         self.cache: dict[Did, VirtualNode] = {}  # FoundVNode results (0.2.5's storage_check_cache)
+        self._events: deque[Event] = deque()
         self._transports: dict[str, _Transport] = {}
         self._pending: dict[str, _Transport] = {}  # transports whose handshake has not finished
         self._peers: dict[Did, str] = {}  # remote DID -> registered transport id
-        self._requests: dict[int, _Request] = {}
-        self._by_tx: dict[uuid.UUID, int] = {}  # tx_id of a request message -> request id
+        self._requests = Requests(config.request_timeout_ms, self._events)
         # forwarded tx_id -> (previous hop, origin), in two generations: the last 4096 or more
         self._back: dict[uuid.UUID, tuple[Did, Did]] = {}
         self._back_older: dict[uuid.UUID, tuple[Did, Did]] = {}
-        self._ids = itertools.count(1)
         self._actions: list[Action] = []
-        self._events: deque[Event] = deque()
         self._next_round: int | None = None
         self._rounds = 0
         self._steps = 0  # successors stepped back to this round (see _on_notify_report)
@@ -145,7 +121,7 @@ class Node:
 
     def get_timer(self) -> int | None:
         best = self._next_round  # called after every input: no list built
-        for r in self._requests.values():
+        for r in self._requests:
             if best is None or r.deadline < best:
                 best = r.deadline
         for t in self._pending.values():
@@ -184,11 +160,11 @@ class Node:
         self._next_round = now + self.config.stabilize_interval_ms
 
     def handle_timer(self, now: int) -> None:
-        for req in [r for r in self._requests.values() if r.deadline <= now]:
-            if req.op is not None and req.acked_tx is None and req.tx_id is not None:
+        for req in self._requests.expired(now):
+            if req.awaits_ack:
                 self._read_back(req, now)
                 continue
-            self._fail(req.id, RequestTimeout(f"{req.kind} {req.key!s} timed out"))
+            self._requests.fail(req.id, RequestTimeout(f"{req.kind.value} {req.key!s} timed out"))
         for t in [t for t in self._pending.values() if t.deadline <= now]:
             self._close(t, now)
         if self._next_round is not None and self._next_round <= now:
@@ -227,7 +203,7 @@ class Node:
             return
         self._close(t, now)
         waiting = [t.request] if t.request in self._requests else []
-        waiting += [r.id for r in self._requests.values() if r.kind == "connect" and r.key == t.remote]
+        waiting += [r.id for r in self._requests.connecting(t.remote)]
         for rid in waiting:
             self._fail(rid, error)
         self._events.append(HandshakeFailed(transport_id, t.remote, error))
@@ -257,7 +233,7 @@ class Node:
         if t.remote in self.ring.successors.list()[:-1]:  # and a new successor names the next one
             self._ask_successor_of(t.remote, now)
         self._events.append(PeerConnected(t.remote))
-        for req in [r for r in self._requests.values() if r.kind == "connect" and r.key == t.remote]:
+        for req in self._requests.connecting(t.remote):
             self._done(req.id, t.remote)
         early, t.early = t.early, []
         for frame in early:
@@ -295,7 +271,7 @@ class Node:
     # == API ========================================================================================
     def create_offer(self, now: int) -> int:
         """Manual handshake, offering side; the result is the offer string."""
-        rid = self._new_request("offer", now)
+        rid = self._new_request(RequestKind.OFFER, now)
 
         def ready(info: HandshakeInfo, now: int) -> None:
             p = pl.first_hop(self.session, ConnectNodeSend(t.id, info), next_hop=self.me, destination=self.me,
@@ -309,7 +285,7 @@ class Node:
 
     def answer_offer(self, text: str | bytes, now: int) -> int:
         """Manual handshake, answering side; the result is the answer string."""
-        rid = self._new_request("answer", now)
+        rid = self._new_request(RequestKind.ANSWER, now)
         try:
             offer = self._verified(text, ConnectNodeSend, now)
         except RingsError as e:
@@ -330,7 +306,7 @@ class Node:
 
     def accept_answer(self, text: str | bytes, now: int) -> int:
         """Manual handshake, offering side again; the result is the answerer's DID."""
-        rid = self._new_request("accept", now)
+        rid = self._new_request(RequestKind.ACCEPT, now)
         try:
             answer = self._verified(text, ConnectNodeReport, now)
             self._apply_answer(answer)
@@ -340,7 +316,7 @@ class Node:
 
     def connect(self, did: Did, now: int) -> int:
         """Connect to any DID through the ring (SPEC §7.3); done when the link is up."""
-        rid = self._new_request("connect", now, did)
+        rid = self._new_request(RequestKind.CONNECT, now, did)
         if did in self._peers:
             self._transports[self._peers[did]].ring_managed = False  # asked for: the ring keeps it
             return self._done(rid, did)
@@ -377,20 +353,20 @@ class Node:
     def store(self, op: VNodeOperation, now: int) -> int:
         """Store in the DHT; done (with the stored VNode) when the responsible node confirms."""
         vid = op.did if isinstance(op, JoinSubring) else op.vnode.did
-        rid = self._new_request("store", now, vid)
+        rid = self._new_request(RequestKind.STORE, now, vid)
         if self._owns(vid):
             try:
                 return self._done(rid, self._operate_local(op, now))
             except RemoteError as e:
                 return self._fail(rid, e)
-        req = self._requests[rid]
+        req = self._requests.open[rid]
         req.op, req.deadline = op, now + self.config.store_ack_ms
         return self._route_request(rid, OperateVNode(op), vid, now)
 
     def lookup(self, key: Did, now: int) -> int:
         """Find the node responsible for ``key``, its Chord successor (``FindSuccessorSend``,
         SPEC §7.6); done with a :class:`LookupResult`."""
-        rid = self._new_request("lookup", now, key)
+        rid = self._new_request(RequestKind.LOOKUP, now, key)
         answer = self.ring.successor_of(key)
         if answer is not None:
             return self._done(rid, LookupResult(answer, 0))
@@ -400,7 +376,7 @@ class Node:
 
     def fetch(self, vid: Did, now: int) -> int:
         """Look a VNode up; done with the VirtualNode, or failed with NotFound / RequestTimeout."""
-        rid = self._new_request("fetch", now, vid)
+        rid = self._new_request(RequestKind.FETCH, now, vid)
         if self._owns(vid):
             found = self.storage.get(vid)
             if found is not None:
@@ -584,9 +560,9 @@ class Node:
         if p.relay.destination != self.me:
             return self._forward(p, now)
         did, handler = p.data.did, p.data.handler
-        rid = self._by_tx.get(p.tx_id)
-        if rid is not None:
-            self._done(rid, LookupResult(did, len(p.relay.path)) if self._requests[rid].kind == "lookup" else did)
+        req = self._requests.answered_by(p.tx_id)
+        if req is not None:
+            self._done(req.id, LookupResult(did, len(p.relay.path)) if req.kind is RequestKind.LOOKUP else did)
         if p.tx_id in self._join_lookups:
             self._join_lookups.discard(p.tx_id)
             if did == self.ring.successors.first() and did in self._peers:
@@ -679,10 +655,10 @@ class Node:
             return self._forward(p, now)
         for vnode in p.data.data:
             self.cache[vnode.did] = vnode
-        rid = self._by_tx.get(p.tx_id)
-        req = self._requests.get(rid) if rid is not None else None
+        req = self._requests.answered_by(p.tx_id)
         if req is None:
             return
+        rid = req.id
         match = next((v for v in p.data.data if v.did == req.key), None)
         lost = req.op is not None and (match is None or not _holds(match, req.op))
         if lost and req.resent and match is not None:
@@ -692,8 +668,8 @@ class Node:
         elif lost and not req.resent:
             # the operation was lost on the way (on a link its far end was closing, or in a
             # ring still settling): send it once more (acknowledged, or read back, as the first)
-            self._by_tx.pop(p.tx_id, None)
-            self._by_tx.pop(req.acked_tx, None)
+            self._requests.forget_tx(p.tx_id)
+            self._requests.forget_tx(req.acked_tx)
             req.resent, req.acked_tx, req.deadline = True, None, now + self.config.store_ack_ms
             self._route_request(rid, OperateVNode(req.op), req.key, now)
         elif req.op is None and (kept := self.storage.get(req.key)) is not None:
@@ -901,7 +877,7 @@ class Node:
         frames = split(pl.encode_payload(p), self._uuid(), now)
         self._actions.append(SendFrames(tid, p.relay.next_hop, tuple(frames)))
 
-    def _read_back(self, req: _Request, now: int) -> None:
+    def _read_back(self, req: Request, now: int) -> None:
         """A store went unacknowledged: a 0.2.5 owner stores without a word, so ask it for
         the VNode and finish the store by what it holds (a late acknowledgement still counts)."""
         req.acked_tx, req.deadline = req.tx_id, now + self.config.request_timeout_ms
@@ -913,18 +889,16 @@ class Node:
             tx_id = self._send_via(msg, hop, destination, now)
         except RingsError as e:
             return self._fail(rid, e)
-        self._by_tx[tx_id] = rid
-        req = self._requests[rid]
-        req.tx_id, req.sent = tx_id, (msg, destination, hop)
+        self._requests.sent(self._requests.open[rid], tx_id, msg, destination, hop)
         return rid
 
     def _reroute(self, lost: Did, now: int) -> None:
         """Beyond 0.2.5: requests that went out through the link to ``lost``, closed since,
         are sent again another way, once (the far end may close a link just as we use it:
         the message, or its answer, is lost with it)."""
-        for req in [r for r in self._requests.values() if r.sent is not None and r.sent[2] == lost and not r.rerouted]:
+        for req in [r for r in self._requests if r.sent is not None and r.sent[2] == lost and not r.rerouted]:
             req.rerouted = True
-            self._by_tx.pop(req.tx_id, None)
+            self._requests.forget_tx(req.tx_id)
             msg, destination, _ = req.sent
             self._route_request(req.id, msg, destination, now)
 
@@ -1001,24 +975,14 @@ class Node:
         (two per frame sent: its tx id or chunk id)."""
         return uuid_of(self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_V4)
 
-    def _new_request(self, kind: str, now: int, key: Any = None) -> int:
-        rid = next(self._ids)
-        self._requests[rid] = _Request(rid, kind, now + self.config.request_timeout_ms, key)
-        return rid
-
-    def _finish(self, rid: int, event: Event) -> int:
-        req = self._requests.pop(rid, None)
-        if req is not None:
-            self._by_tx.pop(req.tx_id, None)
-            self._by_tx.pop(req.acked_tx, None)
-            self._events.append(event)
-        return rid
+    def _new_request(self, kind: RequestKind, now: int, key: Any = None) -> int:
+        return self._requests.new(kind, now, key).id
 
     def _done(self, rid: int, value: Any) -> int:
-        return self._finish(rid, RequestDone(rid, value))
+        return self._requests.done(rid, value)
 
     def _fail(self, rid: int, error: RingsError) -> int:
-        return self._finish(rid, RequestFailed(rid, error))
+        return self._requests.fail(rid, error)
 
 
 def _needs(peer: Did, old: Did, new: Did) -> bool:
