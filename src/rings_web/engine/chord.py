@@ -130,7 +130,8 @@ class Chord:
     def linked(self, t: Link, now: int) -> None:
         """A link to ``t.remote`` opened: join it to the ring (SPEC §7.4)."""
         if t.manual:  # a bootstrap link: ask where we belong (0.2.5's JoinDHT handler, SPEC §7.4)
-            self._join_lookups.add(self.router.send_direct(FindSuccessorSend(self.me, False, Handler.Connect), t.remote, now))
+            lookup = FindSuccessorSend(self.me, False, Handler.Connect)
+            self._join_lookups.add(self.router.send_direct(lookup, t.remote, now))
         self._join(t.remote, now)
         if t.ring_managed:  # a finger we linked to is checked at once, unless a lookup named it
             if t.exact:

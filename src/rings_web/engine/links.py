@@ -3,14 +3,15 @@
 A link is offered by hand (the application carries the offer and answer strings) or through
 the ring (``ConnectNodeSend`` routed to the remote, ``ConnectNodeReport`` back along its
 path).  Either way the driver makes the WebRTC offer or answer; what to do with it once made
-is the link's :data:`Handshake` state.
+is the link's :class:`Handshake` state.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from enum import Enum
+from typing import TYPE_CHECKING
 
 from ..did import Did
 from ..errors import LocalError, RemoteError, RingsError
@@ -26,44 +27,29 @@ from .requests import RequestKind
 if TYPE_CHECKING:
     from .node import Node
 
-__all__ = ["OfferByHand", "AnswerByHand", "OfferThroughRing", "AnswerThroughRing", "Handshake", "Link", "Links"]
+__all__ = ["Then", "Handshake", "Link", "Links"]
 
 #: frames held from a peer whose channel opened before ours (a 960 KB message is 16 frames)
 _EARLY_FRAMES = 64
 
 
-# -- what to do once the driver has made our offer or answer ---------------------------------------
-@dataclass(frozen=True, slots=True)
-class OfferByHand:
-    """``create_offer``: the signed offer string is the result of ``request``."""
+class Then(Enum):
+    """What to do with our offer or answer once the driver has made it."""
 
-    request: int
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerByHand:
-    """``answer_offer``: the signed answer to the offer's ``transport_uuid`` is the result of ``request``."""
-
-    request: int
-    transport_uuid: str
+    OFFER_BY_HAND = "offer by hand"  # create_offer: the signed offer string is the request's result
+    ANSWER_BY_HAND = "answer by hand"  # answer_offer: the signed answer string is the request's result
+    OFFER_THROUGH_RING = "offer through the ring"  # send it to the remote, through ``via`` if linked
+    ANSWER_THROUGH_RING = "answer through the ring"  # send it back along the offer's path
 
 
 @dataclass(frozen=True, slots=True)
-class OfferThroughRing:
-    """A link the ring (or ``connect``) wants: the offer goes to the remote through the first
-    node of ``via`` linked to us (the path of the report that named it), else by the ring."""
+class Handshake:
+    """A link's handshake state, until the driver has made our offer or answer."""
 
-    via: tuple[Did, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerThroughRing:
-    """An offer that came through the ring: the answer goes back along its path."""
-
-    offer: MessagePayload
-
-
-Handshake = Union[OfferByHand, AnswerByHand, OfferThroughRing, AnswerThroughRing]
+    then: Then
+    request: int | None = None  # by hand: the API request the string finishes
+    offer: MessagePayload | None = None  # an answer: the offer it answers
+    via: tuple[Did, ...] = ()  # an offer through the ring: the path of the report that named the remote
 
 
 @dataclass(slots=True)
@@ -96,7 +82,7 @@ class Links:
     # -- API ---------------------------------------------------------------------------------------
     def create_offer(self, now: int) -> int:
         rid = self.requests.new(RequestKind.OFFER, now).id
-        t = self._new(None, OfferByHand(rid), now)
+        t = self._new(None, Handshake(Then.OFFER_BY_HAND, request=rid), now)
         t.manual = True
         self.actions.append(CreateOffer(t.id))
         return rid
@@ -110,7 +96,7 @@ class Links:
         remote = offer.relay.path[0]
         if remote in self.peers:
             return self.requests.fail(rid, LocalError("Found existing transport when answer offer from remote node"))
-        t = self._new(remote, AnswerByHand(rid, offer.data.transport_uuid), now)
+        t = self._new(remote, Handshake(Then.ANSWER_BY_HAND, request=rid, offer=offer), now)
         t.manual = True
         self.actions.append(AcceptOffer(t.id, remote, offer.data.offer))
         return rid
@@ -148,8 +134,8 @@ class Links:
 
     def _pass_on(self, t: Link, handshake: Handshake, info: HandshakeInfo, now: int) -> None:
         """Send our offer or answer ``info`` where ``handshake`` says."""
-        router = self.node.router
-        if isinstance(handshake, OfferThroughRing):
+        router, then = self.node.router, handshake.then
+        if then is Then.OFFER_THROUGH_RING:
             try:
                 hop = next((v for v in handshake.via if v in self.peers and v != t.remote), None)
                 if hop is None:
@@ -158,11 +144,11 @@ class Links:
             except RingsError as e:
                 self.close(t, now, quiet=True)
                 self.events.append(PayloadRejected(None, e))
-        elif isinstance(handshake, AnswerThroughRing):
+        elif then is Then.ANSWER_THROUGH_RING:
             router.report(handshake.offer, ConnectNodeReport(handshake.offer.data.transport_uuid, info), now)
         else:  # by hand: the string signed for the application is the request's result
-            msg = (ConnectNodeSend(t.id, info) if isinstance(handshake, OfferByHand)
-                   else ConnectNodeReport(handshake.transport_uuid, info))
+            msg = (ConnectNodeSend(t.id, info) if then is Then.OFFER_BY_HAND
+                   else ConnectNodeReport(handshake.offer.data.transport_uuid, info))
             p = pl.first_hop(self.session, msg, next_hop=self.me, destination=self.me, now=now, tx_id=router.new_uuid())
             self.requests.done(handshake.request, pl.payload_to_json(p))
 
@@ -171,8 +157,8 @@ class Links:
         if t is None:
             return
         self.close(t, now)
-        by_hand = t.when_ready if isinstance(t.when_ready, (OfferByHand, AnswerByHand)) else None
-        waiting = [by_hand.request] if by_hand is not None and by_hand.request in self.requests else []
+        request = t.when_ready.request if t.when_ready is not None else None
+        waiting = [request] if request in self.requests else []
         waiting += [r.id for r in self.requests.connecting(t.remote)]
         for rid in waiting:
             self.requests.fail(rid, error)
@@ -226,7 +212,7 @@ class Links:
                 t.ring_managed = t.ring_managed and ring_managed  # an API connect pins it
                 return  # being linked: never two offers at once (quirk 17)
             self.close(t, now)  # offered a round ago and never answered: the offer was lost
-        t = self._new(did, OfferThroughRing(via), now)
+        t = self._new(did, Handshake(Then.OFFER_THROUGH_RING, via=via), now)
         t.ring_managed, t.exact, t.slot = ring_managed, exact, slot
         self.actions.append(CreateOffer(t.id))
 
@@ -270,7 +256,7 @@ class Links:
                 return
             for t in pending:
                 self.close(t, now)
-        t = self._new(origin, AnswerThroughRing(p), now)
+        t = self._new(origin, Handshake(Then.ANSWER_THROUGH_RING, offer=p), now)
         t.ring_managed = any(t.ring_managed for t in pending)  # the link we offered for the ring, from its side
         self.actions.append(AcceptOffer(t.id, origin, p.data.offer))
 
