@@ -38,7 +38,7 @@ class Chord:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.me, self.config, self.ring = node.me, node.config, node.ring
-        self.requests, self.links, self.router = node.requests, node.links, node.router
+        self.requests, self.links, self.router, self.vnodes = node.requests, node.links, node.router, node.vnodes
         self.peers = node.links.peers
         self._rounds = 0
         self._steps = 0  # successors stepped back to this round (see on_notify_report)
@@ -88,7 +88,7 @@ class Chord:
             checked += 1
         if not checked and (step := self.ring.next_finger_check()) is not None:
             self._check_finger(step, now)
-        self.node.vnodes.keep_replicas(now)
+        self.vnodes.keep_replicas(now)
         self.links.prune({*self.ring.fingers, *self.ring.successors, self.ring.predecessor}, now)
 
     def _ask_successor_of(self, peer: Did, now: int) -> None:
@@ -173,7 +173,7 @@ class Chord:
             # beyond 0.2.5: notify a new successor now, not next round (unless it is only our
             # bootstrap: stepping back from it would walk the ring while the lookup answers)
             self._greet(after, now)
-        self.node.vnodes.hand_over(after, now)
+        self.vnodes.hand_over(after, now)
 
     def _greet(self, successor: Did, now: int) -> None:
         """Tell a new first successor we precede it; a newcomer also looks its fingers up
@@ -260,7 +260,7 @@ class Chord:
                                        else not (t.ring_managed or t.manual)):
                     self.router.send_direct(NotifyPredecessorReport(sender), peer, now)
             if old is None:  # our predecessor left: the new one now owns what it owned
-                self.node.vnodes.restore(sender, now)
+                self.vnodes.restore(sender, now)
 
     def on_notify_report(self, p: MessagePayload, now: int) -> None:
         did = p.data.did

@@ -7,9 +7,10 @@ for the driver and :meth:`Node.next_event` for the application.  Nothing here re
 clock, touches a socket or draws randomness except from the ``rng`` it was given, so a
 simulator replays a run exactly from its seed.
 
-The work is done by one part per concern, each reaching the others through the node:
+The work is done by one part per concern: :mod:`.requests` (API calls in flight),
 :mod:`.links` (transports and handshakes), :mod:`.routing` (next hops and relaying),
-:mod:`.chord` (the ring), :mod:`.vnodes` (storage) and :mod:`.requests` (API calls in flight).
+:mod:`.vnodes` (the storage protocol) and :mod:`.chord` (the ring); this module holds the
+inputs, the outputs and the table that hands each inbound message to its part.
 
 Message semantics follow Rings 0.2.5 (SPEC §7) so genuine nodes understand every byte we
 send; where 0.2.5 is broken (SPEC §10) we do the sensible thing on our side only: fingers
@@ -74,7 +75,8 @@ class Node:
         self._actions: list[Action] = []
         self._events: deque[Event] = deque()
         self._next_round: int | None = None
-        # the parts, in the order they take each other's tables
+        # the parts, one per concern: each keeps the parts made before it, and reaches the
+        # later ones (links: all of them) through this node
         self.requests = Requests(config.request_timeout_ms, self._events)
         self.links = Links(self, self._actions, self._events)
         self.router = Router(self, self._actions)
