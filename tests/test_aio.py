@@ -13,7 +13,8 @@ from rings_web.did import Did
 from rings_web.drivers.aio import AsyncNode, wall_clock_ms
 from rings_web.engine.config import Config
 from rings_web.engine.events import MessageReceived
-from rings_web.engine.node import Node, NotFound
+from rings_web.engine.node import Node
+from rings_web.errors import NotFound
 from rings_web.message.backend import BackendType, backend_body
 from rings_web.session import LocalKeySigner, SessionManager
 from rings_web.transport.memory import MemoryHub

@@ -188,7 +188,7 @@ def test_a_transport_that_cannot_make_offers_fails_the_call_at_once():
 
 
 def test_http_requests_are_served_by_the_destinations_backend():
-    from rings_web.engine.node import RequestTimeout
+    from rings_web.errors import RequestTimeout
     from rings_web.message.backend import HttpResponse
     from rings_web.native.backend import HttpBackend
 

@@ -15,8 +15,9 @@ from rings_web.engine.events import (
     LookupResult, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected, RequestDone, RequestFailed,
     SendFrames,
 )
-from rings_web.engine.node import Node, NotFound
-from rings_web.errors import RelayError, RemoteError, ReplayError
+from rings_web.engine.node import Node
+from rings_web.engine.routing import Router
+from rings_web.errors import NotFound, RelayError, RemoteError, ReplayError
 from rings_web.message import payload as pl
 from rings_web.message.backend import BackendType, backend_body
 from rings_web.wire import base58
@@ -148,7 +149,7 @@ def test_relayed_message_over_three_hops_and_reports_back(monkeypatch):
     sim = Simulator(seed=5, config=Config(stabilize_interval_ms=10**9))  # no stabilization rounds
     a, b, c, d = sorted((sim.add_node() for _ in range(4)), key=lambda n: n.me)
     for node in (a, b, c, d):  # keep the chain a-b-c-d: no connect-through-the-ring
-        monkeypatch.setattr(node, "_connect", lambda *args, **kwargs: None)
+        monkeypatch.setattr(node.links, "offer", lambda *args, **kwargs: None)
     for x, y in [(a, b), (b, c), (c, d)]:
         sim.link(x, y)
     sim.run_for(2000)
@@ -166,7 +167,7 @@ def test_relayed_message_over_three_hops_and_reports_back(monkeypatch):
 
 
 def inject(sim, node, payload, peer_tid=None):
-    tid = peer_tid or next(iter(node._peers.values()))
+    tid = peer_tid or next(iter(node.links.peers.values()))
     frames = split(pl.encode_payload(payload), uuid.uuid4(), sim.now)
     for f in frames:
         sim.call(node, lambda n, f=f: n.receive(tid, f, sim.now))
@@ -199,7 +200,7 @@ def test_hostile_input_never_crashes_the_engine(ring50):
     wrong_hop = pl.send(evil, CustomMessage(b"x"), next_hop=Did(5), destination=Did(99), now=sim.now, tx_id=uuid.uuid4())
     assert isinstance(inject(sim, a, wrong_hop)[-1].error, RelayError)
     # garbage bytes
-    sim.call(a, lambda n: n.receive(a._peers[peers_before[0]], b"\x00" * 40, sim.now))
+    sim.call(a, lambda n: n.receive(a.links.peers[peers_before[0]], b"\x00" * 40, sim.now))
     assert isinstance(sim.events[a.me][-1], PayloadRejected)
     # and the node still works
     rid = sim.call(a, lambda n: n.fetch(Did.from_topic("rings-web-test-topic"), sim.now))
@@ -222,7 +223,7 @@ def test_a_hand_over_that_misses_its_owner_goes_on_to_it():
     frames_before = sim.frames_sent
     for vnode in (handed, copy):
         p = pl.direct(a.session, SyncVNodeWithSuccessor((vnode,)), destination=b.me, now=sim.now, tx_id=uuid.uuid4())
-        assert not inject(sim, b, p, peer_tid=b._peers[a.me])
+        assert not inject(sim, b, p, peer_tid=b.links.peers[a.me])
         sim.run_for(1000)
     assert owner.storage.owned.get(handed.did) == handed and b.storage.replicas.get(handed.did) == handed
     assert b.storage.replicas.get(copy.did) == copy
@@ -253,7 +254,7 @@ def sent_messages(node) -> list:
 
 
 def feed(node, payload, now):
-    tid = next(iter(node._peers.values()))
+    tid = next(iter(node.links.peers.values()))
     for f in split(pl.encode_payload(payload), uuid.uuid4(), now):
         node.receive(tid, f, now)
 
@@ -306,7 +307,7 @@ def test_driver_inputs_never_raise_when_the_way_back_is_gone(monkeypatch):
     sim = Simulator(seed=12, config=Config(stabilize_interval_ms=10**9))
     a, b, c = (sim.add_node() for _ in range(3))
     for node in (a, b, c):
-        monkeypatch.setattr(node, "_connect", lambda *args, **kwargs: None)
+        monkeypatch.setattr(node.links, "offer", lambda *args, **kwargs: None)
     sim.link(a, b)
     sim.link(b, c)
     sim.run_for(1000)
@@ -315,7 +316,7 @@ def test_driver_inputs_never_raise_when_the_way_back_is_gone(monkeypatch):
                     destination=c.me, now=now, tx_id=uuid.uuid4())
     relayed = pl.forward(b.session, offer, next_hop=c.me, now=now)
     c.actions_to_perform()
-    tid_b = c._peers[b.me]
+    tid_b = c.links.peers[b.me]
     for f in split(pl.encode_payload(relayed), uuid.uuid4(), now):
         c.receive(tid_b, f, now)
     (accept,) = [x for x in c.actions_to_perform() if isinstance(x, AcceptOffer)]
@@ -344,7 +345,7 @@ def test_engine_receive_never_raises_on_mutated_frames(pair_for_fuzz):
     from hypothesis import strategies as st
 
     sim, b, samples = pair_for_fuzz
-    tid = next(iter(b._peers.values()))
+    tid = next(iter(b.links.peers.values()))
 
     @settings(max_examples=300, deadline=None)
     @given(st.sampled_from(samples), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=4),
@@ -372,13 +373,13 @@ def ring24():
 def sent_payloads(monkeypatch) -> list[tuple[Did, object]]:
     """Every payload any node emits from now on, as (sender, payload)."""
     log = []
-    emit = Node._emit
+    emit = Router.emit
 
     def recording(self, p, now):
         log.append((self.me, p))
         return emit(self, p, now)
 
-    monkeypatch.setattr(Node, "_emit", recording)
+    monkeypatch.setattr(Router, "emit", recording)
     return log
 
 
@@ -405,7 +406,7 @@ def test_a_multicall_of_lookups_gets_each_answer_once(monkeypatch):
     sim.run_for(1000)
     log = sent_payloads(monkeypatch)
     lookups = tuple(FindSuccessorSend(b.me + k, False, Handler.FixFingerTable) for k in (1, 2, 3))  # all: a
-    sim.call(a, lambda n: n._send_direct(MultiCall(lookups), b.me, sim.now))
+    sim.call(a, lambda n: n.router.send_direct(MultiCall(lookups), b.me, sim.now))
     sim.run_for(1000)
     reports = [p for sender, p in log if sender == b.me and isinstance(p.data, FindSuccessorReport)]
     assert [r.data for r in reports] == [FindSuccessorReport(a.me, Handler.FixFingerTable)]
@@ -523,7 +524,7 @@ def test_ring_links_close_after_a_round_unused(ring24):
     sim, nodes = ring24
     a = nodes[0]
     spare = next(n for n in nodes if n.me not in a.peers and n is not a)
-    sim.call(a, lambda n: n._connect(spare.me, sim.now))  # a ring link the ring does not need
+    sim.call(a, lambda n: n.links.offer(spare.me, sim.now))  # a ring link the ring does not need
     sim.run_for(500)
     assert spare.me in a.peers
     sim.run_for(CONFIG.stabilize_interval_ms)  # first round: marked unused
@@ -539,7 +540,7 @@ def test_a_ring_link_asked_for_by_connect_is_kept(ring24, linked):
     sim, nodes = ring24
     a = nodes[1]
     spare = next(n for n in nodes if n.me not in a.peers and n is not a)
-    sim.call(a, lambda n: n._connect(spare.me, sim.now))
+    sim.call(a, lambda n: n.links.offer(spare.me, sim.now))
     if linked:
         sim.run_for(500)
         assert spare.me in a.peers
@@ -606,7 +607,7 @@ def test_a_fetch_the_owner_cannot_answer_is_answered_by_the_askers_own_copy():
     """The asker is the owner's successor and keeps the only copy (the old owner left): the
     owner, which would ask its successor, answers empty, and the asker's copy is the answer."""
     sim, nodes = build_ring(3, seed=4)
-    vid = next(v for v in (Did.from_topic(f"copy {i}") for i in range(64)) if nodes[0]._owns(v))
+    vid = next(v for v in (Did.from_topic(f"copy {i}") for i in range(64)) if nodes[0].vnodes.owns(v))
     successor = next(n for n in nodes if n.me == nodes[0].ring.successors.first())
     successor.storage.keep_replica(VirtualNode(vid, ("only copy",)))
     found = result(sim, successor, sim.call(successor, lambda n: n.fetch(vid, sim.now)))
@@ -618,8 +619,8 @@ def test_a_store_lost_on_the_way_is_sent_again(monkeypatch):
     finds nothing, so the store is sent once more and acknowledged."""
     sim, nodes = build_ring(6, seed=5)
     vnode = VirtualNode(Did.from_topic("sent twice"), ("twice",))
-    writer = next(n for n in nodes if not n._owns(vnode.did))
-    emit, dropped = Node._emit, []
+    writer = next(n for n in nodes if not n.vnodes.owns(vnode.did))
+    emit, dropped = Router.emit, []
 
     def lossy(self, p, now):
         if isinstance(p.data, OperateVNode) and not dropped:
@@ -627,7 +628,7 @@ def test_a_store_lost_on_the_way_is_sent_again(monkeypatch):
             return None
         return emit(self, p, now)
 
-    monkeypatch.setattr(Node, "_emit", lossy)
+    monkeypatch.setattr(Router, "emit", lossy)
     stored = result(sim, writer, sim.call(writer, lambda n: n.store(Overwrite(vnode), sim.now)))
     assert dropped and isinstance(stored, RequestDone) and stored.value == vnode
     assert _owner_of(nodes, vnode.did).storage.get(vnode.did) == vnode
@@ -682,11 +683,11 @@ def test_two_owners_of_one_vnode_merge_their_entries():
     a, b = sim.add_node(), sim.add_node()
     sim.link(a, b)
     sim.run_for(1000)
-    vid = next(v for v in (Did.from_topic(f"key {i}") for i in range(64)) if a._owns(v))
+    vid = next(v for v in (Did.from_topic(f"key {i}") for i in range(64)) if a.vnodes.owns(v))
     assert result(sim, a, sim.call(a, lambda n: n.store(Touch(VirtualNode(vid, ("at a",))), sim.now))).value
     sim.run_for(1000)  # its replica reaches b
     b.storage.owned[vid] = VirtualNode(vid, ("at b",))  # b took one while it believed it owned vid
-    sim.call(b, lambda n: n._send_direct(SyncVNodeWithSuccessor((n.storage.owned.pop(vid),)), a.me, sim.now))
+    sim.call(b, lambda n: n.router.send_direct(SyncVNodeWithSuccessor((n.storage.owned.pop(vid),)), a.me, sim.now))
     sim.run_for(1000)
     assert a.storage.get(vid).data == ("at a", "at b")
     assert b.storage.get(vid).data == ("at a", "at b")  # and the merged copy is replicated back
@@ -706,8 +707,8 @@ def test_simultaneous_connects_make_one_link(monkeypatch):
     assert isinstance(result(sim, a, ra), RequestDone) and isinstance(result(sim, b, rb), RequestDone)
     sim.run_for(3000)
     assert b.me in a.peers and a.me in b.peers
-    assert [t for t in a._transports.values() if t.remote == b.me] == [a._transports[a.transport_of(b.me)]]
-    assert [t for t in b._transports.values() if t.remote == a.me] == [b._transports[b.transport_of(a.me)]]
+    assert [t for t in a.links.transports.values() if t.remote == b.me] == [a.links.transports[a.transport_of(b.me)]]
+    assert [t for t in b.links.transports.values() if t.remote == a.me] == [b.links.transports[b.transport_of(a.me)]]
     assert PeerDisconnected(b.me) not in sim.events[a.me] and PeerDisconnected(a.me) not in sim.events[b.me]
     sim.call(a, lambda n: n.send_message(b.me, backend_body(2, b"one link"), sim.now))
     sim.run_for(500)
@@ -764,7 +765,7 @@ def test_a_message_whose_only_way_on_is_back_is_handed_back_once(monkeypatch):
     sim = Simulator(seed=22, config=Config(stabilize_interval_ms=10**9))
     x, g, d = (sim.add_node() for _ in range(3))
     for node in (x, g, d):
-        monkeypatch.setattr(node, "_connect", lambda *args, **kwargs: None)  # no links but these
+        monkeypatch.setattr(node.links, "offer", lambda *args, **kwargs: None)  # no links but these
     sim.link(x, g)
     sim.link(g, d)
     sim.run_for(1000)
@@ -772,14 +773,14 @@ def test_a_message_whose_only_way_on_is_back_is_handed_back_once(monkeypatch):
     body = backend_body(BackendType.SimpleText, b"sent the 0.2.5 way")
     p = pl.send(g.session, CustomMessage(body), next_hop=x.me, destination=d.me, now=sim.now, tx_id=uuid.uuid4())
     for f in split(pl.encode_payload(p), uuid.uuid4(), sim.now):
-        sim.call(x, lambda n, f=f: n.receive(n._peers[g.me], f, sim.now))
+        sim.call(x, lambda n, f=f: n.receive(n.links.peers[g.me], f, sim.now))
     sim.run_for(1000)
     assert (g.me, body) in texts(sim, d)
     assert not [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
     # the same message after it went x -> g -> x: x is on the path already, so no bounce
     again = pl.forward(g.session, pl.forward(x.session, p, next_hop=g.me, now=sim.now), next_hop=x.me, now=sim.now)
     for f in split(pl.encode_payload(again), uuid.uuid4(), sim.now):
-        sim.call(x, lambda n, f=f: n.receive(n._peers[g.me], f, sim.now))
+        sim.call(x, lambda n, f=f: n.receive(n.links.peers[g.me], f, sim.now))
     sim.run_for(1000)
     (rejected,) = [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
     assert isinstance(rejected.error, RelayError)
@@ -796,11 +797,11 @@ def test_a_store_the_owner_does_not_acknowledge_is_confirmed_by_reading_it_back(
     sim.link(a, b)
     sim.run_for(1000)
 
-    def silent_owner(node, p, now):  # 0.2.5's handler: operate (or, here, lose it) and say nothing
+    def silent_owner(p, now):  # 0.2.5's handler: operate (or, here, lose it) and say nothing
         if owner_keeps_it:
-            node._operate_local(p.data.op, now)
+            b.vnodes.operate_local(p.data.op, now)
 
-    monkeypatch.setattr(type(b), "_HANDLERS", {**type(b)._HANDLERS, OperateVNode: silent_owner})
+    monkeypatch.setitem(b.handlers, OperateVNode, silent_owner)
     text = next(t for i in range(500) if b.ring.stores_here(Did.from_topic(t := f"owned by b {i}")))
     vnode = VirtualNode(Did.from_topic(text), (base58.encode_check(text.encode()),))
     start = sim.now

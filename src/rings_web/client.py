@@ -25,8 +25,8 @@ from .did import Did
 from .drivers.aio import AsyncNode, wall_clock_ms
 from .engine.config import Config
 from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
-from .engine.node import Node, NotFound, RequestTimeout
-from .errors import DecodeError, InvalidArgument, LocalError, RemoteError
+from .engine import Node
+from .errors import DecodeError, InvalidArgument, LocalError, NotFound, RemoteError, RequestTimeout
 from .message.backend import (
     FLAG_CHUNK, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, chunked_bodies,
     decode_http_response, encode_http_request, parse_body, raw_body,

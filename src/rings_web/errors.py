@@ -25,6 +25,8 @@ __all__ = [
     "ReplayError",
     "RelayError",
     "InvalidArgument",
+    "RequestTimeout",
+    "NotFound",
     "CryptoError",
     "SignerError",
     "SignatureRejected",
@@ -76,6 +78,14 @@ class RelayError(RemoteError):
 
 class InvalidArgument(LocalError, ValueError):
     """An API argument is of the wrong type or out of range."""
+
+
+class RequestTimeout(LocalError):
+    """No answer came back in time."""
+
+
+class NotFound(LocalError):
+    """The DHT holds no value under that id."""
 
 
 class CryptoError(RingsError):
