@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from bisect import bisect_left
+from dataclasses import replace
 
 import pytest
 
@@ -776,13 +777,16 @@ def test_a_message_whose_only_way_on_is_back_is_handed_back_once(monkeypatch):
     sim.run_for(1000)
     assert (g.me, body) in texts(sim, d)
     assert not [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
-    # the same message after it went x -> g -> x: x is on the path already, so no bounce
-    again = pl.forward(g.session, pl.forward(x.session, p, next_hop=g.me, now=sim.now), next_hop=x.me, now=sim.now)
-    for f in split(pl.encode_payload(again), uuid.uuid4(), sim.now):
-        sim.call(x, lambda n, f=f: n.receive(n._peers[g.me], f, sim.now))
-    sim.run_for(1000)
-    (rejected,) = [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
-    assert isinstance(rejected.error, RelayError)
+    # the same message after it went x -> g -> x: x took it from g already (a replay); under
+    # a new tx_id, x is on its path already, so no second bounce
+    hop_back = pl.forward(x.session, p, next_hop=g.me, now=sim.now)
+    for tx_id in (p.tx_id, uuid.uuid4()):
+        again = pl.forward(g.session, replace(hop_back, tx_id=tx_id), next_hop=x.me, now=sim.now)
+        for f in split(pl.encode_payload(again), uuid.uuid4(), sim.now):
+            sim.call(x, lambda n, f=f: n.receive(n._peers[g.me], f, sim.now))
+        sim.run_for(1000)
+    rejected = [type(e.error) for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
+    assert rejected == [ReplayError, RelayError]
 
 
 @pytest.mark.parametrize("owner_keeps_it", [True, False])
