@@ -183,11 +183,13 @@ def test_hostile_input_never_crashes_the_engine(ring50):
     # LeaveDHT from the wire is refused and drops no link
     p = pl.direct(evil, LeaveDHT(peers_before[0]), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
     assert isinstance(inject(sim, a, p)[-1].error, RemoteError) and a.peers == peers_before
-    # a forged report for a request nobody made is ignored
-    p = pl.direct(evil, FindSuccessorReport(Did(12345), Handler.None_), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
-    n_events = len(sim.events[a.me])
-    inject(sim, a, p)
+    # a forged report for a request nobody made is refused: it finishes no request and, though
+    # it names a node the ring would link to (a's successor-to-be), starts no connect
+    p = pl.direct(evil, FindSuccessorReport(a.me + 1, Handler.Connect), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
+    n_events, pending = len(sim.events[a.me]), set(a.pending_transport_ids)
+    assert "did not make" in str(inject(sim, a, p)[-1].error)
     assert not any(isinstance(e, RequestDone) for e in sim.events[a.me][n_events:])
+    assert set(a.pending_transport_ids) == pending and a.peers == peers_before
     # NotifyPredecessorSend naming someone else
     p = pl.direct(evil, NotifyPredecessorSend(Did(1)), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
     assert "origin" in str(inject(sim, a, p)[-1].error)

@@ -133,6 +133,7 @@ class Node:
         self._borrow_from: Did | None = None  # the successor a join lookup named, until borrowed from
         self._borrow_tx: uuid.UUID | None = None  # tx id of that borrow: its answers are guesses
         self._finger_checks: dict[uuid.UUID, int] = {}  # tx id of a finger check -> its slot
+        self._asked: dict[uuid.UUID, None] = {}  # tx ids of our last 4096 lookups: only their reports count
         self._holders: frozenset[Did] = frozenset()  # the neighbours our VNodes were copied to
 
     # == outputs ====================================================================================
@@ -288,6 +289,8 @@ class Node:
                 return
             p = pl.decode_payload(raw)
             self.verifier.verify(p, now)
+            if p.verification.session.auth.authorizer.did != t.remote:  # a copy another hop signed, passed on
+                raise RemoteError("the last hop signature is not by the peer of the link it came over")
             self._dispatch(p, now)
         except RingsError as e:
             self._events.append(PayloadRejected(transport_id, e))
@@ -583,6 +586,8 @@ class Node:
     def _on_find_successor_report(self, p: MessagePayload, now: int) -> None:
         if p.relay.destination != self.me:
             return self._forward(p, now)
+        if p.tx_id not in self._asked:  # else any peer could make us link to whom it likes
+            raise RemoteError("a FindSuccessorReport to a lookup this node did not make")
         did, handler = p.data.did, p.data.handler
         rid = self._by_tx.get(p.tx_id)
         if rid is not None:
@@ -898,6 +903,10 @@ class Node:
         if tid is None:
             raise LocalError(f"no link to next hop {p.relay.next_hop.hex()}")
         self._transports[tid].unused = False  # its answer comes back this way: keep it a round
+        if len(p.relay.path) == 1 and isinstance(p.data, (FindSuccessorSend, MultiCall)):
+            self._asked[p.tx_id] = None
+            if len(self._asked) > 4096:
+                del self._asked[next(iter(self._asked))]
         frames = split(pl.encode_payload(p), self._uuid(), now)
         self._actions.append(SendFrames(tid, p.relay.next_hop, tuple(frames)))
 
