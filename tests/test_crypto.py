@@ -8,7 +8,8 @@ import random
 import pytest
 
 from _vectors import VECTORS
-from rings_web.crypto import available_backends, default_backend, get_backend
+from rings_web.crypto import available_backends, default_backend, get_backend, is_low_s
+from rings_web.crypto._checks import SECP256K1_N
 from rings_web.crypto.hashing import bip137_digest, ecies_decrypt, ecies_encrypt, eip191_digest, eth_address
 from rings_web.dissect import dissect
 from rings_web.errors import CryptoError, InvalidSignature
@@ -120,6 +121,22 @@ def test_sign_recover_decompress_ecdh_agree_across_backends(crypto):
             assert other.secp256k1_recover(digest, sig) == pub
             assert other.secp256k1_decompress(compressed) == pub
             assert other.secp256k1_ecdh(other_secret, pub) == crypto.secp256k1_ecdh(other_secret, pub)
+
+
+def test_signatures_are_low_s_and_recovery_takes_the_high_s_twin_too(crypto):
+    """Every backend signs low-S (16 of 16: a backend that did not would fail with
+    probability 1 - 2**-16); each also recovers the same key from the twin (r, n - s, v ^ 1),
+    so the payload verifier refuses high-S itself (tests/test_engine_rejections.py)."""
+    rng = random.Random(12)
+    for _ in range(16):
+        secret, digest = rng.randbytes(32), rng.randbytes(32)
+        sig = crypto.secp256k1_sign(digest, secret)
+        assert is_low_s(sig)
+        twin = sig[:32] + (SECP256K1_N - int.from_bytes(sig[32:64], "big")).to_bytes(32, "big") + bytes([sig[64] ^ 1])
+        assert not is_low_s(twin)
+        assert crypto.secp256k1_recover(digest, twin) == crypto.secp256k1_public_key(secret)
+    assert is_low_s(bytes(32) + (SECP256K1_N // 2).to_bytes(32, "big") + b"\0")
+    assert not is_low_s(bytes(32) + (SECP256K1_N // 2 + 1).to_bytes(32, "big") + b"\0")
 
 
 def test_bip137_digest():

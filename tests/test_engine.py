@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from bisect import bisect_left
+from dataclasses import replace
 
 import pytest
 
@@ -183,11 +184,13 @@ def test_hostile_input_never_crashes_the_engine(ring50):
     # LeaveDHT from the wire is refused and drops no link
     p = pl.direct(evil, LeaveDHT(peers_before[0]), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
     assert isinstance(inject(sim, a, p)[-1].error, RemoteError) and a.peers == peers_before
-    # a forged report for a request nobody made is ignored
-    p = pl.direct(evil, FindSuccessorReport(Did(12345), Handler.None_), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
-    n_events = len(sim.events[a.me])
-    inject(sim, a, p)
+    # a forged report for a request nobody made is refused: it finishes no request and, though
+    # it names a node the ring would link to (a's successor-to-be), starts no connect
+    p = pl.direct(evil, FindSuccessorReport(a.me + 1, Handler.Connect), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
+    n_events, pending = len(sim.events[a.me]), set(a.pending_transport_ids)
+    assert "did not make" in str(inject(sim, a, p)[-1].error)
     assert not any(isinstance(e, RequestDone) for e in sim.events[a.me][n_events:])
+    assert set(a.pending_transport_ids) == pending and a.peers == peers_before
     # NotifyPredecessorSend naming someone else
     p = pl.direct(evil, NotifyPredecessorSend(Did(1)), destination=a.me, now=sim.now, tx_id=uuid.uuid4())
     assert "origin" in str(inject(sim, a, p)[-1].error)
@@ -777,13 +780,16 @@ def test_a_message_whose_only_way_on_is_back_is_handed_back_once(monkeypatch):
     sim.run_for(1000)
     assert (g.me, body) in texts(sim, d)
     assert not [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
-    # the same message after it went x -> g -> x: x is on the path already, so no bounce
-    again = pl.forward(g.session, pl.forward(x.session, p, next_hop=g.me, now=sim.now), next_hop=x.me, now=sim.now)
-    for f in split(pl.encode_payload(again), uuid.uuid4(), sim.now):
-        sim.call(x, lambda n, f=f: n.receive(n.links.peers[g.me], f, sim.now))
-    sim.run_for(1000)
-    (rejected,) = [e for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
-    assert isinstance(rejected.error, RelayError)
+    # the same message after it went x -> g -> x: x took it from g already (a replay); under
+    # a new tx_id, x is on its path already, so no second bounce
+    hop_back = pl.forward(x.session, p, next_hop=g.me, now=sim.now)
+    for tx_id in (p.tx_id, uuid.uuid4()):
+        again = pl.forward(g.session, replace(hop_back, tx_id=tx_id), next_hop=x.me, now=sim.now)
+        for f in split(pl.encode_payload(again), uuid.uuid4(), sim.now):
+            sim.call(x, lambda n, f=f: n.receive(n.links.peers[g.me], f, sim.now))
+        sim.run_for(1000)
+    rejected = [type(e.error) for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
+    assert rejected == [ReplayError, RelayError]
 
 
 @pytest.mark.parametrize("owner_keeps_it", [True, False])

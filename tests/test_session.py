@@ -12,6 +12,7 @@ import pytest
 from _support import run_sync
 from _vectors import VECTORS
 from rings_web.crypto import default_backend
+from rings_web.crypto._checks import SECP256K1_N
 from rings_web.crypto.hashing import eip191_digest
 from rings_web.did import Did
 from rings_web.dissect import dissect
@@ -220,6 +221,43 @@ def test_replay_rejected(alice):
     verifier.verify(p, NOW)
     with pytest.raises(ReplayError):
         verifier.verify(decode_payload(encode_payload(p)), NOW + 5)
+
+
+def twin(sig: bytes, v_offset: int = 0) -> bytes:
+    """The high-S twin (r, n - s, v ^ 1) of an r||s||v signature: it recovers the same key."""
+    s = int.from_bytes(sig[32:64], "big")
+    return sig[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([((sig[64] - v_offset) ^ 1) + v_offset])
+
+
+def test_replays_are_keyed_on_what_the_origin_signed_and_on_the_hop(alice):
+    bob, carol = make_session(KEYS["B"]["priv"]), make_session(KEYS["C"]["priv"])
+    p = send(alice, CustomMessage(b"x"), next_hop=bob.wallet, destination=Did(7), now=NOW, tx_id=uuid.uuid4())
+    verifier = Verifier(CRYPTO)
+    verifier.verify(forward(bob, p, next_hop=Did(7), now=NOW), NOW)
+    with pytest.raises(ReplayError):  # bob signs his hop again: a new signature, the same hop
+        verifier.verify(forward(bob, p, next_hop=Did(7), now=NOW + 1), NOW + 1)
+    verifier.verify(forward(carol, p, next_hop=Did(7), now=NOW + 1), NOW + 1)  # handed on by another hop
+    high = replace(p.verification, sig=twin(p.verification.sig))
+    with pytest.raises(InvalidSignature, match="high-S"):
+        Verifier(CRYPTO).verify(replace(p, verification=high, origin_verification=high), NOW)
+    with pytest.raises(InvalidSignature, match="high-S"):
+        Verifier(CRYPTO).verify(replace(forward(bob, p, next_hop=Did(7), now=NOW), origin_verification=high), NOW)
+
+
+@pytest.mark.parametrize("mode", [Signer.EIP191, Signer.DEFAULT])
+def test_the_high_s_twin_of_a_wallet_signature_is_accepted_and_replays_nothing(mode):
+    """personal_sign has no low-S rule (EIP-2 covers transactions; MetaMask signs low-S all
+    the same) and 0.2.5 was never seen to refuse one: a twin wallet signature passes.  It opens
+    no replay: the cache keys on the message signatures, not on the session's."""
+    sm = make_session(KEYS["A"]["priv"], mode)
+    other = replace(sm.session, sig=twin(sm.session.sig, 27 if mode == Signer.EIP191 else 0))
+    assert other != sm.session and verify_session(other, CRYPTO) == sm.wallet
+    p = msg_from(sm)
+    verifier = Verifier(CRYPTO)
+    verifier.verify(p, NOW)
+    v, ov = (replace(x, session=other) for x in (p.verification, p.origin_verification))
+    with pytest.raises(ReplayError):
+        verifier.verify(replace(p, verification=v, origin_verification=ov), NOW)
 
 
 def test_relay_operations_and_multi_hop_verification(alice):

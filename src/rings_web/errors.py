@@ -69,7 +69,7 @@ class OriginMismatch(VerificationError):
 
 
 class ReplayError(VerificationError):
-    """A ``tx_id`` that was already accepted came again (rings-web's own protection)."""
+    """A payload already accepted from the same hop came again (rings-web's own protection)."""
 
 
 class RelayError(RemoteError):

@@ -248,7 +248,8 @@ def test_wasm_crypto_agrees_with_noble(selenium_glue):
     import rings_web_crypto as fast
     import rings_web_crypto_noble as noble
     from pyodide.ffi import to_js
-    from rings_web.crypto import default_backend
+    from rings_web.crypto import default_backend, is_low_s
+    from rings_web.crypto._checks import SECP256K1_N
 
     assert fast.implementation.startswith("wasm") and noble.implementation == "@noble"
     assert default_backend().name == "pyodide"
@@ -265,7 +266,11 @@ def test_wasm_crypto_agrees_with_noble(selenium_glue):
         assert pub == noble.secp256k1PublicKey(secret).to_bytes()
         sig = fast.secp256k1Sign(digest, secret).to_bytes()
         assert sig == noble.secp256k1Sign(digest, secret).to_bytes()  # RFC 6979, low S: the same bytes
+        assert is_low_s(sig)
         assert fast.secp256k1Recover(digest, js(sig)).to_bytes() == pub == noble.secp256k1Recover(digest, js(sig)).to_bytes()
+        # both take the high-S twin as well: the payload verifier refuses it itself
+        twin = sig[:32] + (SECP256K1_N - int.from_bytes(sig[32:64], "big")).to_bytes(32, "big") + bytes([sig[64] ^ 1])
+        assert fast.secp256k1Recover(digest, js(twin)).to_bytes() == pub == noble.secp256k1Recover(digest, js(twin)).to_bytes()
         compressed = bytes([2 + (pub[63] & 1)]) + pub[:32]
         assert fast.secp256k1Decompress(js(compressed)).to_bytes() == pub
         other_pub = js(noble.secp256k1PublicKey(other).to_bytes())

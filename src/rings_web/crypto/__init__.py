@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-__all__ = ["CryptoBackend", "default_backend", "available_backends", "get_backend"]
+__all__ = ["CryptoBackend", "default_backend", "available_backends", "get_backend", "is_low_s"]
 
 
 @runtime_checkable
@@ -23,7 +23,8 @@ class CryptoBackend(Protocol):
 
     Keys: secp256k1 secrets are 32 bytes; public keys are 64 bytes ``X||Y`` (uncompressed,
     without the ``04`` prefix).  Signatures are 65 bytes ``r||s||recid`` with recid 0..3,
-    low-S, RFC 6979 deterministic.  Every method raises
+    low-S, RFC 6979 deterministic; recovery accepts the high-S twin too (as libsecp256k1's
+    does), so callers that need one form check :func:`is_low_s`.  Every method raises
     :class:`~rings_web.errors.CryptoError` on malformed keys and returns ``False`` / raises
     :class:`~rings_web.errors.InvalidSignature` for signatures that do not check out.
     """
@@ -58,4 +59,5 @@ class CryptoBackend(Protocol):
         """Inverse of :meth:`aes256_gcm_encrypt`; raises CryptoError if the tag is wrong."""
 
 
+from ._checks import is_low_s  # noqa: E402
 from ._select import available_backends, default_backend, get_backend  # noqa: E402

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 
 from ..errors import CryptoError, InvalidSignature
-from ._checks import check_len
+from ._checks import SECP256K1_N as N, check_len
 
 __all__ = ["PureBackend"]
 
@@ -61,7 +61,6 @@ def keccak256(data: bytes) -> bytes:
 
 # -- secp256k1 ----------------------------------------------------------------------------------
 P = 2**256 - 2**32 - 977
-N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
      0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
 

@@ -220,6 +220,8 @@ class Chord:
     def on_find_successor_report(self, p: MessagePayload, now: int) -> None:
         if p.relay.destination != self.me:
             return self.router.forward(p, now)
+        if p.tx_id not in self.router.asked:
+            raise RemoteError("a FindSuccessorReport to a lookup this node did not make")
         did, handler = p.data.did, p.data.handler
         req = self.requests.answered_by(p.tx_id)
         if req is not None:

@@ -203,6 +203,8 @@ class Node:
                 return
             p = pl.decode_payload(raw)
             self.verifier.verify(p, now)
+            if p.verification.session.auth.authorizer.did != t.remote:  # a copy another hop signed, passed on
+                raise RemoteError("the last hop signature is not by the peer of the link it came over")
             self._dispatch(p, now)
         except RingsError as e:
             self._events.append(PayloadRejected(transport_id, e))

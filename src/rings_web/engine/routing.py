@@ -16,7 +16,7 @@ from ..message import payload as pl
 from ..message.relay import check_relay
 from ..wire.chunk import split
 from ..wire.codec import uuid_of
-from ..wire.types import FindSuccessorReport, Message, MessagePayload
+from ..wire.types import FindSuccessorReport, FindSuccessorSend, Message, MessagePayload, MultiCall
 from .events import Action, SendFrames
 from .requests import Request
 
@@ -45,6 +45,9 @@ class Router:
         # forwarded tx_id -> (previous hop, origin), in two generations
         self._back: dict[uuid.UUID, tuple[Did, Did]] = {}
         self._back_older: dict[uuid.UUID, tuple[Did, Did]] = {}
+        # tx ids of this node's last 4096 lookups: only their reports count (else any peer
+        # could make this node link to whom it likes)
+        self.asked: dict[uuid.UUID, None] = {}
 
     def new_uuid(self) -> uuid.UUID:
         """A version-4 UUID from the node's rng: ``uuid.UUID(int=..., version=4)`` built
@@ -143,5 +146,9 @@ class Router:
         if tid is None:
             raise LocalError(f"no link to next hop {p.relay.next_hop.hex()}")
         self.transports[tid].unused = False  # its answer comes back this way: keep it a round
+        if len(p.relay.path) == 1 and isinstance(p.data, (FindSuccessorSend, MultiCall)):
+            self.asked[p.tx_id] = None
+            if len(self.asked) > 4096:
+                del self.asked[next(iter(self.asked))]
         frames = split(pl.encode_payload(p), self.new_uuid(), now)
         self.actions.append(SendFrames(tid, p.relay.next_hop, tuple(frames)))

@@ -7,10 +7,11 @@ text of the message (``pack_msg``), never the bincode bytes.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import OrderedDict
 
-from ..crypto import CryptoBackend
+from ..crypto import CryptoBackend, is_low_s
 from ..crypto.hashing import eth_address, keccak256_byte_list
 from ..did import Did
 from ..errors import CryptoError, ExpiredError, InvalidSignature, OriginMismatch, RelayError, ReplayError
@@ -130,12 +131,16 @@ def check_message_signature(crypto: CryptoBackend, v: MessageVerification, diges
     ``addresses`` caches public key → address (a session signs many messages with one key).
 
     Raises:
-        InvalidSignature: the recovered address is not ``session_id``, or the sig is malformed.
+        InvalidSignature: the recovered address is not ``session_id``, the sig is malformed,
+            or it is the high-S twin (s > n/2) of a valid one: beyond 0.2.5, whose signer
+            (libsecp256k1) makes low-S only, as every captured frame shows.
     """
     try:
         public_key = crypto.secp256k1_recover(digest, v.sig)
     except CryptoError as e:
         raise InvalidSignature(f"message signature: {e}") from None
+    if not is_low_s(v.sig):
+        raise InvalidSignature("message signature is high-S (s > n/2): only low-S ones are made")
     signer = addresses.get(public_key) if addresses is not None else None
     if signer is None:
         signer = Did.from_bytes20(eth_address(crypto, public_key))
@@ -164,16 +169,21 @@ def is_expired(payload: MessagePayload, now: int) -> bool:
 class Verifier:
     """Checks received payloads with 0.2.5's rules, plus a replay cache of our own.
 
-    Wallet signatures are checked once per distinct session and remembered (bounded LRU);
-    the replay cache remembers ``(tx_id, hop signature)`` of accepted payloads until they
-    expire (at most ``replay_capacity`` entries).
+    Wallet signatures are checked once per distinct session and remembered (bounded LRU).
+    The replay cache keys an accepted payload on what its origin signed -- ``tx_id``, origin
+    session, origin signature (low-S only, so it has one form) -- and on the wallet of the
+    hop that signed it last: a relay that signs a copy again is the same hop, while a message
+    handed back to a node on its path comes from another one.  Entries live until the origin
+    signature is ``MAX_TTL_MS`` old (at most ``replay_capacity`` of them); older origin
+    signatures are refused, or a relay could re-sign a forgotten one with a fresh ``ts_ms``
+    (0.2.5 expires a payload only when both of its signatures have expired).
     """
 
     def __init__(self, crypto: CryptoBackend, *, session_capacity: int = 4096, replay_capacity: int = 65_536) -> None:
         self.crypto = crypto
         self._sessions: OrderedDict[Session, Did] = OrderedDict()
         self._session_capacity = session_capacity
-        self._seen: OrderedDict[tuple[uuid.UUID, bytes], int] = OrderedDict()
+        self._seen: OrderedDict[tuple[uuid.UUID, Did, bytes, Did], float] = OrderedDict()
         self._replay_capacity = replay_capacity
         self._addresses: dict[bytes, Did] = {}  # session public key -> address
 
@@ -192,6 +202,7 @@ class Verifier:
         return wallet
 
     def _check(self, v: MessageVerification, digest: bytes, now: int) -> Did:
+        """The wallet that signed ``v``, after checking its session and signature."""
         wallet = self.wallet_of(v.session, now)
         check_message_signature(self.crypto, v, digest, self._addresses)
         return wallet
@@ -207,33 +218,41 @@ class Verifier:
         """
         if is_expired(payload, now):
             raise ExpiredError(f"payload {payload.tx_id} expired")
+        v, ov = payload.verification, payload.origin_verification
+        if now > _forgotten_after(ov):
+            raise ExpiredError(f"payload {payload.tx_id}: its origin signed it longer ago than replays are remembered")
         if not payload.relay.path:
             raise RelayError("empty relay path")
-        v, ov = payload.verification, payload.origin_verification
         origin = self.wallet_of(ov.session, now)
         if payload.relay.path[0] != origin:
             raise OriginMismatch(f"path[0] {payload.relay.path[0].hex()} is not the origin wallet {origin.hex()}")
         digest = message_digest(self.crypto, payload.data, v.ts_ms, v.ttl_ms)
-        self._check(v, digest, now)
+        hop = self._check(v, digest, now)
         if ov != v:
             if (ov.ts_ms, ov.ttl_ms) != (v.ts_ms, v.ttl_ms):
                 digest = message_digest(self.crypto, payload.data, ov.ts_ms, ov.ttl_ms)
             self._check(ov, digest, now)
-        self._remember(payload, now)
+        self._remember((payload.tx_id, ov.session.auth.session_id, ov.sig, hop), _forgotten_after(ov), now)
         return origin
 
-    def _remember(self, payload: MessagePayload, now: int) -> None:
+    def _remember(self, key: tuple[uuid.UUID, Did, bytes, Did], expiry: float, now: int) -> None:
         seen = self._seen
         while seen:  # entries arrive in rough time order: drop expired ones from the front
-            oldest, expiry = next(iter(seen.items()))
-            if expiry >= now:
+            oldest, oldest_expiry = next(iter(seen.items()))
+            if oldest_expiry >= now:
                 break
             del seen[oldest]
-        key = (payload.tx_id, payload.verification.sig)
         if key in seen:
-            raise ReplayError(f"payload {payload.tx_id} was already accepted")
-        v = payload.verification
-        seen[key] = v.ts_ms + max(v.ttl_ms, MAX_TTL_MS)
+            raise ReplayError(f"payload {key[0]} was already accepted from this hop")
+        seen[key] = expiry
         if len(seen) > self._replay_capacity:
             seen.popitem(last=False)
+
+
+def _forgotten_after(ov: MessageVerification) -> float:
+    """When the replay cache forgets a payload with this origin verification: ``MAX_TTL_MS``
+    after it was signed, or never (until evicted) for the two kinds 0.2.5 never expires."""
+    if ov.ttl_ms > MAX_TTL_MS or ov.ts_ms < TS_OFFSET_TOLERANCE_MS:
+        return math.inf
+    return ov.ts_ms + MAX_TTL_MS
 
