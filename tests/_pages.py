@@ -74,19 +74,24 @@ def browser(site):
 class _Pages:
     """Opens rings-web pages in ``browser``; ``close()`` closes them and reports page errors."""
 
-    def __init__(self, browser, site: str) -> None:
-        self.browser, self.site = browser, site
+    def __init__(self, browser, site: str, init_script: str | None = None) -> None:
+        self.browser, self.site, self.init_script = browser, site, init_script
         self.contexts, self.errors = [], []
 
-    def open(self, key: str, stabilize_ms: int = 3000):
+    def open(self, key: str, stabilize_ms: int = 3000, **query):
+        """A booted page for ``key``; ``query`` adds to the test page's URL (``ice=`` JSON…)."""
+        from urllib.parse import urlencode
+
         from playwright.sync_api import Error as PlaywrightError
 
         for attempt in (1, 2):  # as js/testnet.mjs newBootedPage: a renderer crash gets one more try
             ctx = self.browser.new_context(permissions=["camera", "microphone"])  # makes Chromium gather 127.0.0.1
+            if self.init_script:
+                ctx.add_init_script(self.init_script)
             page = ctx.new_page()
             page.on("pageerror", lambda e: self.errors.append(str(e)))
             try:
-                page.goto(f"{self.site}/node.html?key={key}&stabilize={stabilize_ms}")
+                page.goto(f"{self.site}/node.html?{urlencode({'key': key, 'stabilize': stabilize_ms, **query})}")
                 page.wait_for_function("window.ready || window.bootError", timeout=120_000)
                 break
             except PlaywrightError as e:
