@@ -201,3 +201,14 @@ def test_symmetric_nats_without_turn_fail_cleanly(lab, seed, open_page):
     a.api("sendSimpleTextMessage", b.address, "through the seed")  # the nodes still work
     got = wait_until(lambda: [e["detail"] for e in b.events("message") if e["detail"].get("text") == "through the seed"], 10)
     assert got and got[0]["path"] == [a.address, seed["did"]], got
+
+
+def test_udp_blocked_on_one_lan_links_through_turn_over_tcp(lab, seed, open_page):
+    lab.nat("ra", "cone", block_udp=True)  # a corporate firewall: LAN A reaches out over TCP only
+    lab.nat("rb", "cone")
+    a, b = two_pages(open_page, seed, [STUN, TURN_UDP, TURN_TCP], [STUN])
+    to_b, to_a = link_and_talk(a, b)
+    # A's end is its relay on coturn, reached over TCP; B's is its NAT mapping
+    assert (to_b["local"]["type"], to_b["local"]["address"], to_b["local"]["relayProtocol"]) == ("relay", TURN_IP, "tcp"), to_b
+    assert to_b["remote"]["address"] == WAN_IP["rb"], to_b
+    assert (to_a["remote"]["type"], to_a["remote"]["address"]) == ("relay", TURN_IP), to_a
