@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,7 @@ from _support import wait_until
 from rings_web.did import Did
 from rings_web.session import LocalKeySigner
 
+RINGS = [sys.executable, "-m", "rings_web"]
 pytestmark = [pytest.mark.browser, pytest.mark.cpython_only]
 # no stabilization round on the pages during a case: the only link between the two LANs is the
 # one the case makes (the seed, the only other node, keeps 0.2.5's 3 s)
@@ -68,20 +70,25 @@ def lab(tmp_path_factory):
     lab.close()
 
 
+def run_native(lab, ns: str, name: str, bind: str, key: str | None = None):
+    """``rings-web run`` in namespace ``ns`` (STUN configured): (process, config file, its
+    ``listening`` line: ``url``, ``did``).  The lab ends it, if the test does not."""
+    config = lab.dir / f"{name}.json"
+    subprocess.run([*RINGS, "init", "--config", str(config)], check=True, capture_output=True, timeout=60)
+    if key:
+        config.with_suffix(".key").write_text(key + "\n")
+    config.write_text(json.dumps({**json.loads(config.read_text()), "bind": bind, "ice_servers": [STUN]}))
+    proc = lab.spawn(ns, [*RINGS, "run", "--config", str(config)], stdout=subprocess.PIPE,
+                     stderr=open(lab.dir / f"{name}.log", "w"), text=True)
+    line = proc.stdout.readline()
+    assert line, (lab.dir / f"{name}.log").read_text()
+    return proc, config, json.loads(line)
+
+
 @pytest.fixture(scope="module")
 def seed(lab):
     """``rings-web run`` on the public segment (203.0.113.2): its ``url`` (JSON-RPC) and ``did``."""
-    config = lab.dir / "seed.json"
-    subprocess.run([sys.executable, "-m", "rings_web", "init", "--config", str(config)], check=True,
-                   capture_output=True, timeout=60)
-    fields = json.loads(config.read_text())
-    fields.update(bind=f"{SEED_IP}:50000", ice_servers=[STUN])
-    config.write_text(json.dumps(fields))
-    proc = lab.spawn("seed", [sys.executable, "-m", "rings_web", "run", "--config", str(config)],
-                     stdout=subprocess.PIPE, stderr=open(lab.dir / "seed.log", "w"), text=True)
-    line = proc.stdout.readline()
-    assert line, (lab.dir / "seed.log").read_text()
-    return json.loads(line)
+    return run_native(lab, "seed", "seed", f"{SEED_IP}:50000")[2]
 
 
 @pytest.fixture(scope="module")
@@ -212,3 +219,41 @@ def test_udp_blocked_on_one_lan_links_through_turn_over_tcp(lab, seed, open_page
     assert (to_b["local"]["type"], to_b["local"]["address"], to_b["local"]["relayProtocol"]) == ("relay", TURN_IP, "tcp"), to_b
     assert to_b["remote"]["address"] == WAN_IP["rb"], to_b
     assert (to_a["remote"]["type"], to_a["remote"]["address"]) == ("relay", TURN_IP), to_a
+
+
+def test_a_native_node_behind_a_nat_links_to_a_browser_behind_another(lab, seed, open_page):
+    lab.nat("ra", "cone")
+    lab.nat("rb", "cone")
+    key_a, key_b = keys_apart(seed["did"])
+    proc, config, native = run_native(lab, "a", "native-a", "127.0.0.1:50000", key_a)
+    try:
+        native_and_browser(lab, seed, open_page, config, native, key_b)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def native_and_browser(lab, seed, open_page, config: Path, native: dict, key_b: str) -> None:
+    """The native node in LAN A joins, a page in LAN B joins and links to it, texts both ways."""
+
+    def cli(*args: str):  # the operator's CLI, on the native node's own host
+        out = subprocess.run([*lab.prefix("a"), *RINGS, *args, "--config", str(config)], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    cli("connect", seed["url"])
+    assert wait_until(lambda: seed["did"] in json.dumps(cli("peers")), 20), "the native node did not join"
+    b = open_page("b", [STUN], key_b)
+    join(b, seed)
+    assert b.api("getPeer", native["did"]) is None
+    b.api("connectWithAddress", native["did"])
+    cli("send", b.address, "from the native node")
+    got = wait_until(lambda: [e["detail"] for e in b.events("message") if e["detail"].get("text") == "from the native node"], 10)
+    assert got and got[0]["path"] == [native["did"]], got
+    b.api("sendSimpleTextMessage", native["did"], "from the browser")
+    log = lab.dir / "native-a.log"
+    assert wait_until(lambda: f'"origin": "{b.address}"' in log.read_text(), 10), log.read_text()[-2000:]
+    to_a = selected_pair(b)  # server-reflexive both ways, as between two browsers
+    assert (to_a["remote"]["type"], to_a["remote"]["address"]) == ("srflx", WAN_IP["ra"]), to_a
+    assert (to_a["local"]["type"], to_a["local"]["address"]) == ("srflx", WAN_IP["rb"]), to_a
