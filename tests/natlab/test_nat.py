@@ -17,9 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from _lab import LAN, SEED_IP, TURN_IP, TURN_PASSWORD, TURN_USER, WAN_IP, Lab, missing_requirement
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))  # the genuine node's driver
+
+from _genuine import Genuine  # noqa: E402
+from _genuine import missing_requirement as genuine_missing  # noqa: E402
+from _lab import LIMIT, LAN, SEED_IP, TURN_IP, TURN_PASSWORD, TURN_USER, WAN_IP, Lab, missing_requirement
 from _pages import CHROMIUM, FLAGS, REPO, PageError, _Pages
 from _pages import missing_requirement as pages_missing
+from _peers import GenuinePeer, PagePeer, connect_to_genuine
 from _support import wait_until
 from rings_web.did import Did
 from rings_web.session import LocalKeySigner
@@ -257,3 +262,31 @@ def native_and_browser(lab, seed, open_page, config: Path, native: dict, key_b: 
     to_a = selected_pair(b)  # server-reflexive both ways, as between two browsers
     assert (to_a["remote"]["type"], to_a["remote"]["address"]) == ("srflx", WAN_IP["ra"]), to_a
     assert (to_a["local"]["type"], to_a["local"]["address"]) == ("srflx", WAN_IP["rb"]), to_a
+
+
+def test_the_genuine_node_behind_a_nat_links_to_rings_web_behind_another(lab, seed, open_page):
+    reason = genuine_missing()
+    if reason:
+        pytest.skip(reason)
+    lab.nat("ra", "cone")
+    lab.nat("rb", "cone")
+    key_a, key_b = keys_apart(seed["did"])
+    genuine = Genuine(prefix=(*lab.prefix("a"), "timeout", str(LIMIT)))  # its Chromium runs in LAN A
+    try:
+        g = GenuinePeer(genuine, "g", key_a).start(f"stun://{TURN_IP}:3478")  # 0.2.5 takes ICE servers as a string
+        g.call("connectPeerViaHttp", seed["url"])
+        assert wait_until(lambda: g.linked(seed["did"]), 20), "the genuine node did not join the seed"
+        b = PagePeer(open_page("b", [STUN], key_b))
+        join(b.page, seed)
+        assert not b.linked(g.did)
+        connect_to_genuine(b, g)  # retried (counted) only for the genuine answerer's own faults
+        b.send_text(g.did, "from rings-web")
+        assert wait_until(lambda: (b.did, "from rings-web") in g.texts(), 10), g.texts()
+        g.send_text(b.did, "from 0.2.5")
+        got = wait_until(lambda: [e["detail"] for e in b.page.events("message") if e["detail"].get("text") == "from 0.2.5"], 10)
+        assert got and got[0]["path"] == [g.did], got
+        to_g = selected_pair(b.page)
+        assert (to_g["remote"]["type"], to_g["remote"]["address"]) == ("srflx", WAN_IP["ra"]), to_g
+        assert (to_g["local"]["type"], to_g["local"]["address"]) == ("srflx", WAN_IP["rb"]), to_g
+    finally:
+        genuine.close()
