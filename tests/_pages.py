@@ -74,24 +74,19 @@ def browser(site):
 class _Pages:
     """Opens rings-web pages in ``browser``; ``close()`` closes them and reports page errors."""
 
-    def __init__(self, browser, site: str, init_script: str | None = None) -> None:
-        self.browser, self.site, self.init_script = browser, site, init_script
+    def __init__(self, browser, site: str) -> None:
+        self.browser, self.site = browser, site
         self.contexts, self.errors = [], []
 
-    def open(self, key: str, stabilize_ms: int = 3000, **query):
-        """A booted page for ``key``; ``query`` adds to the test page's URL (``ice=`` JSON…)."""
-        from urllib.parse import urlencode
-
+    def open(self, key: str, stabilize_ms: int = 3000):
         from playwright.sync_api import Error as PlaywrightError
 
         for attempt in (1, 2):  # as js/testnet.mjs newBootedPage: a renderer crash gets one more try
             ctx = self.browser.new_context(permissions=["camera", "microphone"])  # makes Chromium gather 127.0.0.1
-            if self.init_script:
-                ctx.add_init_script(self.init_script)
             page = ctx.new_page()
             page.on("pageerror", lambda e: self.errors.append(str(e)))
             try:
-                page.goto(f"{self.site}/node.html?{urlencode({'key': key, 'stabilize': stabilize_ms, **query})}")
+                page.goto(f"{self.site}/node.html?key={key}&stabilize={stabilize_ms}")
                 page.wait_for_function("window.ready || window.bootError", timeout=120_000)
                 break
             except PlaywrightError as e:
@@ -100,24 +95,30 @@ class _Pages:
                     raise
                 warnings.warn(f"a page's renderer crashed while booting ({str(e).splitlines()[0]}); one more try")
         self.contexts.append(ctx)
-        boot_error = page.evaluate("window.bootError")
-        if boot_error:
-            raise PageError(boot_error["name"], boot_error["message"])
-
-        def api(method: str, *args):
-            r = page.evaluate("([m, a]) => window.rings.call(m, ...a)", [method, list(args)])
-            if not r["ok"]:
-                raise PageError(r["error"]["name"], r["error"]["message"])
-            return r["value"]
-
-        page.api = api
-        page.events = lambda name=None: page.evaluate("(n) => window.rings.events(n)", name)
-        return page
+        return ready(page)
 
     def close(self) -> None:
         for ctx in self.contexts:
             ctx.close()
         assert not self.errors, self.errors
+
+
+def ready(page):
+    """A test page whose node booted (else :class:`PageError`), with ``page.api(method, *args)``
+    and ``page.events(name=None)`` attached."""
+    boot_error = page.evaluate("window.bootError")
+    if boot_error:
+        raise PageError(boot_error["name"], boot_error["message"])
+
+    def api(method: str, *args):
+        r = page.evaluate("([m, a]) => window.rings.call(m, ...a)", [method, list(args)])
+        if not r["ok"]:
+            raise PageError(r["error"]["name"], r["error"]["message"])
+        return r["value"]
+
+    page.api = api
+    page.events = lambda name=None: page.evaluate("(n) => window.rings.events(n)", name)
+    return page
 
 
 @pytest.fixture

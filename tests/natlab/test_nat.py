@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))  # t
 from _genuine import Genuine  # noqa: E402
 from _genuine import missing_requirement as genuine_missing  # noqa: E402
 from _lab import LIMIT, LAN, SEED_IP, TURN_IP, TURN_PASSWORD, TURN_USER, WAN_IP, Lab, missing_requirement
-from _pages import CHROMIUM, FLAGS, REPO, PageError, _Pages
+from _pages import CHROMIUM, FLAGS, REPO, PageError, ready
 from _pages import missing_requirement as pages_missing
 from _peers import GenuinePeer, PagePeer, connect_to_genuine
 from _support import wait_until
@@ -98,11 +99,13 @@ def seed(lab):
 
 @pytest.fixture(scope="module")
 def lans(lab):
-    """host ("a", "b") -> (browser, site): a Chromium running in that LAN's namespace, and the
-    test-page server at 127.0.0.1 of the same namespace."""
+    """host ("a", "b") -> (browser context, site): a Chromium running in that LAN's namespace,
+    and the test-page server at 127.0.0.1 of the same namespace.  One context per LAN for the
+    whole module: after the first page, each page boots from its Pyodide snapshot (≈12 s cold
+    here under load, ≈2 s warm)."""
     from playwright.sync_api import sync_playwright
 
-    browsers = {}
+    lans = {}
     with sync_playwright() as p:
         for host in LAN:
             site = lab.spawn(host, ["node", str(REPO / "js" / "testnet.mjs"), "serve"], cwd=REPO, text=True,
@@ -114,25 +117,36 @@ def lans(lab):
             # no 127.0.0.1 candidates here (real browsers offer none): with them, no pair through
             # TURN ever succeeded in this lab
             args = [f for f in FLAGS if f != "--allow-loopback-in-peer-connection"]
-            browsers[host] = p.chromium.launch(executable_path=str(chromium), headless=True, args=args), url
-        yield browsers
-        for browser, _ in browsers.values():
-            browser.close()
+            browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=args)
+            context = browser.new_context(permissions=["camera", "microphone"])  # all host addresses, no mDNS
+            context.add_init_script(RECORD_PCS)
+            lans[host] = context, url
+        yield lans
+        for context, _ in lans.values():
+            context.browser.close()
 
 
 @pytest.fixture
 def open_page(lans):
-    """``open_page(host, ice, key)``: a rings-web page in that LAN, with those ICE servers."""
-    made = {host: _Pages(browser, url, init_script=RECORD_PCS) for host, (browser, url) in lans.items()}
+    """``open_page(host, ice, key)``: a rings-web page in that LAN, with those ICE servers;
+    closed after the test, which fails on any page error."""
+    opened, errors = [], []
 
     def open_page(host: str, ice: list, key: str):
-        page = made[host].open(key, stabilize_ms=STABILIZE_MS, ice=json.dumps(ice))
+        context, url = lans[host]
+        page = context.new_page()
+        opened.append(page)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{url}/node.html?{urlencode({'key': key, 'stabilize': STABILIZE_MS, 'ice': json.dumps(ice)})}")
+        page.wait_for_function("window.ready || window.bootError", timeout=120_000)
+        page = ready(page)
         page.address = page.evaluate("window.node.address")
         return page
 
     yield open_page
-    for pages in made.values():
-        pages.close()
+    for page in opened:
+        page.close()
+    assert not errors, errors
 
 
 def keys_apart(seed_did: str) -> tuple[str, str]:
