@@ -193,6 +193,37 @@ def link_and_talk(a, b) -> tuple[dict, dict]:
     return selected_pair(a), selected_pair(b)
 
 
+# UDP port probes: the listener prints the source port each of its two ports saw
+PROBE_LISTEN = """
+import socket, sys
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+for port, s in enumerate(socks, 4000):
+    s.bind((sys.argv[1], port)); s.settimeout(10)
+print("ready", flush=True)
+for s in socks:
+    print(s.recvfrom(64)[1][1], flush=True)
+"""
+PROBE_SEND = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[2])))
+for port in (4000, 4001):
+    s.sendto(b"probe", (sys.argv[1], port))
+"""
+
+
+@pytest.mark.parametrize("kind", ["cone", "symmetric"])
+def test_the_routers_map_ports_as_their_kind_says(lab, kind):
+    lab.nat("ra", kind)
+    listener = lab.spawn("seed", [sys.executable, "-c", PROBE_LISTEN, SEED_IP], stdout=subprocess.PIPE, text=True)
+    assert listener.stdout.readline() == "ready\n"
+    source = {"cone": 40000, "symmetric": 40001}[kind]
+    subprocess.run([*lab.prefix("a"), sys.executable, "-c", PROBE_SEND, SEED_IP, str(source)], check=True, timeout=30)
+    ports = [int(listener.stdout.readline()) for _ in range(2)]
+    assert listener.wait(timeout=10) == 0
+    # cone: one mapping for every destination, with the source port kept; symmetric: one per destination
+    assert (ports == [source, source]) if kind == "cone" else (ports[0] != ports[1]), ports
+
+
 def test_cone_nats_link_directly_through_stun(lab, seed, open_page):
     lab.nat("ra", "cone")
     lab.nat("rb", "cone")
@@ -299,6 +330,9 @@ def test_the_genuine_node_behind_a_nat_links_to_rings_web_behind_another(lab, se
         g.send_text(b.did, "from 0.2.5")
         got = wait_until(lambda: [e["detail"] for e in b.page.events("message") if e["detail"].get("text") == "from 0.2.5"], 10)
         assert got and got[0]["path"] == [g.did], got
+        configs = genuine.request("evaluate", "g", "() => window.__pc.filter((e) => e.ev === 'new').map((e) => e.v)", None)
+        assert configs and all(json.loads(c)["iceServers"] == [{"credentialType": "password", "urls": [f"stun:{TURN_IP}:3478"]}]
+                               for c in configs), configs  # the string became this RTCIceServer
         to_g = selected_pair(b.page)
         assert (to_g["remote"]["type"], to_g["remote"]["address"]) == ("srflx", WAN_IP["ra"]), to_g
         assert (to_g["local"]["type"], to_g["local"]["address"]) == ("srflx", WAN_IP["rb"]), to_g
