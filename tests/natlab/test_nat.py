@@ -183,13 +183,19 @@ def selected_pair(page, not_to: str = SEED_IP) -> dict:
     return found[0]
 
 
+def arrived(page, text: str) -> dict:
+    """The page's message event that carries ``text``, waited for (10 s at most)."""
+    got = wait_until(lambda: [e["detail"] for e in page.events("message") if e["detail"].get("text") == text], 10)
+    assert got, f"{text!r} did not arrive"
+    return got[0]
+
+
 def link_and_talk(a, b) -> tuple[dict, dict]:
     """A links to B through the ring and sends a text, which arrives directly (a path of one);
     then (A's selected pair, B's selected pair)."""
     a.api("connectWithAddress", b.address)  # resolves when the link is up
     a.api("sendSimpleTextMessage", b.address, "through the NAT")
-    got = wait_until(lambda: [e["detail"] for e in b.events("message") if e["detail"].get("text") == "through the NAT"], 10)
-    assert got and got[0]["path"] == [a.address], got  # no node between: a direct link
+    assert arrived(b, "through the NAT")["path"] == [a.address]  # no node between: a direct link
     return selected_pair(a), selected_pair(b)
 
 
@@ -256,8 +262,7 @@ def test_symmetric_nats_without_turn_fail_cleanly(lab, seed, open_page):
     assert a.api("getPeer", b.address) is None and b.api("getPeer", a.address) is None
     assert [p for p in a.evaluate(SELECTED_PAIRS) if p["remote"]["address"] != SEED_IP] == []
     a.api("sendSimpleTextMessage", b.address, "through the seed")  # the nodes still work
-    got = wait_until(lambda: [e["detail"] for e in b.events("message") if e["detail"].get("text") == "through the seed"], 10)
-    assert got and got[0]["path"] == [a.address, seed["did"]], got
+    assert arrived(b, "through the seed")["path"] == [a.address, seed["did"]]
 
 
 def test_udp_blocked_on_one_lan_links_through_turn_over_tcp(lab, seed, open_page):
@@ -266,7 +271,8 @@ def test_udp_blocked_on_one_lan_links_through_turn_over_tcp(lab, seed, open_page
     a, b = two_pages(open_page, seed, [STUN, TURN_UDP, TURN_TCP], [STUN])
     to_b, to_a = link_and_talk(a, b)
     # A's end is its relay on coturn, reached over TCP; B's is its NAT mapping
-    assert (to_b["local"]["type"], to_b["local"]["address"], to_b["local"]["relayProtocol"]) == ("relay", TURN_IP, "tcp"), to_b
+    local = to_b["local"]
+    assert (local["type"], local["address"], local["relayProtocol"]) == ("relay", TURN_IP, "tcp"), to_b
     assert to_b["remote"]["address"] == WAN_IP["rb"], to_b
     assert (to_a["remote"]["type"], to_a["remote"]["address"]) == ("relay", TURN_IP), to_a
 
@@ -299,8 +305,7 @@ def native_and_browser(lab, seed, open_page, config: Path, native: dict, key_b: 
     assert b.api("getPeer", native["did"]) is None
     b.api("connectWithAddress", native["did"])
     cli("send", b.address, "from the native node")
-    got = wait_until(lambda: [e["detail"] for e in b.events("message") if e["detail"].get("text") == "from the native node"], 10)
-    assert got and got[0]["path"] == [native["did"]], got
+    assert arrived(b, "from the native node")["path"] == [native["did"]]
     b.api("sendSimpleTextMessage", native["did"], "from the browser")
     log = lab.dir / "native-a.log"
     assert wait_until(lambda: f'"origin": "{b.address}"' in log.read_text(), 10), log.read_text()[-2000:]
@@ -328,11 +333,11 @@ def test_the_genuine_node_behind_a_nat_links_to_rings_web_behind_another(lab, se
         b.send_text(g.did, "from rings-web")
         assert wait_until(lambda: (b.did, "from rings-web") in g.texts(), 10), g.texts()
         g.send_text(b.did, "from 0.2.5")
-        got = wait_until(lambda: [e["detail"] for e in b.page.events("message") if e["detail"].get("text") == "from 0.2.5"], 10)
-        assert got and got[0]["path"] == [g.did], got
+        assert arrived(b.page, "from 0.2.5")["path"] == [g.did]
+        # the string became this RTCIceServer (genuine.mjs's wiretap logs every RTCPeerConnection's config)
         configs = genuine.request("evaluate", "g", "() => window.__pc.filter((e) => e.ev === 'new').map((e) => e.v)", None)
-        assert configs and all(json.loads(c)["iceServers"] == [{"credentialType": "password", "urls": [f"stun:{TURN_IP}:3478"]}]
-                               for c in configs), configs  # the string became this RTCIceServer
+        expected = [{"credentialType": "password", "urls": [f"stun:{TURN_IP}:3478"]}]
+        assert configs and all(json.loads(c)["iceServers"] == expected for c in configs), configs
         to_g = selected_pair(b.page)
         assert (to_g["remote"]["type"], to_g["remote"]["address"]) == ("srflx", WAN_IP["ra"]), to_g
         assert (to_g["local"]["type"], to_g["local"]["address"]) == ("srflx", WAN_IP["rb"]), to_g
