@@ -4,7 +4,8 @@
  * served from a static server on 127.0.0.1. Needs `playwright-core` and a Chromium binary.
  *
  * Run inside a network namespace that has only `lo` for tests that must stay on loopback:
- * pages use `iceServers: []` and gather 127.0.0.1 candidates only under the flags below.
+ * pages use `iceServers: []` (or the JSON list in `?ice=`, for the NAT lab) and gather
+ * 127.0.0.1 candidates only under the flags below.
  *
  * CLI: `node testnet.mjs serve` prints `{"url": …}` and serves the test page until stdin closes
  * (the Python tests' fixture uses it).
@@ -63,7 +64,7 @@ window.rings = {
 };
 try {
   const t0 = performance.now();
-  window.node = await createNode({ ethereum, iceServers: [], stabilizeInterval: Number(q.get("stabilize") ?? 3000),
+  window.node = await createNode({ ethereum, iceServers: JSON.parse(q.get("ice") ?? "[]"), stabilizeInterval: Number(q.get("stabilize") ?? 3000),
     storage: q.get("storage") ?? "memory", storageName: q.get("storageName") ?? "rings-web",
     onProgress: (p) => { if (p.stage === "python") window.bootWarm = p.warm; } });
   window.bootMs = performance.now() - t0;

@@ -12,11 +12,18 @@ if [ "$want_browser" != python ]; then
   command -v node >/dev/null || missing+=(nodejs npm)
   command -v unshare >/dev/null || missing+=(util-linux)
   command -v ip >/dev/null || missing+=(iproute2)
+  [ -x /usr/sbin/iptables ] || missing+=(iptables)       # the NAT lab (tests/natlab)
+  command -v turnserver >/dev/null || missing+=(coturn)   # its STUN/TURN server, run by the lab only
   if [ ${#missing[@]} -gt 0 ]; then
     echo "== apt-get install ${missing[*]}"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    # a policy-rc.d that exits 101 keeps coturn's service from starting on this host; the old one is put back
+    policy=/usr/sbin/policy-rc.d
+    $SUDO sh -c "[ ! -e $policy ] || mv $policy $policy.rings-web; printf '#!/bin/sh\nexit 101\n' > $policy; chmod 755 $policy"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null || failed=1
+    $SUDO sh -c "rm $policy; [ ! -e $policy.rings-web ] || mv $policy.rings-web $policy"
+    [ -z "${failed:-}" ] || { echo "apt-get install ${missing[*]} failed"; exit 1; }
   fi
 fi
 

@@ -95,24 +95,30 @@ class _Pages:
                     raise
                 warnings.warn(f"a page's renderer crashed while booting ({str(e).splitlines()[0]}); one more try")
         self.contexts.append(ctx)
-        boot_error = page.evaluate("window.bootError")
-        if boot_error:
-            raise PageError(boot_error["name"], boot_error["message"])
-
-        def api(method: str, *args):
-            r = page.evaluate("([m, a]) => window.rings.call(m, ...a)", [method, list(args)])
-            if not r["ok"]:
-                raise PageError(r["error"]["name"], r["error"]["message"])
-            return r["value"]
-
-        page.api = api
-        page.events = lambda name=None: page.evaluate("(n) => window.rings.events(n)", name)
-        return page
+        return ready(page)
 
     def close(self) -> None:
         for ctx in self.contexts:
             ctx.close()
         assert not self.errors, self.errors
+
+
+def ready(page):
+    """A test page whose node booted (else :class:`PageError`), with ``page.api(method, *args)``
+    and ``page.events(name=None)`` attached."""
+    boot_error = page.evaluate("window.bootError")
+    if boot_error:
+        raise PageError(boot_error["name"], boot_error["message"])
+
+    def api(method: str, *args):
+        r = page.evaluate("([m, a]) => window.rings.call(m, ...a)", [method, list(args)])
+        if not r["ok"]:
+            raise PageError(r["error"]["name"], r["error"]["message"])
+        return r["value"]
+
+    page.api = api
+    page.events = lambda name=None: page.evaluate("(n) => window.rings.events(n)", name)
+    return page
 
 
 @pytest.fixture

@@ -40,10 +40,14 @@ def missing_requirement() -> str | None:
 
 
 class Genuine:
-    """JSON-lines client of genuine.mjs; every call is bounded by ``timeout`` seconds."""
+    """JSON-lines client of genuine.mjs; every call is bounded by ``timeout`` seconds.
 
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(["node", str(HERE / "genuine.mjs")], stdin=subprocess.PIPE,
+    ``prefix`` runs genuine.mjs (and so its Chromium) under a command, e.g. ``nsenter`` into a
+    NAT lab's namespace.
+    """
+
+    def __init__(self, prefix: tuple[str, ...] = ()) -> None:
+        self.proc = subprocess.Popen([*prefix, "node", str(HERE / "genuine.mjs")], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, cwd=REPO)
         self._replies: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()

@@ -56,9 +56,10 @@ class GenuinePeer:
         genuine.request("open", name)
         self.did: str | None = None
 
-    def start(self) -> "GenuinePeer":
-        """Create the client and call listen() (its 25-s stabilization clock starts here)."""
-        self.did = _did(self.g.call(self.name, "start", self.key, STUN, f"oracle-{self.name}")["address"])
+    def start(self, stuns: str = STUN) -> "GenuinePeer":
+        """Create the client (ICE servers: 0.2.5's ``;``-separated URL string) and call listen()
+        (its 25-s stabilization clock starts here)."""
+        self.did = _did(self.g.call(self.name, "start", self.key, stuns, f"oracle-{self.name}")["address"])
         self.started = time.monotonic()
         return self
 
