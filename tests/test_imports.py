@@ -2,7 +2,9 @@
 
 The graph is built from the source with ``ast`` (nothing is imported): ``import a.b`` and
 ``from a import b`` are edges to the module ``a.b`` when that module exists, else to ``a``;
-relative imports resolve against the importing module's package.
+relative imports resolve against the importing module's package.  Imports under
+``if TYPE_CHECKING:`` are left out: they never run (the engine's parts name ``Node`` in their
+type hints that way, while ``Node`` builds them).
 """
 
 from __future__ import annotations
@@ -24,10 +26,22 @@ def modules() -> dict[str, Path]:
     return found
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
 def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     targets = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             candidates = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -82,6 +96,9 @@ def test_the_graph_sees_function_level_and_relative_imports():
     edges = graph()
     assert "rings_web.did" in edges["rings_web.client"]
     assert "rings_web.errors" in edges["rings_web.wire.buffer"]
+    # links.py names Node under TYPE_CHECKING only; node.py imports links for real
+    assert "rings_web.engine.links" in edges["rings_web.engine.node"]
+    assert "rings_web.engine.node" not in edges["rings_web.engine.links"]
 
 
 def test_no_import_cycle_in_rings_web():
