@@ -17,7 +17,7 @@ import platform
 import time
 from pathlib import Path
 
-from rings_web.sim import run
+from rings_web.sim.cli import run
 
 OUT = Path(__file__).with_name("sim_results.json")
 

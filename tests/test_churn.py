@@ -17,7 +17,7 @@ import math
 
 import pytest
 
-from rings_web.drivers.simulator import Simulator
+from rings_web.sim.simulator import Simulator
 from rings_web.wire.types import VirtualNode
 from test_engine import CONFIG, fail_one_by_one
 

@@ -10,7 +10,6 @@ from dataclasses import replace
 import pytest
 
 from rings_web.did import Did
-from rings_web.drivers.simulator import Simulator
 from rings_web.engine.config import Config
 from rings_web.engine.events import (
     LookupResult, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected, RequestDone, RequestFailed,
@@ -21,6 +20,8 @@ from rings_web.engine.routing import Router
 from rings_web.errors import NotFound, RelayError, RemoteError, ReplayError
 from rings_web.message import payload as pl
 from rings_web.message.backend import BackendType, backend_body
+from rings_web.sim.checks import engines_ring_correct as ring_correct
+from rings_web.sim.simulator import Simulator
 from rings_web.wire import base58
 from rings_web.wire.chunk import Reassembler, decode_frame, split
 from rings_web.wire.types import (
@@ -42,13 +43,6 @@ def build_ring(n: int, seed: int = 1, fast: bool = False, rounds: int = 8) -> tu
         sim.run_for(200)
     sim.run_for(rounds * CONFIG.stabilize_interval_ms)
     return sim, nodes
-
-
-def ring_correct(nodes) -> bool:
-    ids = sorted(n.me for n in nodes)
-    succ = {d: ids[(i + 1) % len(ids)] for i, d in enumerate(ids)}
-    pred = {d: ids[i - 1] for i, d in enumerate(ids)}
-    return all(n.ring.successors.first() == succ[n.me] and n.ring.predecessor == pred[n.me] for n in nodes)
 
 
 def result(sim: Simulator, node, rid: int):

@@ -197,7 +197,7 @@ def test_backend_layer_decoders(data):
 
 def test_uuid_json_forms():
     u = uuid.UUID("5d21e59d-b095-47ba-9cc0-2b7f39b4035c")
-    from rings_web.wire.codec import UUID
+    from rings_web.wire.fast import UUID
 
     assert UUID.from_json(str(u)) == UUID.from_json(u.hex) == UUID.from_json("urn:uuid:" + str(u)) == u
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from rings_web.sim import main, run
+from rings_web.sim.cli import main, run
 
 pytestmark = pytest.mark.cpython_only(reason="the simulator is CPython tooling; its engine runs in Pyodide via test_engine")
 
@@ -67,7 +67,7 @@ def test_two_processes_with_real_signatures():
 
 
 def test_a_failing_worker_names_its_error():
-    from rings_web.drivers.parallel import ParallelSimulator
+    from rings_web.sim.parallel import ParallelSimulator
 
     with ParallelSimulator(seed=1, insecure_fast=True, workers=2) as sim:
         dids = [sim.add_node() for _ in range(6)]
@@ -82,7 +82,7 @@ def test_polling_for_another_process_is_not_counted_as_work():
     import multiprocessing
     import threading
 
-    from rings_web.drivers.parallel import Partition, _receive
+    from rings_web.sim.parallel import Partition, _receive
     from rings_web.engine.config import Config
 
     part = Partition(0, 1, 1, (5, 30), Config(), insecure_fast=True)
@@ -90,7 +90,7 @@ def test_polling_for_another_process_is_not_counted_as_work():
     threading.Timer(0.2, theirs.send, ("go",)).start()
     message, spun = _receive(mine, spin=True)
     part.idle += spun
-    *_, cpu = part.handle("run", (part.now + 5,), [])
+    *_, cpu = part.handle("run", (part.sim.now + 5,), [])
     assert message == "go" and 0 <= cpu < 0.05 < spun <= 0.2 + 0.05
     threading.Timer(0.05, theirs.send, ("again",)).start()
     assert _receive(mine, spin=False) == ("again", 0.0)

@@ -237,7 +237,7 @@ def test_chunk_count_mismatch_is_an_error():
 def test_quick_init_keeps_a_frozen_dataclass_frozen():
     import dataclasses
 
-    from rings_web.wire.codec import quick_init
+    from rings_web.wire.compiled import quick_init
 
     @quick_init
     @dataclasses.dataclass(frozen=True, slots=True)
@@ -260,3 +260,33 @@ def test_quick_init_keeps_a_frozen_dataclass_frozen():
 
             def __post_init__(self) -> None:
                 pass
+
+
+def test_identity_memo_keeps_small_values_only_while_they_live():
+    """What the codec remembers by identity: small values, their bytes copied when encoded
+    again, and gone with the value (a rejected payload leaves nothing)."""
+    from rings_web.wire.fast import ByIdentity
+    from rings_web.wire.types import MESSAGE, CustomMessage
+
+    memo = ByIdentity(1 << 16, largest=100)
+    small, large = CustomMessage(b"s" * 10), CustomMessage(b"L" * 1000)
+    w = Writer()
+    memo.push(w, small, MESSAGE.push)
+    memo.push(w, large, MESSAGE.push)
+    assert set(memo.new) == {id(small)}
+    calls = []
+    memo.push(w, small, lambda w, v: calls.append(v))  # kept: copied, not encoded
+    assert calls == [] and w.getvalue().count(b"s" * 10) == 2
+    del small
+    assert memo.new == {}
+
+
+def test_memos_are_bounded_by_bytes():
+    from rings_web.wire.fast import ENTRY_BYTES, Weighed
+
+    memo = Weighed(budget=8 * (ENTRY_BYTES + 100), largest=100)
+    for i in range(100):
+        memo.put(i, None, bytes(100))
+    memo.put("large", None, bytes(101))
+    kept = [*memo.new.values(), *memo.old.values()]
+    assert "large" not in memo.new and 0 < len(kept) <= 8 and memo.get(99) == (None, bytes(100))

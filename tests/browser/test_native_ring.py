@@ -16,8 +16,10 @@ import pytest
 
 from _support import wait_until
 from rings_web.crypto import default_backend
+from rings_web.did import Did
 from rings_web.native.jsonrpc import auth_token
 from rings_web.session import LocalKeySigner
+from rings_web.sim.checks import ring_correct
 
 pytestmark = [pytest.mark.browser, pytest.mark.cpython_only]
 pytest.importorskip("aiortc", reason="aiortc is not installed")
@@ -56,9 +58,8 @@ def texts(page) -> list[tuple[str, str]]:
     return [(e["detail"]["from"], e["detail"]["text"]) for e in page.events("message") if e["detail"].get("text")]
 
 
-def ring_correct(successor_of: dict[str, str], predecessor_of: dict[str, str]) -> bool:
-    ids = sorted(successor_of, key=lambda d: int(d, 16))
-    return all(successor_of[d] == ids[(i + 1) % len(ids)] and predecessor_of[d] == ids[i - 1] for i, d in enumerate(ids))
+def _did(text: str | None) -> Did | None:
+    return Did.parse(text) if text else None
 
 
 def test_pages_bootstrap_from_rings_web_run_relay_through_it_connect_and_form_a_ring(open_node, tmp_path):
@@ -101,14 +102,11 @@ def test_pages_bootstrap_from_rings_web_run_relay_through_it_connect_and_form_a_
         nodes = {seed.did: seed, other.did: other}
 
         def ring() -> bool:
-            succ, pred = {}, {}
-            for did, node in nodes.items():
-                info = node.rpc("nodeInfo")
-                succ[did], pred[did] = info["successors"][:1] and info["successors"][0], info["predecessor"]
-            for did, page in ((a1, p1), (a2, p2)):
-                info = page.api("getNodeInfo")
-                succ[did], pred[did] = info["successors"][:1] and info["successors"][0], info.get("predecessor")
-            return ring_correct(succ, pred)
+            infos = {did: node.rpc("nodeInfo") for did, node in nodes.items()}
+            infos.update({did: page.api("getNodeInfo") for did, page in ((a1, p1), (a2, p2))})
+            views = [(_did(d), _did(i["successors"][0] if i["successors"] else None), _did(i.get("predecessor")))
+                     for d, i in infos.items()]
+            return ring_correct(views, sorted(v[0] for v in views))
 
         assert wait_until(ring, 60, 0.5), "the ring of two native nodes and two pages"
         other.rpc("sendSimpleText", a2, "from the other native node")

@@ -9,44 +9,21 @@ bincode layout and JSON name can never drift apart.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Sequence
 
 from ..did import Did
 from ..errors import DecodeError
-from . import base58
 from .buffer import USIZE_MAX, Reader, Writer
+from .compiled import compile_pull, compile_push, quick_init, uuid_of
 
 __all__ = [
     "Codec", "Int", "U8", "U16", "U32", "U64", "USIZE", "U128", "BOOL", "STR", "BYTES",
-    "UUID", "DID", "PUBKEY", "Opt", "Seq", "Map", "Struct", "Field", "Enum", "Variant",
-    "Newtype", "Unit", "Remembered", "Recent", "push_by_identity", "uuid_of", "quick_init",
+    "UuidCodec", "DidCodec", "Opt", "Seq", "Map", "Struct", "Field", "Enum", "Variant",
+    "Newtype", "Unit",
+    "uuid_of", "quick_init",  # from .compiled, where the engine imports them from here
 ]
-
-T = TypeVar("T", bound=type)
-
-
-def quick_init(cls: T) -> T:
-    """Give a frozen slotted dataclass an ``__init__`` that fills its slots directly.
-
-    The generated one calls ``object.__setattr__`` per field, to get past ``frozen``; the
-    slots' own setters do the same job in 60 % of the time (hot path: a few wire objects
-    per frame each way).  The class stays frozen: only ``__init__`` changes.
-    """
-    fields = dataclasses.fields(cls)
-    if not fields or hasattr(cls, "__post_init__") or any(f.default_factory is not dataclasses.MISSING for f in fields):
-        raise TypeError(f"quick_init: {cls.__name__} needs plain fields")
-    scope = {f"_set{i}": getattr(cls, f.name).__set__ for i, f in enumerate(fields)}
-    scope.update({f"_default{i}": f.default for i, f in enumerate(fields) if f.default is not dataclasses.MISSING})
-    params = ", ".join(f.name if f.default is dataclasses.MISSING else f"{f.name}=_default{i}" for i, f in enumerate(fields))
-    body = "".join(f"    _set{i}(self, {f.name})\n" for i, f in enumerate(fields))
-    exec(f"def __init__(self, {params}):\n{body}", scope)
-    init = scope["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init
-    return cls
 
 
 def _type_error(expected: str, got: Any) -> DecodeError:
@@ -148,72 +125,21 @@ class _Bytes(Codec):
             raise DecodeError("invalid value: byte out of range 0..=255") from None
 
 
-class Recent:
-    """A bounded memo that keeps what is in use: two generations of ``size`` entries; when
-    the newer is full it becomes the older (the older is dropped), and a hit in the older
-    generation moves the entry back to the newer one."""
+class UuidCodec(Codec):
+    """uuid 0.8: bincode ``serialize_bytes`` of the 16 bytes; JSON hyphenated lower-case."""
 
-    __slots__ = ("size", "new", "old")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.new: dict = {}
-        self.old: dict = {}
-
-    def get(self, key: Any) -> Any:
-        value = self.new.get(key)
-        if value is None:
-            value = self.old.get(key)
-            if value is not None:
-                self.put(key, value)
-        return value
-
-    def put(self, key: Any, value: Any) -> None:
-        if len(self.new) >= self.size:
-            self.old, self.new = self.new, {}
-        self.new[key] = value
-
-
-_new, _set = object.__new__, object.__setattr__
-
-
-def uuid_of(value: int) -> uuid.UUID:
-    """``uuid.UUID(int=value)`` without its checks (hot path: a new id per frame sent and
-    received); ``value`` must be a 128-bit unsigned integer."""
-    u = _new(uuid.UUID)
-    _set(u, "int", value)
-    _set(u, "is_safe", uuid.SafeUUID.unknown)
-    return u
-
-
-class _Uuid(Codec):
-    """uuid 0.8: bincode ``serialize_bytes`` of the 16 bytes; JSON hyphenated lower-case.
-
-    A forwarded payload keeps its ``tx_id``: decoded ids are remembered (bounded).
-    """
-
-    __slots__ = ("_decoded",)
+    __slots__ = ()
     min_size = 24
-    _LENGTH = (16).to_bytes(8, "little")
-
-    def __init__(self) -> None:
-        self._decoded = Recent(1 << 16)  # 24 encoded bytes -> uuid
+    LENGTH = (16).to_bytes(8, "little")
 
     def pull(self, r: Reader) -> uuid.UUID:
-        pos = r.pos
-        raw = r.data[pos : pos + 24]
-        value = self._decoded.get(raw)
-        if value is None:
-            if len(raw) < 24 or raw[:8] != self._LENGTH:
-                n = len(r.pull_bytes())
-                raise DecodeError(f"uuid: expected 16 bytes, got {n}")
-            value = uuid_of(int.from_bytes(raw[8:], "big"))
-            self._decoded.put(raw, value)
-        r.pos = pos + 24
-        return value
+        raw = r.pull_bytes()
+        if len(raw) != 16:
+            raise DecodeError(f"uuid: expected 16 bytes, got {len(raw)}")
+        return uuid_of(int.from_bytes(raw, "big"))
 
     def push(self, w: Writer, value: uuid.UUID) -> None:
-        w.buf += self._LENGTH + value.bytes
+        w.buf += self.LENGTH + value.bytes
 
     def to_json(self, value: uuid.UUID) -> str:
         return str(value)
@@ -230,65 +156,34 @@ class _Uuid(Codec):
             raise DecodeError(f"invalid UUID {obj[:60]!r}") from None
 
 
-class _Did(Codec):
-    """impl-serde H160: always the string ``0x`` + 40 lower-case hex, also in bincode.
+class DidCodec(Codec):
+    """impl-serde H160: always the string ``0x`` + 40 lower-case hex, also in bincode."""
 
-    Every payload carries eight or more DIDs, mostly the same few: both directions are
-    remembered (bounded), so a known DID costs one dictionary lookup.
-    """
-
-    __slots__ = ("_decoded", "_encoded")
+    __slots__ = ()
     min_size = 50
-    _PREFIX = (42).to_bytes(8, "little") + b"0x"
+    PREFIX = (42).to_bytes(8, "little") + b"0x"
     _HEX = frozenset(b"0123456789abcdefABCDEF")
-
-    def __init__(self) -> None:
-        self._decoded = Recent(1 << 16)  # 50 encoded bytes -> Did
-        self._encoded = Recent(1 << 16)  # Did -> 50 encoded bytes
 
     def pull(self, r: Reader) -> Did:
         pos = r.pos
-        raw = r.data[pos : pos + 50]
-        did = self._decoded.get(raw)
-        if did is None:
-            did = self._parse(r, raw)
+        did = self.parse(r, r.data[pos : pos + 50])
         r.pos = pos + 50
         return did
 
-    def _parse(self, r: Reader, raw: bytes) -> Did:
-        if len(raw) < 50 or raw[:10] != self._PREFIX or not self._HEX.issuperset(raw[10:]):
-            if r.pull_u64() != 42:  # name what is wrong
+    def parse(self, r: Reader, raw: bytes) -> Did:
+        """The DID whose encoding ``raw`` starts at ``r.pos`` (``r`` names what is wrong)."""
+        if len(raw) < 50 or raw[:10] != self.PREFIX or not self._HEX.issuperset(raw[10:]):
+            if r.pull_u64() != 42:
                 raise DecodeError(f"Did: expected a 42-character string at offset {r.pos - 8}")
             raise DecodeError(f"Did expected '0x' + 40 hex digits, got {r.pull_fixed(42)[:60]!r}")
-        did = int.__new__(Did, int(raw[10:], 16))
-        self._decoded.put(raw, did)
-        return did
+        return int.__new__(Did, int(raw[10:], 16))
 
-    def remember(self, size: int) -> None:
-        """Keep up to ``size`` DIDs each way (a simulation of many nodes wants more)."""
-        self._decoded.size = self._encoded.size = size
-
-    def known(self, raws: list[bytes]) -> list[Did] | None:
-        """The DIDs of these 50-byte encodings if all were decoded lately, else None."""
-        new = self._decoded.new
-        dids = [new.get(raw) for raw in raws]
-        if None in dids:
-            get = self._decoded.get
-            dids = [get(raw) for raw in raws]
-        return None if None in dids else dids
-
-    def encoded(self, value: Did) -> bytes:
+    def encode(self, value: Did) -> bytes:
         """The 50 bytes of ``value``."""
-        raw = self._encoded.new.get(value)
-        if raw is None:
-            raw = self._encoded.get(value)
-            if raw is None:
-                raw = self._PREFIX + b"%040x" % value
-                self._encoded.put(value, raw)
-        return raw
+        return self.PREFIX + b"%040x" % value
 
     def push(self, w: Writer, value: Did) -> None:
-        w.buf += self.encoded(value)
+        w.buf += self.encode(value)
 
     def to_json(self, value: Did) -> str:
         return value.hex()
@@ -297,31 +192,8 @@ class _Did(Codec):
         return Did.from_serde(obj)
 
 
-class _PublicKey(Codec):
-    """``PublicKey([u8;33])``: base58-monero-check string in both formats."""
-
-    __slots__ = ()
-    min_size = 8
-
-    def pull(self, r: Reader) -> bytes:
-        return self.from_json(r.pull_str())
-
-    def push(self, w: Writer, value: bytes) -> None:
-        w.push_str(base58.encode_check(value))
-
-    def to_json(self, value: bytes) -> str:
-        return base58.encode_check(value)
-
-    def from_json(self, obj: Any) -> bytes:
-        if type(obj) is not str:
-            raise _type_error("a base58 public key", obj)
-        key = base58.decode_check(obj)
-        if len(key) != 33:
-            raise DecodeError(f"PublicKey: expected 33 bytes, got {len(key)}")
-        return key
-
-
-BOOL, STR, BYTES, UUID, DID, PUBKEY = _Bool(), _Str(), _Bytes(), _Uuid(), _Did(), _PublicKey()
+# the DID and UUID codecs that wire types use are .fast's: the same, with memos
+BOOL, STR, BYTES = _Bool(), _Str(), _Bytes()
 
 
 class Opt(Codec):
@@ -414,50 +286,6 @@ class Map(Codec):
         return {self.key.from_json(k): self.value.from_json(v) for k, v in obj.items()}
 
 
-def push_by_identity(cache: Recent, w: Writer, value: Any, push: Callable[[Writer, Any], None]) -> None:
-    """Write ``value`` with ``push``, or copy its bytes when ``cache`` (``id(value)`` ->
-    ``(value, bytes)``) holds this very object; newly written bytes are kept."""
-    hit = cache.get(id(value))
-    if hit is not None and hit[0] is value:
-        w.buf += hit[1]
-        return
-    start = len(w.buf)
-    push(w, value)
-    cache.put(id(value), (value, bytes(w.buf[start:])))
-
-
-class Remembered(Codec):
-    """``inner`` for immutable values that are often encoded again just as they were decoded
-    (a forwarded payload keeps its message and its origin's signature): the bytes of recent
-    values are kept by identity, and encoding a kept value copies them."""
-
-    __slots__ = ("inner", "min_size", "_bytes")
-
-    def __init__(self, inner: Codec) -> None:
-        self.inner = inner
-        self.min_size = inner.min_size
-        self._bytes = Recent(1 << 14)  # id(value) -> (value, its bytes)
-
-    def keep(self, value: Any, raw: bytes) -> None:
-        """Remember that ``value`` encodes as ``raw``."""
-        self._bytes.put(id(value), (value, raw))
-
-    def pull(self, r: Reader) -> Any:
-        start = r.pos
-        value = self.inner.pull(r)
-        self.keep(value, r.data[start : r.pos])
-        return value
-
-    def push(self, w: Writer, value: Any) -> None:
-        push_by_identity(self._bytes, w, value, self.inner.push)
-
-    def to_json(self, value: Any) -> Any:
-        return self.inner.to_json(value)
-
-    def from_json(self, obj: Any) -> Any:
-        return self.inner.from_json(obj)
-
-
 @dataclass(frozen=True, slots=True)
 class Field:
     """One struct field: Python attribute, codec, and the JSON name when serde renames it."""
@@ -469,23 +297,6 @@ class Field:
     @property
     def key(self) -> str:
         return self.json_name or self.attr
-
-
-def _compile_push(fields: Sequence[tuple[str, Callable]]) -> Callable[[Writer, Any], None]:
-    """``push0(w, v.attr0); push1(w, v.attr1); ...`` without a loop (hot path)."""
-    scope = {f"p{i}": push for i, (_, push) in enumerate(fields)}
-    body = "".join(f"    p{i}(w, v.{attr})\n" for i, (attr, _) in enumerate(fields)) or "    pass\n"
-    exec(f"def push(w, v):\n{body}", scope)
-    return scope["push"]
-
-
-def _compile_pull(cls: type, pulls: list[Callable]) -> Callable[[Reader], Any]:
-    """``lambda r: cls(pull0(r), pull1(r), ...)`` without a list per call (hot path)."""
-    names = {f"p{i}": p for i, p in enumerate(pulls)}
-    args = ", ".join(f"p{i}(r)" for i in range(len(pulls)))
-    scope = {"cls": cls, **names}
-    exec(f"def pull(r):\n    return cls({args})\n", scope)
-    return scope["pull"]
 
 
 class Struct(Codec):
@@ -501,8 +312,8 @@ class Struct(Codec):
         self.cls = cls
         self.fields = tuple(f if isinstance(f, Field) else Field(*f) for f in fields)
         self.min_size = sum(f.codec.min_size for f in self.fields)
-        self._pushes = _compile_push([(f.attr, f.codec.push) for f in self.fields])
-        self._pull = _compile_pull(cls, [f.codec.pull for f in self.fields])
+        self._pushes = compile_push([(f.attr, f.codec.push) for f in self.fields])
+        self._pull = compile_pull(cls, [f.codec.pull for f in self.fields])
 
     def pull(self, r: Reader) -> Any:
         return self._pull(r)

@@ -19,10 +19,10 @@ from typing import Union
 from ..did import Did
 from ..errors import DecodeError
 from .buffer import USIZE_MAX, Reader, Writer
-from .codec import (
-    BOOL, BYTES, DID, PUBKEY, STR, U8, U16, U128, USIZE, UUID,
-    Codec, Enum, Field, Newtype, Opt, Recent, Remembered, Seq, Struct, Unit, Variant, push_by_identity, quick_init,
-)
+from . import base58
+from .codec import BOOL, BYTES, STR, U8, U16, U128, USIZE, Codec, Enum, Field, Newtype, Opt, Seq, Struct, Unit, Variant
+from .compiled import quick_init
+from .fast import DID, UUID, ByIdentity, Remembered, Weighed
 
 #: MultiCall may nest; bound it so hostile input cannot exhaust the stack (0.2.5: unbounded).
 MAX_NESTING = 8
@@ -184,42 +184,44 @@ class _Then(Codec):
 
 
 # -- Message (SPEC §4.5) ---------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+# messages, sessions and verifications are weakly referable: .fast.ByIdentity keeps their
+# bytes only while they live
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class MultiCall:
     messages: tuple["Message", ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class JoinDHT:
     did: Did
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class LeaveDHT:
     did: Did
 
 
 @quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class ConnectNodeSend:
     transport_uuid: str
     offer: HandshakeInfo
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class AlreadyConnected:
     pass
 
 
 @quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class ConnectNodeReport:
     transport_uuid: str
     answer: HandshakeInfo
 
 
 @quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class FindSuccessorSend:
     did: Did
     strict: bool
@@ -227,45 +229,45 @@ class FindSuccessorSend:
 
 
 @quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class FindSuccessorReport:
     did: Did
     handler: ReportHandler
 
 
 @quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class NotifyPredecessorSend:
     did: Did
 
 
 @quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class NotifyPredecessorReport:
     did: Did
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class SearchVNode:
     vid: Did
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class FoundVNode:
     data: tuple[VirtualNode, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class OperateVNode:
     op: VNodeOperation
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class SyncVNodeWithSuccessor:
     data: tuple[VirtualNode, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class CustomMessage:
     """``MaybeEncrypted<CustomMessage>``: ``Plain`` bytes, or an ECIES ``Encrypted`` blob."""
 
@@ -411,6 +413,33 @@ class _Ttl(Codec):
         raise DecodeError("Ttl: expected {\"Some\": ms} or \"Never\"")
 
 
+class _PublicKey(Codec):
+    """``PublicKey([u8;33])``: base58-monero-check string in both formats."""
+
+    __slots__ = ()
+    min_size = 8
+
+    def pull(self, r: Reader) -> bytes:
+        return self.from_json(r.pull_str())
+
+    def push(self, w: Writer, value: bytes) -> None:
+        w.push_str(base58.encode_check(value))
+
+    def to_json(self, value: bytes) -> str:
+        return base58.encode_check(value)
+
+    def from_json(self, obj: Any) -> bytes:
+        if type(obj) is not str:
+            raise DecodeError(f"invalid type: expected a base58 public key, got {repr(obj)[:60]}")
+        key = base58.decode_check(obj)
+        if len(key) != 33:
+            raise DecodeError(f"PublicKey: expected 33 bytes, got {len(key)}")
+        return key
+
+
+PUBKEY = _PublicKey()
+
+
 @dataclass(frozen=True, slots=True)
 class Authorizer:
     did: Did
@@ -438,7 +467,7 @@ AUTHORIZED_INFO = Struct(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Session:
     sig: bytes  # wallet signature over the auth JSON text
     auth: AuthorizedInfo
@@ -449,15 +478,16 @@ class _SessionCodec(Struct):
 
     A session is decoded once and then recognised by its bytes (the key is its first 128
     bytes: the wallet signature and the wallet's DID; the whole encoding must match), and
-    encoded once per Session object.
+    encoded once per Session object.  A session is some 250 bytes: larger ones (only a
+    hostile peer's) are not kept.
     """
 
     __slots__ = ("_decoded", "_encoded")
 
     def __init__(self, *fields) -> None:
         super().__init__(Session, *fields)
-        self._decoded = Recent(4096)  # first 128 bytes -> (Session, all its bytes)
-        self._encoded = Recent(4096)  # id(Session) -> (Session, its bytes)
+        self._decoded = Weighed(4 << 20, 1024)  # first 128 bytes -> (Session, all its bytes): ~8 000
+        self._encoded = ByIdentity(1 << 20, 1024)  # id(Session) -> its bytes
 
     def pull(self, r: Reader) -> Session:
         found = self.known(r.data, r.pos)
@@ -466,12 +496,8 @@ class _SessionCodec(Struct):
             return found[0]
         start = r.pos
         value = super().pull(r)
-        self._decoded.put(r.data[start : start + 128], (value, r.data[start : r.pos]))
+        self._decoded.put(r.data[start : start + 128], value, r.data[start : r.pos])
         return value
-
-    def remember(self, size: int) -> None:
-        """Keep up to ``size`` sessions each way (a simulation of many nodes wants one per node)."""
-        self._decoded.size = self._encoded.size = size
 
     def known(self, data: bytes, pos: int) -> tuple[Session, int] | None:
         """The session encoded at ``data[pos:]`` and where it ends, if decoded lately."""
@@ -481,7 +507,7 @@ class _SessionCodec(Struct):
         return None
 
     def push(self, w: Writer, value: Session) -> None:
-        push_by_identity(self._encoded, w, value, super().push)
+        self._encoded.push(w, value, super().push)
 
 
 SESSION = _SessionCodec(("sig", BYTES), ("auth", AUTHORIZED_INFO))
@@ -524,7 +550,7 @@ RELAY = _RelayCodec(MessageRelay, ("path", Seq(DID)), ("next_hop", DID), ("desti
 
 
 @quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class MessageVerification:
     session: Session
     ttl_ms: int  # usize
@@ -600,7 +626,7 @@ class _PayloadCodec(Struct):
         v = VERIFICATION.pull(r)
         start = r.pos
         ov = VERIFICATION.pull(r)
-        self._origin.keep(ov, r.data[start : r.pos])
+        self._origin.keep(ov, r.data, start, r.pos)
         return MessagePayload(message, tx_id, addr, relay, v, ov)
 
     def push(self, w: Writer, value: MessagePayload) -> None:

@@ -9,6 +9,8 @@ workers``, so every process knows where any node lives; partition 0 is the calle
 the others are worker processes (spawned: they inherit nothing of the caller's state).
 
 The same seed and worker count give the same run (a different count, a different run).
+A partition holds its nodes in a :class:`~.simulator.Simulator` and talks to it through its
+public interface for nodes held elsewhere (``place``/``index``, ``outbox``, ``apply``).
 CPython tooling.
 """
 
@@ -28,33 +30,29 @@ from ..engine.config import Config
 from ..engine.node import Node
 from ..errors import InvalidArgument
 from ..session.signers import LocalKeySigner
-from ..wire.codec import DID
-from ..wire.types import SESSION
-from .simulator import _RECEIVE, START_MS, Simulator, _Endpoint
+from .simulator import START_MS, Simulator
 
 __all__ = ["ParallelSimulator", "Partition"]
 
 
-class Partition(Simulator):
-    """The nodes of one process; effects on other partitions' nodes wait in :attr:`outbox`."""
+class Partition:
+    """The nodes of one process, in a :class:`~.simulator.Simulator` of their own (``sim``)
+    whose effects on other partitions' nodes it hands over; it runs the coordinator's
+    commands and the handshake steps that cross partitions."""
 
     def __init__(self, index: int, workers: int, seed: int, latency_ms: tuple[int, int], config: Config,
                  insecure_fast: bool) -> None:
-        super().__init__(seed=f"{seed}/{index}", latency_ms=latency_ms, config=config, insecure_fast=insecure_fast)
         self.index, self.workers = index, workers
-        # the codec's memos are sized for one node's peers; a partition sees every node's
-        # session and DID, and the lookups' targets (7 % of a 10 000-node run without this)
-        SESSION.remember(1 << 15)
-        DID.remember(1 << 18)
+        self.sim = Simulator(seed=f"{seed}/{index}", latency_ms=latency_ms, config=config,
+                             insecure_fast=insecure_fast, place=self.place, index=index)
+        self.sim.on_event = self._keep
         self.window = latency_ms[0]
         self.collecting = False
         self.finished: list[tuple[int, Any]] = []  # (node, event) of requests finished while collecting
         self.applied: list[int] = []  # offerers that applied their answer
-        self.on_event = self._keep
         self._cpu_start = time.process_time()
         self.idle = 0.0  # CPU seconds this process spent polling for the others (not work)
-        self._kinds: dict[str, Callable] = {"open": self._remote_open, "closed": self._remote_closed,
-                                            "answer": self._answer, "accept": self._accept}
+        self._steps: dict[str, Callable] = {"answer": self._answer, "accept": self._accept}
 
     def place(self, did: int) -> int:
         return int(did) % self.workers
@@ -64,85 +62,57 @@ class Partition(Simulator):
         """Take the effects other partitions had on ours, run ``cmd``, and return its
         result with our effects on others, what finished meanwhile, the frames we sent and
         our process's CPU seconds so far (polling for the others left out)."""
-        self._deliver(inbox)
+        sim = self.sim
+        sim.apply(inbox, self._steps)
         result = getattr(self, "cmd_" + cmd)(*args)
-        out, finished, applied = self.outbox, self.finished, self.applied
-        self.outbox, self.finished, self.applied = {}, [], []
-        return result, out, finished, applied, self.frames_sent, time.process_time() - self._cpu_start - self.idle
+        out, finished, applied = sim.outbox, self.finished, self.applied
+        sim.outbox, self.finished, self.applied = {}, [], []
+        return result, out, finished, applied, sim.frames_sent, time.process_time() - self._cpu_start - self.idle
 
     def cmd_run(self, end: int) -> None:
-        self._run(end, None)
+        self.sim.run_to(end)
 
     def cmd_add(self, secret: bytes, did: Did, node_seed: int) -> None:
-        node = self.add_node(self.make_session(secret, did), node_seed=node_seed)
+        node = self.sim.add_node(self.sim.make_session(secret, did), node_seed=node_seed)
         if node.me != did:  # pragma: no cover - the coordinator derives the same address
             raise RuntimeError(f"node {node.me.hex()} placed as {did.hex()}")
 
     def cmd_offer(self, a: Did, b: Did) -> None:
         """Start a manual handshake from ``a`` to ``b`` (the steps cross partitions)."""
-        node = self.nodes[a]
-        rid = self.call(node, lambda n: n.create_offer(self.now))
-        self._when_done(node, rid, lambda offer: self._toward(b, "answer", (offer, a)))
+        sim = self.sim
+        node = sim.nodes[a]
+        rid = sim.call(node, lambda n: n.create_offer(sim.now))
+        sim.when_done(node, rid, lambda offer: self._toward(b, "answer", (offer, a)))
 
     def cmd_call(self, did: Did, method: str, args: tuple) -> Any:
-        return self.call(self.nodes[did], lambda n: getattr(n, method)(*args, self.now))
+        sim = self.sim
+        return sim.call(sim.nodes[did], lambda n: getattr(n, method)(*args, sim.now))
 
     def cmd_fail(self, did: Did) -> None:
-        self.fail(did)
+        self.sim.fail(did)
 
     def cmd_collect(self, on: bool) -> None:
         self.collecting = on
 
     def cmd_gather(self, fn: Callable, args: tuple) -> Any:
-        return fn(list(self.nodes.values()), *args)
+        return fn(list(self.sim.nodes.values()), *args)
 
-    # -- effects crossing partitions ------------------------------------------------------------
-    def _deliver(self, inbox: list) -> None:
-        for t, did, kind, args in inbox:
-            if kind == "frames":
-                tid, frames = args
-                self._bucket(t).extend((did, _RECEIVE, (tid, frame)) for frame in frames)
-            elif did in self.nodes:
-                self._schedule(t, (did, self._kinds[kind], args))
-            elif kind == "open":  # the answerer failed meanwhile: the offerer's end closes
-                _, peer, peer_tid, src = args
-                self._away(src, (t + self._latency(), peer, "closed", (peer_tid,)))
-
+    # -- handshake steps crossing partitions ----------------------------------------------------
     def _toward(self, did: Did, kind: str, args: tuple) -> None:
         """A handshake step for node ``did``: now if it is ours, after one window if not."""
-        part = self.place(did)
+        part, sim = self.place(did), self.sim
         if part == self.index:
-            self._at(0, did, self._kinds[kind], *args)
+            sim.at(sim.now, did, self._steps[kind], *args)
         else:
-            self._away(part, (self.now + self.window, int(did), kind, args))
+            sim.outbox.setdefault(part, []).append((sim.now + self.window, int(did), kind, args))
 
     def _answer(self, node: Node, offer: Any, offerer: Did, now: int) -> None:
         rid = node.answer_offer(offer, now)
-        self._when_done(node, rid, lambda answer: self._toward(offerer, "accept", (answer,)))
+        self.sim.when_done(node, rid, lambda answer: self._toward(offerer, "accept", (answer,)))
 
     def _accept(self, node: Node, answer: Any, now: int) -> None:
         node.accept_answer(answer, now)
         self.applied.append(int(node.me))
-
-    def _open_link(self, me: Did, transport_id: str, far: _Endpoint) -> None:
-        part = self.place(far.node)
-        if part == self.index:
-            return super()._open_link(me, transport_id, far)
-        self._links[me][transport_id] = _Endpoint(int(far.node), far.transport_id, part)  # an int pickles fast
-        delay = self._latency()
-        self._at(delay, me, Node.transport_open, transport_id)
-        self._away(part, (self.now + delay, int(far.node), "open", (far.transport_id, int(me), transport_id, self.index)))
-
-    def _remote_open(self, node: Node, tid: str, peer: int, peer_tid: str, src: int, now: int) -> None:
-        if tid not in node.transport_ids:  # closed before the link opened: so does the far end
-            self._away(src, (now + self._latency(), peer, "closed", (peer_tid,)))
-            return
-        self._links[node.me][tid] = _Endpoint(peer, peer_tid, src)
-        node.transport_open(tid, now)
-
-    def _remote_closed(self, node: Node, tid: str, now: int) -> None:
-        self._links[node.me].pop(tid, None)
-        node.transport_closed(tid, now)
 
     def _keep(self, did: Did, event: Any) -> None:
         if self.collecting and hasattr(event, "request_id"):
@@ -178,7 +148,7 @@ class _Crashed(tuple):
 
 def _serve(conn, index: int, *args) -> None:
     part = Partition(index, *args)
-    gc.set_threshold(100_000, 50, 100)  # millions of small objects, few in cycles (see rings_web.sim)
+    gc.set_threshold(100_000, 50, 100)  # millions of small objects, few in cycles (see .cli)
     spin = _spins(part.workers)
     try:
         while True:

@@ -7,6 +7,12 @@ gives the same run.
 
 For large networks ``insecure_fast=True`` replaces signatures with zeros and trusts every
 payload (the codec still runs) -- never use it outside simulation.
+
+A simulator may hold only some of a network's nodes, other simulators (processes, see
+:mod:`.parallel`) the rest: ``place(did)`` names the simulator that holds a node, ``index``
+is this one's.  What our nodes do to a node elsewhere waits in :attr:`Simulator.outbox` as
+effects ``(at, node, kind, args)`` -- a link's "frames", "open" and "closed" -- and
+:meth:`Simulator.apply` takes the effects the others had on ours.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from ..session.manager import SessionManager
 from ..session.signers import LocalKeySigner
 from ..wire.types import HandshakeInfo, MessagePayload, Session
 
-__all__ = ["Simulator", "TrustingVerifier", "START_MS"]
+__all__ = ["Simulator", "TrustingVerifier", "Endpoint", "START_MS"]
 
 START_MS = 1_800_000_000_000
 
@@ -45,10 +51,12 @@ class TrustingVerifier(Verifier):
 
 
 @dataclass(slots=True)
-class _Endpoint:
+class Endpoint:
+    """The far end of a link: its node and that node's transport id."""
+
     node: Did
     transport_id: str
-    remote: int | None = None  # the partition holding ``node`` when another process does (parallel driver)
+    remote: int | None = None  # the simulator holding ``node`` when it is not this one
 
 
 class Simulator:
@@ -59,11 +67,15 @@ class Simulator:
         latency_ms: ``(low, high)`` one-way delay of a frame.
         config: the nodes' configuration.
         insecure_fast: zero signatures and trusting verifiers, for large N.
+        place: names the simulator holding a node (nodes split over several); None: all here.
+        index: this simulator's name among them.
     """
 
-    def __init__(self, seed: int = 0, latency_ms: tuple[int, int] = (5, 30), config: Config = Config(),
-                 insecure_fast: bool = False, crypto: CryptoBackend | None = None) -> None:
+    def __init__(self, seed: int | str = 0, latency_ms: tuple[int, int] = (5, 30), config: Config = Config(),
+                 insecure_fast: bool = False, crypto: CryptoBackend | None = None,
+                 place: Callable[[int], int] | None = None, index: int = 0) -> None:
         self.rng = random.Random(seed)
+        self.place, self.index = place, index
         self.now = START_MS
         self.latency_ms = latency_ms
         self.config = config
@@ -77,10 +89,10 @@ class Simulator:
         # of those times (a time may appear again after its events ran: it is skipped then)
         self._due: dict[int, deque] = {}
         self._times: list[int] = []
-        self._links: dict[Did, dict[str, _Endpoint]] = {}  # node -> its transport id -> far end
+        self._links: dict[Did, dict[str, Endpoint]] = {}  # node -> its transport id -> far end
         self._timers: dict[Did, int] = {}
         self._then: dict[tuple[Did, int], Callable[[object], None]] = {}  # (node, request id) -> next step
-        #: effects on other processes' nodes: partition -> ``(at, node, kind, args)`` (parallel driver)
+        #: effects on nodes elsewhere: their simulator -> ``(at, node, kind, args)``, in order
         self.outbox: dict[int, list[tuple]] = {}
 
     # -- building -----------------------------------------------------------------------------
@@ -133,13 +145,13 @@ class Simulator:
             applied.append(True)
 
         def offered(offer) -> None:
-            self._when_done(b, self.call(b, lambda n: n.answer_offer(offer, self.now)), answered)
+            self.when_done(b, self.call(b, lambda n: n.answer_offer(offer, self.now)), answered)
 
-        self._when_done(a, self.call(a, lambda n: n.create_offer(self.now)), offered)
+        self.when_done(a, self.call(a, lambda n: n.create_offer(self.now)), offered)
         if wait:
             self.run_until(lambda: bool(applied), max_ms=60_000)
 
-    def _when_done(self, node: Node, rid: int, then: Callable[[object], None]) -> None:
+    def when_done(self, node: Node, rid: int, then: Callable[[object], None]) -> None:
         """Call ``then(value)`` once request ``rid`` succeeds (a failed step ends the chain)."""
         done = next((e for e in self.events[node.me] if isinstance(e, RequestDone) and e.request_id == rid), None)
         if done is not None:
@@ -164,6 +176,10 @@ class Simulator:
 
     def run_for(self, ms: int) -> None:
         self._run(self.now + ms, None)
+
+    def run_to(self, end: int) -> None:
+        """Advance to virtual time ``end``."""
+        self._run(end, None)
 
     def run_until(self, done: Callable[[], bool], max_ms: int = 600_000) -> bool:
         """Advance until ``done()`` holds (checked after every step) or ``max_ms`` pass."""
@@ -211,6 +227,11 @@ class Simulator:
     def _at(self, delay: int, did: Did, method: Callable, *args) -> None:
         """At ``now + delay``, call ``method(node, *args, now)`` on node ``did``."""
         self._schedule(self.now + delay, (did, method, args))
+
+    def at(self, t: int, did: Did, method: Callable, *args) -> None:
+        """At virtual time ``t`` (not before now), call ``method(node, *args, now)`` on node
+        ``did`` if it still runs, then let the node act."""
+        self._schedule(t, (did, method, args))
 
     def _schedule(self, t: int, event: tuple) -> None:
         self._bucket(t).append(event)
@@ -267,22 +288,55 @@ class Simulator:
             self._timers[me] = timer
             self._schedule(timer, (me, None, ()))
 
-
-    def _open_link(self, me: Did, transport_id: str, far: _Endpoint) -> None:
+    def _open_link(self, me: Did, transport_id: str, far: Endpoint) -> None:
         """``me`` applied the answer of ``far``: both ends open after one latency."""
+        part = self.index if self.place is None else self.place(far.node)
+        if part != self.index:
+            self._links[me][transport_id] = Endpoint(int(far.node), far.transport_id, part)  # an int pickles fast
+            delay = self._latency()
+            self._at(delay, me, Node.transport_open, transport_id)
+            self._away(part, (self.now + delay, int(far.node), "open", (far.transport_id, int(me), transport_id, self.index)))
+            return
         if far.node not in self.nodes:
             return
         self._links[me][transport_id] = far
-        self._links[far.node][far.transport_id] = _Endpoint(me, transport_id)
+        self._links[far.node][far.transport_id] = Endpoint(me, transport_id)
         delay = self._latency()
         self._at(delay, me, Node.transport_open, transport_id)
         self._at(delay, far.node, Node.transport_open, far.transport_id)
 
     def _away(self, partition: int, effect: tuple) -> None:
-        """An effect on a node of another partition (parallel driver)."""
+        """An effect on a node another simulator holds."""
         self.outbox.setdefault(partition, []).append(effect)
 
-    def _unlink(self, far: _Endpoint, delay: int) -> None:
+    # -- effects from nodes elsewhere -----------------------------------------------------------
+    def apply(self, effects: list[tuple], steps: dict[str, Callable] | None = None) -> None:
+        """Schedule the effects ``(at, node, kind, args)`` other simulators' nodes had on
+        ours, in order: a link's "frames", "open" and "closed", and any other ``kind`` as
+        ``steps[kind](node, *args, now)`` (a node that has failed meanwhile misses them)."""
+        for t, did, kind, args in effects:
+            if kind == "frames":
+                tid, frames = args
+                self._bucket(t).extend((did, _RECEIVE, (tid, frame)) for frame in frames)
+            elif did in self.nodes:
+                method = self._remote_open if kind == "open" else self._remote_closed if kind == "closed" else steps[kind]
+                self._schedule(t, (did, method, args))
+            elif kind == "open":  # the answerer failed meanwhile: the offerer's end closes
+                _, peer, peer_tid, src = args
+                self._away(src, (t + self._latency(), peer, "closed", (peer_tid,)))
+
+    def _remote_open(self, node: Node, tid: str, peer: int, peer_tid: str, src: int, now: int) -> None:
+        if tid not in node.transport_ids:  # closed before the link opened: so does the far end
+            self._away(src, (now + self._latency(), peer, "closed", (peer_tid,)))
+            return
+        self._links[node.me][tid] = Endpoint(peer, peer_tid, src)
+        node.transport_open(tid, now)
+
+    def _remote_closed(self, node: Node, tid: str, now: int) -> None:
+        self._links[node.me].pop(tid, None)
+        node.transport_closed(tid, now)
+
+    def _unlink(self, far: Endpoint, delay: int) -> None:
         """Our end of a link is gone: the far end notices after ``delay``."""
         if far.remote is not None:
             self._away(far.remote, (self.now + delay, far.node, "closed", (far.transport_id,)))
@@ -303,12 +357,12 @@ def _token(node: Did, transport_id: str, kind: str) -> HandshakeInfo:
     return HandshakeInfo(f'{{"sdp": "memory:{node.hex()}:{transport_id}", "type": "{kind}"}}')
 
 
-def _parse_token(info: HandshakeInfo) -> _Endpoint | None:
+def _parse_token(info: HandshakeInfo) -> Endpoint | None:
     parts = info.sdp.split('"')
     fields = parts[3].split(":", 2) if len(parts) == 9 and parts[1] == "sdp" else []
     if len(fields) != 3 or fields[0] != "memory":
         return None
     try:
-        return _Endpoint(Did.parse(fields[1]), fields[2])
+        return Endpoint(Did.parse(fields[1]), fields[2])
     except ValueError:
         return None

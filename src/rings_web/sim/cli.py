@@ -15,7 +15,7 @@ Phases, all on a virtual clock (frames really encoded, chunked and decoded):
    every stored item from a random live node.
 
 Prints one JSON object.  ``--workers N`` spreads the nodes over N processes (same seed and
-N, same run; see :mod:`rings_web.drivers.parallel`).  ``--mode fast`` (the default above 100 nodes) replaces signatures
+N, same run; see :mod:`rings_web.sim.parallel`).  ``--mode fast`` (the default above 100 nodes) replaces signatures
 with zeros and trusts every payload: an insecure simulation-only mode, clearly not the wire
 protocol's security, that keeps the real codec.
 """
@@ -28,42 +28,17 @@ import gc
 import json
 import math
 import statistics
-import sys
 import time
 
-from .did import Did
-from .drivers.parallel import ParallelSimulator
-from .engine.config import Config
-from .engine.events import RequestDone
-from .wire import base58
-from .wire.types import Overwrite, VirtualNode
+from ..did import Did
+from ..engine.config import Config
+from ..engine.events import RequestDone
+from ..wire import base58
+from ..wire.types import Overwrite, VirtualNode
+from .checks import engines_ring_correct, fingers_correct, peer_counts
+from .parallel import ParallelSimulator
 
 __all__ = ["main", "run"]
-
-
-def ring_correct(nodes, ids: list[Did]) -> bool:
-    n = len(ids)
-    pos = {d: i for i, d in enumerate(ids)}
-    return all(
-        node.ring.successors.first() == ids[(pos[node.me] + 1) % n] and node.ring.predecessor == ids[pos[node.me] - 1]
-        for node in nodes
-    ) if n > 1 else True
-
-
-def fingers_correct(nodes, ids: list[Did]) -> bool:
-    """Every finger slot holds the first node at or after ``self + 2^k`` (None if that is self)."""
-    for node in nodes:
-        slots = node.ring.fingers.slots
-        for k in range(160):
-            want = ids[bisect.bisect_left(ids, node.me + (1 << k)) % len(ids)]
-            if slots[k] != (None if want == node.me else want):
-                return False
-    return True
-
-
-def peer_counts(nodes) -> tuple[int, int]:
-    """Links held in all, and nodes."""
-    return sum(len(n.peers) for n in nodes), len(nodes)
 
 
 def run(nodes: int, lookups: int, churn: float, seed: int, items: int | None = None, mode: str | None = None,
@@ -105,7 +80,7 @@ def _run(sim: ParallelSimulator, nodes: int, lookups: int, churn: float, seed: i
     ids = sorted(members)
     ring_rounds = finger_rounds = None
     for rnd in range(max_rounds + 1):
-        if ring_rounds is None and all(sim.gather(ring_correct, ids)):
+        if ring_rounds is None and all(sim.gather(engines_ring_correct, ids)):
             ring_rounds = rnd
         if finger_rounds is None and all(sim.gather(fingers_correct, ids)):
             finger_rounds = rnd
@@ -203,7 +178,3 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(run(ns.nodes, ns.lookups, ns.churn, ns.seed, ns.items, ns.mode, ns.interval, ns.join_rate,
                          max_rounds=ns.max_rounds, successors=ns.successors, workers=ns.workers)))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
