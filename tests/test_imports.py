@@ -3,8 +3,8 @@
 The graph is built from the source with ``ast`` (nothing is imported): ``import a.b`` and
 ``from a import b`` are edges to the module ``a.b`` when that module exists, else to ``a``;
 relative imports resolve against the importing module's package.  Imports under
-``if TYPE_CHECKING:`` are left out: they never run (the engine's parts name ``Node`` in their
-type hints that way, while ``Node`` builds them).
+``if TYPE_CHECKING:`` are left out: they never run (the engine's parts name ``Engine`` in their
+type hints that way, while ``Engine`` builds them).
 """
 
 from __future__ import annotations
@@ -96,9 +96,9 @@ def test_the_graph_sees_function_level_and_relative_imports():
     edges = graph()
     assert "rings_web.did" in edges["rings_web.client"]
     assert "rings_web.errors" in edges["rings_web.wire.buffer"]
-    # links.py names Node under TYPE_CHECKING only; node.py imports links for real
-    assert "rings_web.engine.links" in edges["rings_web.engine.node"]
-    assert "rings_web.engine.node" not in edges["rings_web.engine.links"]
+    # links.py names Engine under TYPE_CHECKING only; core.py imports links for real
+    assert "rings_web.engine.links" in edges["rings_web.engine.core"]
+    assert "rings_web.engine.core" not in edges["rings_web.engine.links"]
 
 
 def test_no_import_cycle_in_rings_web():

@@ -1,4 +1,4 @@
-"""Node configuration."""
+"""Engine configuration."""
 
 from __future__ import annotations
 

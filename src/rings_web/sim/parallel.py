@@ -27,7 +27,7 @@ from typing import Any, Callable
 from ..crypto import default_backend
 from ..did import Did
 from ..engine.config import Config
-from ..engine.node import Node
+from ..engine.core import Engine
 from ..errors import InvalidArgument
 from ..session.signers import LocalKeySigner
 from .simulator import START_MS, Simulator
@@ -106,11 +106,11 @@ class Partition:
         else:
             sim.outbox.setdefault(part, []).append((sim.now + self.window, int(did), kind, args))
 
-    def _answer(self, node: Node, offer: Any, offerer: Did, now: int) -> None:
+    def _answer(self, node: Engine, offer: Any, offerer: Did, now: int) -> None:
         rid = node.answer_offer(offer, now)
         self.sim.when_done(node, rid, lambda answer: self._toward(offerer, "accept", (answer,)))
 
-    def _accept(self, node: Node, answer: Any, now: int) -> None:
+    def _accept(self, node: Engine, answer: Any, now: int) -> None:
         node.accept_answer(answer, now)
         self.applied.append(int(node.me))
 
