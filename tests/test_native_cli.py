@@ -41,7 +41,8 @@ def test_init_writes_config_and_a_private_key(tmp_path):
     key = tmp_path / "node.key"
     assert key.stat().st_mode & 0o777 == 0o600
     assert key.read_text().strip() not in out.stdout + out.stderr  # never printed
-    assert json.loads(cfg.read_text())["bind"] == "127.0.0.1:50000"
+    written = json.loads(cfg.read_text())
+    assert written["bind"] == "127.0.0.1:50000" and (written["tls_cert"], written["tls_key"]) == ("", "")
     again = subprocess.run([*RINGS, "init", "--config", str(cfg)], capture_output=True, text=True, timeout=60)
     assert again.returncode == 2 and "not overwriting" in again.stderr
 
@@ -62,7 +63,7 @@ def test_run_serves_status_and_json_rpc_and_stops_cleanly(tmp_path):
     assert '"stopping"' in err and (tmp_path / "node.key").read_text().strip() not in err
 
 
-@pytest.mark.parametrize("command", ["decode", "demo", "init", "run"])
+@pytest.mark.parametrize("command", ["decode", "demo", "init", "run", "doctor"])
 def test_every_command_has_help(command):
     out = subprocess.run([*RINGS, command, "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "usage:" in out.stdout

@@ -86,6 +86,19 @@ def cmd_run(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(ns: argparse.Namespace) -> int:
+    from .doctor import diagnose
+    from .node import NodeConfig
+
+    checks = asyncio.run(diagnose(NodeConfig.load(ns.config), ns.timeout))
+    for check in checks:
+        print(check, flush=True)
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        print(f"rings-web doctor: {len(failed)} of {len(checks)} checks failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def _rpc(ns: argparse.Namespace, method: str, params) -> object:
     """Call the running node named by ``--config`` (its bind address and key) over JSON-RPC."""
     import json
@@ -95,18 +108,19 @@ def _rpc(ns: argparse.Namespace, method: str, params) -> object:
     from ..crypto import default_backend
     from ..session import LocalKeySigner
     from .jsonrpc import auth_token
+    from .http_client import client_context, node_url
     from .node import NodeConfig, _load_key
 
     config = NodeConfig.load(ns.config)
     signer = LocalKeySigner(_load_key(config))
-    host, _, port = (ns.url or config.bind).removeprefix("http://").rstrip("/").rpartition(":")
+    url = node_url(config, ns.url)
     body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
-    req = urllib.request.Request(f"http://{host}:{port}/", data=body, headers={
+    req = urllib.request.Request(url, data=body, headers={
         "content-type": "application/json", "x-signature": auth_token(signer.sign_digest, default_backend(), signer.address)})
     try:
-        reply = json.loads(urllib.request.urlopen(req, timeout=30).read())
+        reply = json.loads(urllib.request.urlopen(req, timeout=30, context=client_context(config.tls_ca_file or None)).read())
     except (urllib.error.URLError, OSError, ValueError) as e:
-        raise RingsError(f"cannot reach the node at {host}:{port}: {e}") from None
+        raise RingsError(f"cannot reach the node at {url}: {e}") from None
     if "error" in reply:
         raise RingsError(f"{reply['error'].get('message')} (JSON-RPC {reply['error'].get('code')})")
     return reply.get("result")
@@ -156,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="rings-web.json", help="config file (see init)")
     p.add_argument("--bind", help="host:port for JSON-RPC (default from the config, 127.0.0.1:50000)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("doctor", help="check a node's config: key, TLS, candidates, STUN, TURN, JSON-RPC",
+                       description="Check a config as an operator would, one line per check (ok/FAIL and why): the "
+                                   "node key, the TLS certificate, the host candidates aiortc offers, each STUN server "
+                                   "(mapped address), each TURN server (an allocation with its credentials) and the "
+                                   "JSON-RPC endpoint (GET /status, if the node runs). Exit 0 when all pass, 1 if not.")
+    p.add_argument("--config", default="rings-web.json", help="config file (see init)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds each check may take (default 5)")
+    p.set_defaults(func=cmd_doctor)
 
     client = argparse.ArgumentParser(add_help=False)
     client.add_argument("--config", default="rings-web.json", help="the running node's config (address and key)")

@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+import ssl
 from typing import Callable
 
 import h11
 
 from .. import __version__
+from ..errors import InvalidArgument
 from .jsonrpc import INTERNAL_ERROR, INVALID_REQUEST, JsonRpc
 
-__all__ = ["HttpServer"]
+__all__ = ["HttpServer", "tls_context"]
 
 CORS = [
     (b"access-control-allow-origin", b"*"),
@@ -45,15 +47,16 @@ class _Refused(Exception):
 
 
 class HttpServer:
-    """Serve ``rpc`` on ``host:port`` (127.0.0.1 by default; port 0 picks a free one).
+    """Serve ``rpc`` on ``host:port`` (127.0.0.1 by default; port 0 picks a free one), over TLS
+    when ``tls`` is given (:func:`tls_context`).
 
     ``log(event, fields)`` hears about floods and unexpected errors.
     """
 
     def __init__(self, rpc: JsonRpc, host: str = "127.0.0.1", port: int = 50000, max_body: int = 1 << 20,
                  request_timeout: float = 30.0, max_connections: int = 1000, max_buffered: int = 64 << 20,
-                 log: Callable[[str, dict], None] = _no_log) -> None:
-        self.rpc, self.host, self.port, self.log = rpc, host, port, log
+                 log: Callable[[str, dict], None] = _no_log, tls: ssl.SSLContext | None = None) -> None:
+        self.rpc, self.host, self.port, self.log, self.tls = rpc, host, port, log, tls
         self.max_body, self.request_timeout, self.max_buffered = max_body, request_timeout, max_buffered
         # half the descriptors at most: accept() failing with EMFILE logged a traceback per try (15 MB a minute)
         fds = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -65,7 +68,9 @@ class HttpServer:
         self._shed: int | None = None  # connections dropped in the current flood; None = no flood
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port, backlog=512)
+        # a TLS handshake must end within request_timeout too (asyncio's default is 60 s)
+        handshake = {"ssl": self.tls, "ssl_handshake_timeout": self.request_timeout} if self.tls else {}
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, backlog=512, **handshake)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -78,7 +83,7 @@ class HttpServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/"
 
     def _make_room(self) -> bool:
         """At the cap: drop the connection waiting longest for its request (False: none waits)."""
@@ -212,6 +217,21 @@ class HttpServer:
             reply = await self.rpc.dispatch(body, headers)
             return 200, reply or b"", b"application/json"
         return 404, b"not found", b"text/plain"
+
+
+def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """A server context from a PEM certificate chain and its key (TLS 1.2 at least).
+
+    Raises:
+        InvalidArgument: a file is missing or unreadable, not PEM, or the key does not match.
+    """
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except OSError as e:  # ssl.SSLError is an OSError; FileNotFoundError has no useful str() beyond strerror
+        detail = e.strerror if e.strerror and not isinstance(e, ssl.SSLError) else getattr(e, "reason", None) or str(e)
+        raise InvalidArgument(f"cannot load the TLS certificate {cert_file} and key {key_file}: {detail}") from None
+    return context
 
 
 def _check_head(head: bytes, max_body: int) -> None:

@@ -9,6 +9,7 @@ import resource
 import signal
 import sys
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ..api_events import ApiEvent, Message
@@ -47,6 +48,12 @@ class NodeConfig:
     services: list[dict] = field(default_factory=list)
     """HTTP services peers may call through this node (``sendHttpRequestMessage``):
     ``[{"name": "ipfs", "url": "http://127.0.0.1:5001"}]``; only these are reachable."""
+    tls_cert: str = ""
+    """PEM certificate chain for JSON-RPC over TLS (https://); with ``tls_key``; empty: plain http."""
+    tls_key: str = ""
+    """PEM private key of ``tls_cert`` (keep it mode 0600)."""
+    tls_ca_file: str = ""
+    """PEM CA certificates trusted for https:// seeds besides the system's; empty: the system's only."""
 
     @classmethod
     def load(cls, path: str | Path) -> "NodeConfig":
@@ -58,8 +65,8 @@ class NodeConfig:
             raise InvalidArgument(f"config {path} must be a JSON object")
         config = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
         base = Path(path).resolve().parent  # relative paths are relative to the config file
-        for name in ("key_file", "storage_file"):
-            if not Path(getattr(config, name)).is_absolute():
+        for name in ("key_file", "storage_file", "tls_cert", "tls_key", "tls_ca_file"):
+            if getattr(config, name) and not Path(getattr(config, name)).is_absolute():
                 setattr(config, name, str(base / getattr(config, name)))
         return config
 
@@ -106,7 +113,7 @@ def _services(config: NodeConfig) -> dict[str, str]:
 async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM); prints one ``listening`` line on stdout."""
     from ..transport.aiortc import AiortcTransport, use_host_addresses
-    from .http import HttpServer
+    from .http import HttpServer, tls_context
     from .http_client import http_post_json
     from .services import HttpServices
     from .jsonrpc import JsonRpc, auth_token
@@ -115,6 +122,11 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     host, _, port = config.bind.rpartition(":")
     if not port.isdigit() or int(port) > 65535:
         raise InvalidArgument(f"bind must be host:port, got {config.bind!r}")
+    if bool(config.tls_cert) != bool(config.tls_key):
+        raise InvalidArgument("tls_cert and tls_key go together: set both (https) or neither (http)")
+    tls = tls_context(config.tls_cert, config.tls_key) if config.tls_cert else None
+    if config.tls_ca_file and not Path(config.tls_ca_file).is_file():
+        raise InvalidArgument(f"tls_ca_file {config.tls_ca_file} is not a file")
     if config.host_addresses:
         use_host_addresses(config.host_addresses)
     _more_descriptors()
@@ -124,12 +136,12 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     transport = AiortcTransport(config.ice_servers)
     client = await start_client(signer, transport, config=Config(stabilize_interval_ms=config.stabilize_interval_ms),
                                 storage=open_store(config.storage_file, config.storage_max_bytes),
-                                http_post=http_post_json, crypto=crypto)
+                                http_post=partial(http_post_json, ca_file=config.tls_ca_file or None), crypto=crypto)
     client.on(_log_event)
     token = auth_token(signer.sign_digest, crypto, client.address)  # by the node key (SPEC §7.2)
     rpc = JsonRpc(client, token, log=_log)
     HttpServices(client, _services(config), log=_log)
-    server = HttpServer(rpc, host or "127.0.0.1", int(port), log=_log)
+    server = HttpServer(rpc, host or "127.0.0.1", int(port), log=_log, tls=tls)
     await server.start()
     print(json.dumps({"event": "listening", "url": server.url, "did": client.address.hex()}), flush=True)
     stop = stop or asyncio.Event()
