@@ -16,7 +16,7 @@ from .did import Did
 from .errors import DecodeError, InvalidArgument
 from .message.backend import HttpRequest
 
-__all__ = ["did", "text", "data", "u16", "index", "http_url", "http_request", "base64_bytes", "MAX_HTTP_TIMEOUT_MS"]
+__all__ = ["did", "text", "data", "flag", "u16", "index", "http_url", "http_request", "base64_bytes", "MAX_HTTP_TIMEOUT_MS"]
 
 MAX_HTTP_TIMEOUT_MS = 300_000
 
@@ -47,6 +47,12 @@ def data(value: Any, what: str) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     raise InvalidArgument(f"{what} must be bytes, got {_kind(value)}")
+
+
+def flag(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise InvalidArgument(f"{what} must be a boolean, got {_kind(value)}")
 
 
 def _integer(value: Any) -> bool:
