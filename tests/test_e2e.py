@@ -155,14 +155,19 @@ def test_a_validator_refusal_is_a_payload_rejection():
 
         def validate(payload) -> bool:
             seen.append(payload)
+            if isinstance(payload.data, CustomMessage) and b"explode" in payload.data.data:
+                raise ValueError("the application's own bug")
             return not (isinstance(payload.data, CustomMessage) and b"forbidden" in payload.data.data)
 
         a, relay, c, _, events = await chain(validate=validate)
         a.send_simple_text_message(c.address, "forbidden word")
+        a.send_simple_text_message(c.address, "explode")
         a.send_simple_text_message(c.address, "fine")
-        await until(lambda: of(Message, events) and of(PayloadRejection, events))
+        await until(lambda: of(Message, events) and len(of(PayloadRejection, events)) == 2)
         assert [m.text for m in of(Message, events)] == ["fine"]
-        assert isinstance(of(PayloadRejection, events)[0].error, MessageRefused)
+        refused, failed = (r.error for r in of(PayloadRejection, events))
+        assert isinstance(refused, MessageRefused) and "refused" in str(refused)
+        assert isinstance(failed, MessageRefused) and "the application's own bug" in str(failed)
         assert len(seen) >= 2
         for n in (a, relay, c):
             n.close()

@@ -132,7 +132,7 @@ async def start(options) -> "BrowserNode":
 
 def _validator(validate):
     """A JS ``validate(payload) -> boolean`` (the payload as 0.2.5's JSON) as the engine's hook."""
-    if validate is None:
+    if validate is None or not callable(validate):  # JS null or undefined: none
         return None
     return lambda payload: bool(validate(_js(json.loads(payload_to_json(payload)))))
 

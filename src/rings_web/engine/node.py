@@ -209,11 +209,20 @@ class Node:
             self.verifier.verify(p, now)
             if p.verification.session.auth.authorizer.did != t.remote:  # a copy another hop signed, passed on
                 raise RemoteError("the last hop signature is not by the peer of the link it came over")
-            if self.validate is not None and not self.validate(p):  # 0.2.5's MessageValidator
-                raise MessageRefused(f"the validator refused {type(p.data).__name__} {p.tx_id}")
+            if self.validate is not None:
+                self._validate(p)
             self._dispatch(p, now)
         except RingsError as e:
             self._events.append(PayloadRejected(transport_id, e))
+
+    def _validate(self, p: MessagePayload) -> None:
+        """The application's validator (0.2.5's ``MessageValidator``); one that raises refuses."""
+        try:
+            accepted = self.validate(p)
+        except Exception as e:  # application code: any failure is its refusal, not ours
+            raise MessageRefused(f"the validator failed on {type(p.data).__name__} {p.tx_id}: {e!r:.200}") from None
+        if not accepted:
+            raise MessageRefused(f"the validator refused {type(p.data).__name__} {p.tx_id}")
 
     # == API ========================================================================================
     def create_offer(self, now: int) -> int:
