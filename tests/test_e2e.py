@@ -17,6 +17,7 @@ from rings_web.message.backend import backend_body
 from rings_web.session import LocalKeySigner
 from rings_web.transport.memory import MemoryHub, MemoryTransport
 from rings_web.wire.types import ConnectNodeReport, ConnectNodeSend, CustomMessage
+from test_client import until
 
 pytestmark = pytest.mark.cpython_only(reason="asyncio.run needs stack switching in Pyodide; the browser tests run it there")
 SECRET = "attack at dawn ✓"
@@ -46,12 +47,17 @@ async def link(x: Client, y: Client) -> None:
     await until(lambda: x.get_peer(y.address) and y.get_peer(x.address))
 
 
-async def until(predicate, timeout: float = 5.0):
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
+def run(scenario, **c_options) -> None:
+    """``await scenario(a, relay, c, tap, events)`` on a fresh :func:`chain`."""
+    async def main():
+        nodes = await chain(**c_options)
+        try:
+            await scenario(*nodes)
+        finally:
+            for n in nodes[:3]:
+                n.close()
+
+    asyncio.run(main())
 
 
 async def chain(**c_options):
@@ -73,8 +79,7 @@ def of(kind, events) -> list:
 
 
 def test_encrypted_text_crosses_a_relay_that_sees_no_plaintext():
-    async def main():
-        a, relay, c, tap, events = await chain()
+    async def scenario(a, relay, c, tap, events):
         with pytest.raises(NoSessionKey):  # nothing from c yet, and no implicit request
             a.send_simple_text_message(c.address, SECRET, encrypt=True)
         key = await a.session_key(c.address)  # a KEY_REQUEST, answered by c's session
@@ -96,29 +101,23 @@ def test_encrypted_text_crosses_a_relay_that_sees_no_plaintext():
         a.send_simple_text_message(c.address, SECRET)  # the same text in the clear, for contrast
         await until(lambda: len(of(Message, events)) == 4)
         assert of(Message, events)[3].encrypted is False and SECRET.encode() in b"".join(tap.sent)
-        for n in (a, relay, c):
-            n.close()
 
-    asyncio.run(main())
+    run(scenario)
 
 
 def test_no_session_key_when_the_recipient_never_answers():
-    async def main():
-        a, relay, c, _, _ = await chain()
+    async def scenario(a, relay, c, *_):
         c.node.node.receive = lambda *args: None  # c hears nothing: the request goes unanswered
         with pytest.raises(NoSessionKey, match="no answer within 300 ms"):
             await a.session_key(c.address, timeout_ms=300)
         with pytest.raises(InvalidArgument):
             a.send_message(c.address, b"x", encrypt="yes")
-        for n in (a, relay, c):
-            n.close()
 
-    asyncio.run(main())
+    run(scenario)
 
 
 def test_tampered_ciphertext_is_a_decryption_failure():
-    async def main():
-        a, relay, c, _, events = await chain()
+    async def scenario(a, relay, c, _tap, events):
         key = await a.session_key(c.address)
         blob = bytearray(encrypt_body(a.node.node.session.crypto, key, backend_body(2, b"hi"), os.urandom))
         blob[-1] ^= 1
@@ -127,15 +126,12 @@ def test_tampered_ciphertext_is_a_decryption_failure():
         await until(lambda: of(PayloadRejection, events))
         assert isinstance(of(PayloadRejection, events)[0].error, DecryptionFailed)
         assert not of(Message, events)
-        for n in (a, relay, c):
-            n.close()
 
-    asyncio.run(main())
+    run(scenario)
 
 
 def test_require_encryption_drops_plaintext_but_answers_key_requests():
-    async def main():
-        a, relay, c, _, events = await chain(require_encryption=True)
+    async def scenario(a, relay, c, _tap, events):
         a.send_simple_text_message(c.address, "in the clear")
         await until(lambda: of(PayloadRejection, events))
         assert isinstance(of(PayloadRejection, events)[0].error, MessageRefused)
@@ -143,23 +139,20 @@ def test_require_encryption_drops_plaintext_but_answers_key_requests():
         a.send_simple_text_message(c.address, SECRET, encrypt=True)
         await until(lambda: of(Message, events))
         assert [m.text for m in of(Message, events)] == [SECRET]
-        for n in (a, relay, c):
-            n.close()
 
-    asyncio.run(main())
+    run(scenario, require_encryption=True)
 
 
 def test_a_validator_refusal_is_a_payload_rejection():
-    async def main():
-        seen: list = []
+    seen: list = []
 
-        def validate(payload) -> bool:
-            seen.append(payload)
-            if isinstance(payload.data, CustomMessage) and b"explode" in payload.data.data:
-                raise ValueError("the application's own bug")
-            return not (isinstance(payload.data, CustomMessage) and b"forbidden" in payload.data.data)
+    def validate(payload) -> bool:
+        seen.append(payload)
+        if isinstance(payload.data, CustomMessage) and b"explode" in payload.data.data:
+            raise ValueError("the application's own bug")
+        return not (isinstance(payload.data, CustomMessage) and b"forbidden" in payload.data.data)
 
-        a, relay, c, _, events = await chain(validate=validate)
+    async def scenario(a, relay, c, _tap, events):
         a.send_simple_text_message(c.address, "forbidden word")
         a.send_simple_text_message(c.address, "explode")
         a.send_simple_text_message(c.address, "fine")
@@ -169,7 +162,5 @@ def test_a_validator_refusal_is_a_payload_rejection():
         assert isinstance(refused, MessageRefused) and "refused" in str(refused)
         assert isinstance(failed, MessageRefused) and "the application's own bug" in str(failed)
         assert len(seen) >= 2
-        for n in (a, relay, c):
-            n.close()
 
-    asyncio.run(main())
+    run(scenario, validate=validate)
