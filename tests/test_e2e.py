@@ -13,7 +13,7 @@ from rings_web.client import Client, start_client
 from rings_web.e2e import encrypt_body
 from rings_web.engine.config import Config
 from rings_web.errors import DecryptionFailed, InvalidArgument, MessageRefused, NoSessionKey
-from rings_web.message.backend import backend_body
+from rings_web.message.custom import backend_body
 from rings_web.session import LocalKeySigner
 from rings_web.transport.memory import MemoryHub, MemoryTransport
 from rings_web.wire.types import ConnectNodeReport, ConnectNodeSend, CustomMessage

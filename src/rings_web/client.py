@@ -1,4 +1,4 @@
-"""The application surface of a node: what 0.2.5's ``Client`` offers, over an :class:`AsyncNode`.
+"""The application surface of a node: what 0.2.5's ``Client`` offers, over an :class:`AsyncDriver`.
 
 One implementation for every platform: the browser entry (``createNode`` in ``js/index.mjs``)
 and the native JSON-RPC endpoint both call these methods.  Message bodies follow the
@@ -22,15 +22,15 @@ from . import __version__, api_args
 from .api_events import ApiEvent, Message, PayloadRejection, PeerConnect, PeerDisconnect
 from .crypto import default_backend
 from .did import Did
-from .drivers.aio import AsyncNode, wall_clock_ms
+from .drivers.aio import AsyncDriver, wall_clock_ms
 from .e2e import KEY_REPLY, KEY_REQUEST, SessionKeys, encrypt_body
 from .engine.config import Config
 from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
-from .engine import Node
+from .engine import Engine
 from .errors import (
     DecodeError, InvalidArgument, LocalError, MessageRefused, NoSessionKey, NotFound, RemoteError, RequestTimeout,
 )
-from .message.backend import (
+from .message.custom import (
     FLAG_CHUNK, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, chunked_bodies,
     decode_http_response, encode_http_request, parse_body, raw_body,
 )
@@ -85,7 +85,7 @@ class Client:
         require_encryption: drop plaintext custom messages (a ``payload:rejected`` each).
     """
 
-    def __init__(self, node: AsyncNode, http_post: HttpPost | None = None, *, require_encryption: bool = False) -> None:
+    def __init__(self, node: AsyncDriver, http_post: HttpPost | None = None, *, require_encryption: bool = False) -> None:
         self.node = node
         self.require_encryption = require_encryption
         self._keys = SessionKeys(node.node.session.crypto)  # session keys of others, to encrypt to
@@ -430,9 +430,9 @@ async def start_client(signer, transport, *, config: Config | None = None, stora
     """
     crypto = crypto or default_backend()
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
-    engine = Node(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
+    engine = Engine(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
                   storage=storage, validate=validate)
-    node = AsyncNode(engine, transport)
+    node = AsyncDriver(engine, transport)
     client = Client(node, http_post, require_encryption=require_encryption)  # listening before the node starts
     node.start()
     return client
