@@ -57,7 +57,17 @@ export interface NodeOptions {
   storage?: "indexeddb" | "memory";
   /** IndexedDB database name (default "rings-web"). */
   storageName?: string;
+  /** Runs (synchronously) on every verified payload, as 0.2.5's JSON, before it is handled;
+   * `false` drops it with a `payload:rejected` (MessageRefused). */
+  validate?(payload: unknown): boolean;
+  /** Drop plaintext custom messages (a `payload:rejected` each); default false. */
+  requireEncryption?: boolean;
   onProgress?(progress: Progress): void;
+}
+
+export interface SendOptions {
+  /** Encrypt to the recipient's session key (SPEC §5.7); default false. */
+  encrypt?: boolean;
 }
 
 export interface PeerInfo {
@@ -77,6 +87,8 @@ export interface Message {
   text?: string;
   /** The relay path: the origin, then every node that forwarded it. */
   path: Did[];
+  /** Whether it came encrypted to this node's session key (`data` is the plaintext). */
+  encrypted: boolean;
   /** The whole CustomMessage body as it came (flag header included). */
   body: Uint8Array;
 }
@@ -154,10 +166,12 @@ export declare class RingsNode {
   connectPeerViaHttp(url: string): Promise<string>;
   /** Link to any node through the ring; resolves with its DID when the link is up. */
   connectWithAddress(did: Did): Promise<Did>;
-  /** Raw bytes (0.2.5 `send_message`); returns the tx id. */
-  sendMessage(did: Did, data: Uint8Array): Promise<string>;
-  sendSimpleTextMessage(did: Did, text: string): Promise<string>;
-  sendCustomMessage(did: Did, type: number, data: Uint8Array): Promise<string>;
+  /** Raw bytes (0.2.5 `send_message`); returns the tx id. With `{encrypt: true}` every send is
+   * ECIES-encrypted to the recipient's session key, learnt from a message its session signed
+   * (asked for when unknown; rejects with NoSessionKey when it never answers). */
+  sendMessage(did: Did, data: Uint8Array, options?: SendOptions): Promise<string>;
+  sendSimpleTextMessage(did: Did, text: string, options?: SendOptions): Promise<string>;
+  sendCustomMessage(did: Did, type: number, data: Uint8Array, options?: SendOptions): Promise<string>;
   /** The whole CustomMessage body as given, flag header included (own application layers, protocol tests). */
   sendRawBody(did: Did, body: Uint8Array): Promise<string>;
   /** Ask `did`'s native node to call its HTTP service `request.name` (0.2.5 send_http_request). */

@@ -59,6 +59,8 @@ function checkOptions(o) {
   if (o.storage !== undefined && !["indexeddb", "memory"].includes(o.storage)) fail(`"storage" expected "indexeddb" or "memory", got ${o.storage}`);
   if (o.indexURL !== undefined && typeof o.indexURL !== "string") fail('"indexURL" expected a string');
   if (o.snapshot !== undefined && typeof o.snapshot !== "boolean") fail('"snapshot" expected a boolean');
+  if (o.validate !== undefined && typeof o.validate !== "function") fail('"validate" expected a function (payload) => boolean');
+  if (o.requireEncryption !== undefined && typeof o.requireEncryption !== "boolean") fail('"requireEncryption" expected a boolean');
 }
 
 /** EIP-1193 request with errors that are always Error objects carrying `code`. */
@@ -134,6 +136,7 @@ export async function createNode(options = {}) {
   const { node: py, address, events } = await settled(() => pyodide.pyimport("rings_web.browser").boot({
     wallet: walletOption(options), createTransport, iceServers: options.iceServers ?? [],
     stabilizeInterval: options.stabilizeInterval ?? 25_000, vnodeDb, emit, progress,
+    validate: options.validate ?? null, requireEncryption: options.requireEncryption ?? false,
   }));
   for (const name of events) listeners.set(name, new Set());
   options.ethereum?.on?.("accountsChanged", (accounts) => py.invoke("accounts_changed", accounts));

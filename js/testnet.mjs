@@ -55,6 +55,14 @@ const q = new URLSearchParams(location.search);
 const ethereum = window.ethereum = testWallet(q.get("key"));
 if (q.get("reject")) ethereum.rejectNext(q.get("reject"));
 const events = [];
+if (q.get("tap")) { // keep every data-channel frame this page sends (a relay that must see no plaintext)
+  window.sent = [];
+  const send = RTCDataChannel.prototype.send;
+  RTCDataChannel.prototype.send = function (data) { window.sent.push(hex(new Uint8Array(data.buffer ?? data))); return send.call(this, data); };
+}
+// "refuse": a validator that drops plaintext custom messages holding that text
+const refuse = q.get("refuse") && new TextEncoder().encode(q.get("refuse")).join(",");
+const validate = refuse ? (p) => !(p.data.CustomMessage?.Plain ?? []).join(",").includes(refuse) : undefined;
 window.rings = {
   events: (name) => events.filter((e) => !name || e.name === name),
   async call(method, ...args) {
@@ -66,6 +74,7 @@ try {
   const t0 = performance.now();
   window.node = await createNode({ ethereum, iceServers: JSON.parse(q.get("ice") ?? "[]"), stabilizeInterval: Number(q.get("stabilize") ?? 3000),
     storage: q.get("storage") ?? "memory", storageName: q.get("storageName") ?? "rings-web",
+    requireEncryption: q.get("requireEncryption") === "1", validate,
     onProgress: (p) => { if (p.stage === "python") window.bootWarm = p.warm; } });
   window.bootMs = performance.now() - t0;
   if (q.get("events") !== "0") { // benchmarks turn the recording off
@@ -148,6 +157,9 @@ export async function newBootedPage(browser, contextOptions, boot) {
 /**
  * Start `n` pages, each a rings-web node with its own test wallet.
  * @param {number} n
+ * `net.open(key, query)` opens one more; its query: `tap=1` (keep the page's sent frames in
+ * `window.sent`), `requireEncryption=1`, `refuse=<text>` (a validator that drops plaintext
+ * custom messages holding it).
  * @param {object} [options] - `keys` (hex private keys), `stabilizeInterval` (ms, default 3000),
  *   `executablePath` (default `$CHROMIUM` or /usr/bin/chromium), `bootTimeout` (ms, default 120 000).
  * @example

@@ -16,7 +16,7 @@ from .did import Did
 from .errors import DecodeError, InvalidArgument
 from .message.custom import HttpRequest
 
-__all__ = ["did", "text", "data", "u16", "index", "http_url", "http_request", "base64_bytes", "MAX_HTTP_TIMEOUT_MS"]
+__all__ = ["did", "text", "data", "flag", "send_options", "u16", "index", "http_url", "http_request", "base64_bytes", "MAX_HTTP_TIMEOUT_MS"]
 
 MAX_HTTP_TIMEOUT_MS = 300_000
 
@@ -47,6 +47,21 @@ def data(value: Any, what: str) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     raise InvalidArgument(f"{what} must be bytes, got {_kind(value)}")
+
+
+def flag(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise InvalidArgument(f"{what} must be a boolean, got {_kind(value)}")
+
+
+def send_options(value: Any) -> bool:
+    """The ``{encrypt?}`` options of a send (JS's last argument); returns ``encrypt``."""
+    if value is None:
+        return False
+    if not isinstance(value, Mapping) or set(value) - {"encrypt"}:
+        raise InvalidArgument(f"options must be an object {{encrypt?}}, got {value!r:.60}")
+    return flag(value.get("encrypt", False), "options.encrypt")
 
 
 def _integer(value: Any) -> bool:

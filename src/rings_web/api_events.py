@@ -37,7 +37,8 @@ class Message:
     ``message_type`` is the BackendMessage type (2 = text) when the body has that shape
     (type, 30 zero bytes, data), else None: raw ``send_message`` bytes, given whole in ``data``.
     ``path`` is the relay path: the origin, then every node that forwarded it; ``body`` the
-    whole CustomMessage body as it came (flag header included).
+    whole CustomMessage body as it came (flag header included), decrypted if it came
+    ``encrypted`` to our session key (SPEC §5.7).
     """
 
     name: ClassVar[str] = "message"
@@ -48,6 +49,7 @@ class Message:
     path: tuple[Did, ...] = ()
     body: bytes = b""
     payload: MessagePayload | None = field(default=None, repr=False, compare=False)  # for a reply
+    encrypted: bool = False
 
     @property
     def text(self) -> str | None:
@@ -62,15 +64,16 @@ class Message:
         try:
             flag, content = parse_body(body)
         except DecodeError:
-            return cls(event.origin, event.tx_id, None, body, path, body, p)
+            return cls(event.origin, event.tx_id, None, body, path, body, p, event.encrypted)
         if flag == FLAG_RAW and len(content) >= 32 and not any(content[2:32]):
             msg = BackendMessage.decode(content)
-            return cls(event.origin, event.tx_id, msg.message_type, msg.data, path, body, p)
-        return cls(event.origin, event.tx_id, None, content, path, body, p)
+            return cls(event.origin, event.tx_id, msg.message_type, msg.data, path, body, p, event.encrypted)
+        return cls(event.origin, event.tx_id, None, content, path, body, p, event.encrypted)
 
     def to_json(self) -> dict:
         return {"from": self.origin.hex(), "txId": str(self.tx_id), "type": self.message_type, "data": self.data,
-                "text": self.text, "path": [d.hex() for d in self.path], "body": self.body}
+                "text": self.text, "path": [d.hex() for d in self.path], "body": self.body,
+                "encrypted": self.encrypted}
 
 
 @dataclass(frozen=True, slots=True)

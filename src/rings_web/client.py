@@ -23,10 +23,13 @@ from .api_events import ApiEvent, Message, PayloadRejection, PeerConnect, PeerDi
 from .crypto import default_backend
 from .did import Did
 from .drivers.aio import AsyncDriver, wall_clock_ms
+from .e2e import KEY_REPLY, KEY_REQUEST, SessionKeys, encrypt_body
 from .engine.config import Config
 from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
 from .engine import Engine
-from .errors import DecodeError, InvalidArgument, LocalError, NotFound, RemoteError, RequestTimeout
+from .errors import (
+    DecodeError, InvalidArgument, LocalError, MessageRefused, NoSessionKey, NotFound, RemoteError, RequestTimeout,
+)
 from .message.custom import (
     FLAG_CHUNK, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, chunked_bodies,
     decode_http_response, encode_http_request, parse_body, raw_body,
@@ -79,10 +82,14 @@ class Client:
         node: the running node.
         http_post: the platform's JSON POST (urllib on CPython, ``fetch`` in the browser),
             used by :meth:`connect_peer_via_http`.
+        require_encryption: drop plaintext custom messages (a ``payload:rejected`` each).
     """
 
-    def __init__(self, node: AsyncDriver, http_post: HttpPost | None = None) -> None:
+    def __init__(self, node: AsyncDriver, http_post: HttpPost | None = None, *, require_encryption: bool = False) -> None:
         self.node = node
+        self.require_encryption = require_encryption
+        self._keys = SessionKeys(node.node.session.crypto)  # session keys of others, to encrypt to
+        self._key_waiters: dict[Did, list[asyncio.Future]] = {}
         self._engine = node.node  # read-only here: peers, ring, storage, pending transports
         self._http_post = http_post
         self._listeners: list[Callable[[ApiEvent], Any]] = []
@@ -110,13 +117,68 @@ class Client:
         if isinstance(event, MessageReceived):
             if event.tx_id in self._http:
                 return self._http_response(event)
-            self.emit(Message.from_event(event))
+            message = Message.from_event(event)
+            if self._key_exchange(message):
+                return
+            if self.require_encryption and not message.encrypted:
+                return self.emit(PayloadRejection(MessageRefused(f"plaintext message {message.tx_id}: encryption required")))
+            self.emit(message)
         elif isinstance(event, PeerConnected):
             self.emit(PeerConnect(event.peer))
         elif isinstance(event, PeerDisconnected):
             self.emit(PeerDisconnect(event.peer))
         elif isinstance(event, PayloadRejected):
             self.emit(PayloadRejection(event.error))
+
+    def _key_exchange(self, message: Message) -> bool:
+        """Learn the origin's session key; answer a KEY_REQUEST.  True: a key-exchange message."""
+        self._keys.learn(message.payload)  # verified by the engine: cannot fail but for a bug
+        for waiter in self._key_waiters.pop(message.origin, ()):
+            if not waiter.done():
+                waiter.set_result(None)
+        if message.message_type == KEY_REQUEST:
+            try:
+                self.node.reply_message(message.payload, backend_body(KEY_REPLY, b""))
+            except LocalError:  # the hop it came through is gone: the asker times out
+                pass
+        return message.message_type in (KEY_REQUEST, KEY_REPLY)
+
+    async def session_key(self, did: Did | str, timeout_ms: int | None = None) -> bytes:
+        """The 64-byte session public key of ``did`` (SPEC §5.7): the one its session signed
+        a message with, kept until the delegation expires, else asked for with a KEY_REQUEST.
+
+        Raises:
+            NoSessionKey: no answer within ``timeout_ms`` (the request timeout by default):
+                the node is unreachable, or a genuine 0.2.5 one that has sent us nothing yet.
+        """
+        did = api_args.did(did)
+        key = self._keys.get(did, self.node.clock())
+        if key is not None:
+            return key
+        timeout_ms = self._engine.config.request_timeout_ms if timeout_ms is None else api_args.index(timeout_ms, "timeout_ms")
+        waiter = asyncio.get_running_loop().create_future()
+        self._key_waiters.setdefault(did, []).append(waiter)
+        try:
+            self.node.send_message(did, backend_body(KEY_REQUEST, b""))
+            await asyncio.wait_for(waiter, timeout_ms / 1000)
+        except (asyncio.TimeoutError, LocalError) as e:
+            raise NoSessionKey(f"no session key of {did.hex()}: {str(e) or 'no answer within %d ms' % timeout_ms}") from None
+        finally:
+            if waiter in self._key_waiters.get(did, ()):
+                self._key_waiters[did].remove(waiter)
+        key = self._keys.get(did, self.node.clock())
+        if key is None:
+            raise NoSessionKey(f"the session of {did.hex()} that answered has expired")
+        return key
+
+    def _send(self, did: Did | str, body: bytes, encrypt: bool) -> uuid.UUID:
+        did = api_args.did(did)
+        if not encrypt:
+            return self.node.send_message(did, body)
+        key = self._keys.get(did, self.node.clock())
+        if key is None:
+            raise NoSessionKey(f"no session key of {did.hex()} known: await session_key(did) first")
+        return self.node.send_message(did, encrypt_body(self._keys.crypto, key, body, os.urandom), encrypted=True)
 
     # -- handshakes ------------------------------------------------------------------------------
     async def create_offer(self) -> str:
@@ -189,24 +251,26 @@ class Client:
         self.node.close_transport(transport_id)
 
     # -- messages --------------------------------------------------------------------------------
-    def send_message(self, did: Did | str, data: bytes) -> uuid.UUID:
+    def send_message(self, did: Did | str, data: bytes, *, encrypt: bool = False) -> uuid.UUID:
         """Raw bytes behind the flag header (0.2.5 ``send_message``); returns the tx_id.
 
         A genuine 0.2.5 browser surfaces only bodies shaped as BackendMessage types 2/4.
+        ``encrypt``: send it ECIES-encrypted to ``did``'s session key (as every ``send_*``
+        can), which :meth:`session_key` must have obtained, else NoSessionKey.
         """
-        return self.node.send_message(api_args.did(did), raw_body(api_args.data(data, "data")))
+        return self._send(did, raw_body(api_args.data(data, "data")), api_args.flag(encrypt, "encrypt"))
 
     def send_raw_body(self, did: Did | str, body: bytes) -> uuid.UUID:
         """A CustomMessage body exactly as given, flag header included: for application layers
         of one's own and protocol tests (the other ``send_*`` methods build the header)."""
         return self.node.send_message(api_args.did(did), api_args.data(body, "body"))
 
-    def send_simple_text_message(self, did: Did | str, text: str) -> uuid.UUID:
-        return self.send_custom_message(did, BackendType.SimpleText, api_args.text(text, "text").encode())
+    def send_simple_text_message(self, did: Did | str, text: str, *, encrypt: bool = False) -> uuid.UUID:
+        return self.send_custom_message(did, BackendType.SimpleText, api_args.text(text, "text").encode(), encrypt=encrypt)
 
-    def send_custom_message(self, did: Did | str, message_type: int, data: bytes) -> uuid.UUID:
+    def send_custom_message(self, did: Did | str, message_type: int, data: bytes, *, encrypt: bool = False) -> uuid.UUID:
         body = backend_body(api_args.u16(message_type, "message_type"), api_args.data(data, "data"))
-        return self.node.send_message(api_args.did(did), body)
+        return self._send(did, body, api_args.flag(encrypt, "encrypt"))
 
     def reply(self, message: Message, data: bytes) -> uuid.UUID:
         """Answer ``message`` with raw bytes sent back along its path (a report, same tx_id).
@@ -340,7 +404,8 @@ class Client:
 
 
 async def start_client(signer, transport, *, config: Config | None = None, storage=None,
-                       http_post: HttpPost | None = None, crypto=None) -> Client:
+                       http_post: HttpPost | None = None, crypto=None, validate=None,
+                       require_encryption: bool = False) -> Client:
     """A running node in one call: session (one wallet signature), engine, asyncio driver.
     The one boot path: the browser (``js/index.mjs`` → :mod:`rings_web.browser`), the native
     node and the tests all start here.
@@ -354,6 +419,9 @@ async def start_client(signer, transport, *, config: Config | None = None, stora
             page's ``fetch`` in the browser, :func:`rings_web.native.http_client.http_post_json`
             on CPython); without it that method fails with a LocalError.
         crypto: the crypto backend (the platform's default otherwise).
+        validate: ``validate(payload) -> bool``, run on every verified payload before it is
+            handled; False drops it (a ``payload:rejected``).
+        require_encryption: see :class:`Client`.
 
     Example::
 
@@ -363,8 +431,8 @@ async def start_client(signer, transport, *, config: Config | None = None, stora
     crypto = crypto or default_backend()
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
     engine = Engine(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
-                  storage=storage)
+                  storage=storage, validate=validate)
     node = AsyncDriver(engine, transport)
-    client = Client(node, http_post)  # listening before the node starts
+    client = Client(node, http_post, require_encryption=require_encryption)  # listening before the node starts
     node.start()
     return client

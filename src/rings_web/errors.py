@@ -27,6 +27,9 @@ __all__ = [
     "InvalidArgument",
     "RequestTimeout",
     "NotFound",
+    "NoSessionKey",
+    "DecryptionFailed",
+    "MessageRefused",
     "CryptoError",
     "SignerError",
     "SignatureRejected",
@@ -86,6 +89,19 @@ class RequestTimeout(LocalError):
 
 class NotFound(LocalError):
     """The DHT holds no value under that id."""
+
+
+class NoSessionKey(LocalError):
+    """No session public key of the recipient is known or could be obtained (to encrypt to)."""
+
+
+class DecryptionFailed(RemoteError):
+    """An encrypted custom message does not decrypt with our session key (SPEC §5.7)."""
+
+
+class MessageRefused(RemoteError):
+    """The application refused a payload: its validator said no, or it was plaintext where
+    encryption is required."""
 
 
 class CryptoError(RingsError):

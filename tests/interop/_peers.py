@@ -210,6 +210,9 @@ class PagePeer(_RingsWeb):
     def send(self, did: str, body: bytes) -> str:
         return self.api("sendRawBody", did, {"$bytes": body.hex()})
 
+    def send_encrypted_text(self, did: str, text: str) -> str:
+        return self.api("sendSimpleTextMessage", did, text, {"encrypt": True})
+
     def inbox(self) -> list[tuple[str, bytes]]:
         """(origin, body) of every message event, in order."""
         return [(e["detail"]["from"], bytes.fromhex(e["detail"]["body"]["$bytes"])) for e in self.page.events("message")]
@@ -268,6 +271,15 @@ class NativePeer(_RingsWeb):
 
     def send(self, did: str, body: bytes) -> str:
         return self.n.send(did, body)
+
+    def send_encrypted_text(self, did: str, text: str) -> str:
+        client = self.n.client
+
+        async def send() -> str:
+            await client.session_key(did)
+            return str(client.send_simple_text_message(did, text, encrypt=True))
+
+        return self.n.loop.run(send(), 30)
 
     def inbox(self) -> list[tuple[str, bytes]]:
         return self.n.inbox()

@@ -112,6 +112,24 @@ def test_the_genuine_browser_surfaces_types_2_and_4_and_silently_drops_the_rest(
     assert not g.g.request("errors"), "the genuine page raised"
 
 
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_the_genuine_node_decrypts_a_rings_web_encrypted_text(pairs, flavour):
+    """SPEC §5.7: rings-web encrypts to the genuine node's session key, recovered from a text
+    the genuine session signed; 0.2.5's ``decrypt_msg`` hands its callback the plaintext."""
+    g, r = pairs[flavour]
+    g.call("sendSimpleText", r.did, "my session signs this")
+    assert wait_until(lambda: (g.did, "my session signs this") in r.texts(), 15)
+    before = len(events_of(g))
+    tx = r.send_encrypted_text(g.did, "sealed ✓ for the genuine node")
+    assert wait_until(lambda: tx in {tx_of(e) for e in events_of(g)[before:]}, 15)
+    (event,) = [e for e in events_of(g)[before:] if tx_of(e) == tx]
+    assert (event["type"], bytes.fromhex(event["args"][1]["$bytes"])) == \
+        ("custom_message", "sealed ✓ for the genuine node".encode())
+    (arrived,) = [p for d, p in g.g.payloads(g.name) if d == "in" and str(p.tx_id) == tx]
+    assert arrived.data.encrypted and "sealed".encode() not in arrived.data.data
+    assert not g.g.request("errors"), "the genuine page raised"
+
+
 @pytest.fixture(scope="module")
 def files_service(pairs):
     """The native node of the pairs serves "files" to peers' HttpRequest messages; the test

@@ -16,6 +16,7 @@ import json
 from js import Object, fetch
 from pyodide.ffi import JsException, create_proxy, to_js
 
+from .. import api_args
 from ..api_events import EVENT_NAMES, AccountsChanged, ApiEvent, Progress, error_json
 from ..client import Client, PeerInfo, entry_texts, start_client
 from ..crypto import default_backend
@@ -23,6 +24,7 @@ from ..dissect import dissect
 from ..dht.storage import VNodeStore
 from ..drivers.aio import wall_clock_ms
 from ..engine.config import Config
+from ..message.payload import payload_to_json
 from ..errors import InvalidArgument, LocalError, SignatureRejected, SignerError
 from ..session import CallbackSigner, Eip1193Signer, ProviderError
 from ..session.auth import public_key_address
@@ -111,7 +113,8 @@ async def start(options) -> "JsBridge":
 
     ``options`` (from ``js/index.mjs``): ``wallet``, ``createTransport``, ``iceServers``,
     ``stabilizeInterval`` (ms), ``vnodeDb`` (IndexedDB handle or null), ``emit(name, detail)``,
-    ``progress(detail)``.
+    ``progress(detail)``, ``validate`` (a JS function of the payload's JSON, or null),
+    ``requireEncryption``.
     """
     crypto = default_backend()
     options.progress(_js(Progress("wallet", wall_clock_ms()).to_json()))
@@ -121,8 +124,17 @@ async def start(options) -> "JsBridge":
     storage = await open_store(vnode_db) if vnode_db is not None else VNodeStore()
     transport = BrowserTransport(options.createTransport, _py(options.iceServers))
     client = await start_client(signer, transport, config=Config(stabilize_interval_ms=int(options.stabilizeInterval)),
-                                storage=storage, http_post=http_post, crypto=crypto)
+                                storage=storage, http_post=http_post, crypto=crypto,
+                                validate=_validator(getattr(options, "validate", None)),
+                                require_encryption=bool(getattr(options, "requireEncryption", False)))
     return JsBridge(client, options.emit, vnode_db)
+
+
+def _validator(validate):
+    """A JS ``validate(payload) -> boolean`` (the payload as 0.2.5's JSON) as the engine's hook."""
+    if validate is None or not callable(validate):  # JS null or undefined: none
+        return None
+    return lambda payload: bool(validate(_js(json.loads(payload_to_json(payload)))))
 
 
 def boot(options):
@@ -191,17 +203,25 @@ class JsBridge:
     async def connect_with_address(self, did: str) -> str:
         return (await self.client.connect_with_address(did)).hex()
 
-    def send_message(self, did: str, data) -> str:
-        return str(self.client.send_message(did, _bytes(data)))
+    async def _sent(self, did: str, options, send) -> str:
+        """``send(encrypt)`` after :meth:`Client.session_key` when ``options.encrypt``."""
+        encrypt = api_args.send_options(_py(options))
+        if encrypt:
+            await self.client.session_key(did)
+        return str(send(encrypt))
+
+    def send_message(self, did: str, data, options=None):
+        return self._sent(did, options, lambda encrypt: self.client.send_message(did, _bytes(data), encrypt=encrypt))
 
     def send_raw_body(self, did: str, body) -> str:
         return str(self.client.send_raw_body(did, _bytes(body)))
 
-    def send_simple_text_message(self, did: str, text: str) -> str:
-        return str(self.client.send_simple_text_message(did, text))
+    def send_simple_text_message(self, did: str, text: str, options=None):
+        return self._sent(did, options, lambda encrypt: self.client.send_simple_text_message(did, text, encrypt=encrypt))
 
-    def send_custom_message(self, did: str, message_type: int, data) -> str:
-        return str(self.client.send_custom_message(did, message_type, _bytes(data)))
+    def send_custom_message(self, did: str, message_type: int, data, options=None):
+        return self._sent(did, options, lambda encrypt: self.client.send_custom_message(
+            did, message_type, _bytes(data), encrypt=encrypt))
 
     async def send_http_request(self, did: str, request):
         """``request``: ``{name, method, path, headers?, body? (Uint8Array), timeout? (ms)}``;

@@ -123,8 +123,8 @@ class AsyncDriver:
         self.node.close_transport(transport_id, self.clock())
         self._pump()
 
-    def send_message(self, destination: Did, body: bytes) -> uuid.UUID:
-        tx_id = self.node.send_message(destination, body, self.clock())
+    def send_message(self, destination: Did, body: bytes, encrypted: bool = False) -> uuid.UUID:
+        tx_id = self.node.send_message(destination, body, self.clock(), encrypted)
         self._pump()
         return tx_id
 

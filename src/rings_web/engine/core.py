@@ -30,7 +30,7 @@ from ..crypto.hashing import ecies_decrypt
 from ..did import Did
 from ..dht.chord import PeerRing
 from ..dht.storage import VNodeStore
-from ..errors import DecodeError, RemoteError, RequestTimeout, RingsError
+from ..errors import CryptoError, DecodeError, DecryptionFailed, MessageRefused, RemoteError, RequestTimeout, RingsError
 from ..message import payload as pl
 from ..session.manager import SessionManager
 from ..wire.types import (
@@ -60,11 +60,15 @@ class Engine:
         config: tunables.
         verifier: payload verifier; the default checks every signature (SPEC §5.5).
         storage: where VNodes live (in memory by default; sqlite for the native node).
+        validate: ``validate(payload) -> bool`` runs on every verified payload before it is
+            handled (0.2.5's ``MessageValidator``); False drops it as a MessageRefused.
     """
 
     def __init__(self, session: SessionManager, *, rng: random.Random, config: Config = Config(),
-                 verifier: pl.Verifier | None = None, storage: VNodeStore | None = None) -> None:
+                 verifier: pl.Verifier | None = None, storage: VNodeStore | None = None,
+                 validate: Callable[[MessagePayload], bool] | None = None) -> None:
         self.session = session
+        self.validate = validate
         self.me: Did = session.wallet
         self.config = config
         self.rng = rng
@@ -205,9 +209,20 @@ class Engine:
             self.verifier.verify(p, now)
             if p.verification.session.auth.authorizer.did != t.remote:  # a copy another hop signed, passed on
                 raise RemoteError("the last hop signature is not by the peer of the link it came over")
+            if self.validate is not None:
+                self._validate(p)
             self._dispatch(p, now)
         except RingsError as e:
             self._events.append(PayloadRejected(transport_id, e))
+
+    def _validate(self, p: MessagePayload) -> None:
+        """The application's validator (0.2.5's ``MessageValidator``); one that raises refuses."""
+        try:
+            accepted = self.validate(p)
+        except Exception as e:  # application code: any failure is its refusal, not ours
+            raise MessageRefused(f"the validator failed on {type(p.data).__name__} {p.tx_id}: {e!r:.200}") from None
+        if not accepted:
+            raise MessageRefused(f"the validator refused {type(p.data).__name__} {p.tx_id}")
 
     # == API ========================================================================================
     def create_offer(self, now: int) -> int:
@@ -231,14 +246,15 @@ class Engine:
         if tid is not None:
             self.links.close(self.links.transports[tid], now)
 
-    def send_message(self, destination: Did, body: bytes, now: int) -> uuid.UUID:
-        """Send a CustomMessage body (see :mod:`rings_web.message.custom`); returns its tx_id.
+    def send_message(self, destination: Did, body: bytes, now: int, encrypted: bool = False) -> uuid.UUID:
+        """Send a CustomMessage body (see :mod:`rings_web.message.custom`), or with
+        ``encrypted`` an ECIES blob of its bincode (SPEC §5.7); returns its tx_id.
 
         Raises:
             LocalError: no route to ``destination``.
         """
         tx_id = self.router.new_uuid()
-        self.router.send(CustomMessage(bytes(body)), destination, now, tx_id=tx_id)
+        self.router.send(CustomMessage(bytes(body), encrypted), destination, now, tx_id=tx_id)
         return tx_id
 
     def reply_message(self, request: MessagePayload, body: bytes, now: int) -> uuid.UUID:
@@ -296,8 +312,11 @@ class Engine:
             return self.router.forward(p, now)
         body = p.data.data
         if p.data.encrypted:  # SPEC §5.7: encrypted to our session key
-            inner = ecies_decrypt(self.session.crypto, self.session.key.secret, body)
+            try:
+                inner = ecies_decrypt(self.session.crypto, self.session.key.secret, body)
+            except CryptoError as e:
+                raise DecryptionFailed(f"encrypted custom message {p.tx_id}: {e}") from None
             if len(inner) < 8 or int.from_bytes(inner[:8], "little") != len(inner) - 8:
                 raise DecodeError("encrypted custom message is not a bincode Vec<u8>")
             body = inner[8:]
-        self._events.append(MessageReceived(p.relay.path[0], body, p.tx_id, p))
+        self._events.append(MessageReceived(p.relay.path[0], body, p.tx_id, p, p.data.encrypted))

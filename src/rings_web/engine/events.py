@@ -74,12 +74,14 @@ class PeerDisconnected:
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
-    """A ``CustomMessage`` whose destination is this node."""
+    """A ``CustomMessage`` whose destination is this node; ``body`` decrypted if it came
+    ``encrypted`` (SPEC §5.7)."""
 
     origin: Did
     body: bytes
     tx_id: uuid.UUID
     payload: MessagePayload
+    encrypted: bool = False
 
 
 @quick_init

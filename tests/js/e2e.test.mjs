@@ -1,0 +1,51 @@
+// Encrypted messages between pages through a relay page whose data channels carry no plaintext
+// (SPEC §5.7), requireEncryption and the validator hook. Run inside a loopback-only network
+// namespace (tests/browser/test_js.py does).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { testKey, testnet, until } from "../../js/testnet.mjs";
+
+const SECRET = "sealed for c only ✓";
+const hexOf = (text) => Buffer.from(text).toString("hex");
+let net;
+
+before(async () => { net = await testnet(0, { stabilizeInterval: 600_000 }); });
+after(async () => { await net?.close(); });
+
+test("a → relay → c: encrypted text arrives, the relay forwards only ciphertext, c drops plaintext", async () => {
+  const a = await net.open(testKey(0));
+  const relay = await net.open(testKey(1), { tap: "1" });
+  const c = await net.open(testKey(2), { requireEncryption: "1", refuse: "forbidden" });
+  await net.link(a, relay);
+  await net.link(relay, c);
+
+  await a.call("sendSimpleTextMessage", c.address, "forbidden word");
+  await a.call("sendSimpleTextMessage", c.address, "harmless, but plain");
+  const rejected = await until(async () => { const r = await c.events("payload:rejected"); return r.length >= 2 && r; },
+    20_000, "two refusals at c");
+  assert.deepEqual(rejected.map((e) => e.detail.error), ["MessageRefused", "MessageRefused"]);
+  assert.match(rejected.map((e) => e.detail.message).join("\n"), /validator refused[\s\S]*encryption required/);
+
+  // joining, a may have linked to c through the relay: then unlink, until the text goes via the relay
+  let got;
+  for (let attempt = 0; attempt < 5 && !(got?.detail.path.length >= 2); attempt++) {
+    if (await a.call("getPeer", c.address)) {
+      await a.call("disconnect", c.address);
+      await until(async () => !(await a.call("getPeer", c.address)) && !(await c.call("getPeer", a.address)), 10_000, "the unlink");
+    }
+    const before = await relay.page.evaluate("window.sent.length");
+    const tx = await a.call("sendSimpleTextMessage", c.address, SECRET, { encrypt: true });
+    got = await until(async () => (await c.events("message")).find((e) => e.detail.txId === tx), 20_000, "the encrypted text");
+    if (got.detail.path.length >= 2) {
+      const forwarded = (await relay.page.evaluate("window.sent")).slice(before).join("");
+      assert.ok(forwarded.length > 0 && !forwarded.includes(hexOf(SECRET)), "the relay sent the plaintext");
+    }
+  }
+  assert.deepEqual([got.detail.text, got.detail.encrypted, got.detail.path], [SECRET, true, [a.address, relay.address]]);
+  assert.ok((await c.events("message")).every((e) => e.detail.encrypted && e.detail.text === SECRET),
+    "only the encrypted texts reached c's application");
+
+  await assert.rejects(a.call("sendMessage", a.address.replace(/.$/, (d) => (d === "0" ? "1" : "0")), { $bytes: "00" }, { encrypt: true }),
+    (e) => e.name === "NoSessionKey");
+  assert.deepEqual(net.errors, [], "no page errors, console errors or unhandled rejections");
+});
