@@ -19,12 +19,14 @@ from collections.abc import Mapping
 from typing import Any, Awaitable, Callable
 
 from . import __version__, api_args
-from .api_events import ApiEvent, Message, PayloadRejection, PeerConnect, PeerDisconnect
+from .api_events import ApiEvent, Message, PayloadRejection, PeerConnect, PeerDisconnect, PeerFailed
 from .crypto import default_backend
 from .did import Did
 from .drivers.aio import AsyncNode, wall_clock_ms
 from .engine.config import Config
-from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
+from .engine.events import (
+    Event, HandshakeFailed, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected,
+)
 from .engine import Node
 from .errors import DecodeError, InvalidArgument, LocalError, NotFound, RemoteError, RequestTimeout
 from .message.backend import (
@@ -52,6 +54,7 @@ class PeerInfo:
     did: Did
     transport_id: str
     state: str  # "connected" (registered) or "new" (handshake under way)
+    pair: dict | None = None  # the selected ICE candidate pair's types: {local, remote, protocol}
 
 
 def _payload(message: Message) -> MessagePayload:
@@ -117,6 +120,8 @@ class Client:
             self.emit(PeerDisconnect(event.peer))
         elif isinstance(event, PayloadRejected):
             self.emit(PayloadRejection(event.error))
+        elif isinstance(event, HandshakeFailed) and event.remote is not None:
+            self.emit(PeerFailed(event.remote, str(event.error)))
 
     # -- handshakes ------------------------------------------------------------------------------
     async def create_offer(self) -> str:
@@ -164,14 +169,16 @@ class Client:
         self.node.disconnect(api_args.did(did))
 
     def list_peers(self) -> list[PeerInfo]:
-        return [PeerInfo(did, self._engine.transport_of(did), "connected") for did in self._engine.peers]
+        return [self._peer_info(did) for did in self._engine.peers]
 
     def get_peer(self, did: Did | str) -> PeerInfo | None:
+        """The link to ``did``, with the type of its selected candidate pair (how it went:
+        host, srflx through a NAT, relay through TURN), or None when not linked."""
         return self._peer_info(api_args.did(did))
 
     def _peer_info(self, did: Did) -> PeerInfo | None:
         tid = self._engine.transport_of(did)
-        return PeerInfo(did, tid, "connected") if tid is not None else None
+        return PeerInfo(did, tid, "connected", self.node.transport.selected_pair(tid)) if tid is not None else None
 
     def list_pendings(self) -> list[str]:
         """Transport ids of handshakes under way (0.2.5 ``listPendings``)."""

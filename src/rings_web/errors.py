@@ -27,6 +27,7 @@ __all__ = [
     "InvalidArgument",
     "RequestTimeout",
     "NotFound",
+    "ConnectionFailed",
     "CryptoError",
     "SignerError",
     "SignatureRejected",
@@ -86,6 +87,10 @@ class RequestTimeout(LocalError):
 
 class NotFound(LocalError):
     """The DHT holds no value under that id."""
+
+
+class ConnectionFailed(LocalError):
+    """A WebRTC link did not come up or broke (ICE or DTLS failed); the message says why."""
 
 
 class CryptoError(RingsError):
