@@ -16,7 +16,7 @@ const MAX_QUEUED = 64 << 20;
 // Chromium's TCP-active ones ~120 ms later (no use to aiortc or to a browser peer). Waiting
 // this long after the last UDP host candidate instead of for "complete" saves ~0.1 s per side.
 const HOST_SETTLE_MS = 25;
-// ICE checks not through this long after the remote description was applied are given up, with
+// ICE checks not through this long after both descriptions are in (see watch) are given up, with
 // the reason (rings_web/transport/diagnosis.py: Chromium alone declares failure only after ~15 s,
 // later than the engine's 10 s request timeout). Keep equal to diagnosis.ICE_CHECK_MS.
 const ICE_CHECK_MS = 6000;
@@ -133,13 +133,17 @@ export function createTransport(events, iceServers = []) {
     return link;
   }
 
-  async function apply(tid, link, sdpText, candidatesJson) {
+  async function apply(link, sdpText, candidatesJson) {
     const desc = JSON.parse(sdpText);
     await link.pc.setRemoteDescription(desc);
     for (const c of JSON.parse(candidatesJson)) {
       link.remote.push(c.candidate);
       try { await link.pc.addIceCandidate(c); } catch { /* 0.2.5 only logs a bad candidate */ }
     }
+  }
+
+  /** Both descriptions are in (our answer made, or theirs applied): the checks have ICE_CHECK_MS. */
+  function watch(tid, link) {
     link.giveUp = setTimeout(() => { if (!link.up) drop(tid, failure(link, ICE_CHECK_MS)); }, ICE_CHECK_MS);
   }
 
@@ -152,15 +156,17 @@ export function createTransport(events, iceServers = []) {
     },
     async acceptOffer(tid, sdpText, candidatesJson) {
       const link = peer(tid);
-      await apply(tid, link, sdpText, candidatesJson);
+      await apply(link, sdpText, candidatesJson);
       await link.pc.setLocalDescription(await link.pc.createAnswer());
       await gathered(link, hostOnly);
+      watch(tid, link);
       return describe(link.pc, link.candidates);
     },
     async applyAnswer(tid, sdpText, candidatesJson) {
       const link = links.get(tid);
       if (!link) throw new Error(`no pending transport ${tid}`);
-      await apply(tid, link, sdpText, candidatesJson);
+      await apply(link, sdpText, candidatesJson);
+      watch(tid, link);
     },
     /** Send one frame on our own channel; queued while closed or above the high-water mark. */
     send(tid, frame) {

@@ -168,17 +168,19 @@ class AiortcTransport:
 
     async def accept_offer(self, transport_id: str, remote: Did, offer: HandshakeInfo) -> HandshakeInfo:
         link = self._new_link(transport_id)
-        await self._apply(transport_id, link, offer, "offer")
-        await link.pc.setLocalDescription(await link.pc.createAnswer())
+        await self._apply(link, offer, "offer")
+        await link.pc.setLocalDescription(await link.pc.createAnswer())  # gathers
+        self._watch(transport_id, link)
         return _handshake(link.pc.localDescription)
 
     async def apply_answer(self, transport_id: str, answer: HandshakeInfo) -> None:
         link = self._links.get(transport_id)
         if link is None:
             raise LocalError(f"no pending transport {transport_id}")
-        await self._apply(transport_id, link, answer, "answer")
+        await self._apply(link, answer, "answer")
+        self._watch(transport_id, link)
 
-    async def _apply(self, tid: str, link: _Link, info: HandshakeInfo, expected: str) -> None:
+    async def _apply(self, link: _Link, info: HandshakeInfo, expected: str) -> None:
         from aiortc import RTCSessionDescription
         from aiortc.sdp import candidate_from_sdp
 
@@ -201,7 +203,6 @@ class AiortcTransport:
                     continue  # 0.2.5 only logs a bad candidate
                 candidate.sdpMid, candidate.sdpMLineIndex = c.sdp_mid, c.sdp_mline_index
                 await link.pc.addIceCandidate(candidate)
-        link.give_up = asyncio.get_running_loop().call_later(ICE_CHECK_MS / 1000, self._give_up, tid, link)
 
     # -- data ----------------------------------------------------------------------------------
     def send(self, transport_id: str, frames: tuple[bytes, ...]) -> None:
@@ -216,7 +217,9 @@ class AiortcTransport:
 
     def selected_pair(self, transport_id: str) -> dict | None:
         link = self._links.get(transport_id)
-        try:  # aioice's nominated pair: private, so read tolerantly
+        # aioice's nominated pair: private, so read tolerantly; its local end is always the host
+        # candidate (server-reflexive ones share its socket), even behind a NAT
+        try:
             pair = link.pc.sctp.transport.transport._connection._nominated[1]
             local, remote = pair.local_candidate, pair.remote_candidate
             return {"local": local.type, "remote": remote.type, "protocol": local.transport.lower()}
@@ -227,6 +230,10 @@ class AiortcTransport:
         link = self._links.pop(transport_id, None)
         if link is not None:
             _stop(link)
+
+    def _watch(self, tid: str, link: _Link) -> None:
+        """Both descriptions are in (our answer made, or theirs applied): the checks have ICE_CHECK_MS."""
+        link.give_up = asyncio.get_running_loop().call_later(ICE_CHECK_MS / 1000, self._give_up, tid, link)
 
     def _give_up(self, tid: str, link: _Link) -> None:
         if self._links.get(tid) is link and not link.opened:

@@ -1,11 +1,12 @@
 """Why a WebRTC link failed, in one sentence: shared by the aiortc and the browser transport.
 
-Both give up on ICE checks that have not succeeded :data:`ICE_CHECK_MS` after the remote
-description was applied: left alone, Chromium declares such a connection failed only after
-~15 s (measured here: two peer connections whose candidates lead nowhere) and aioice after
-31.5 s (7 STUN transmissions), both beyond the engine's 10 s request timeout, so the caller
-got a bare ``RequestTimeout`` and no reason.  With a working pair the link is up within a
-second here (loopback; the NAT lab through TURN).
+Both give up on ICE checks that have not succeeded :data:`ICE_CHECK_MS` after both
+descriptions are in (the answer made, on the answering side; applied, on the offering side).
+Left alone, Chromium declares such a connection failed only after ~15 s (measured here: two
+peer connections whose candidates lead nowhere) and aioice after 31.5 s (7 STUN
+transmissions), both beyond the engine's 10 s request timeout, so the caller got a bare
+``RequestTimeout`` and no reason.  Every link of the NAT lab that has a working pair (through
+STUN, TURN over UDP and over TCP) comes up well within this bound.
 """
 
 from __future__ import annotations
