@@ -193,14 +193,26 @@ def test_a_link_whose_ice_fails_fails_the_connect_with_the_reason_and_an_event()
     reason = "ICE failed: no candidate pair succeeded (local candidates: host, srflx; remote: host, srflx)"
 
     def unreachable(client: Client, far: str) -> None:
-        transport, apply_answer = client.node.transport, client.node.transport.apply_answer
+        """Every link between ``client`` and ``far`` fails on both ends once both descriptions are in
+        (whichever end offered: the ring may link the two before the test asks)."""
+        transport, accept_offer, apply_answer = client.node.transport, client.node.transport.accept_offer, \
+            client.node.transport.apply_answer
 
-        async def apply(tid, answer):  # every link between the two fails once the answer is in
-            if json.loads(answer.sdp)["sdp"].startswith(f"memory:{far}:"):
+        def from_far(info) -> bool:
+            return json.loads(info.sdp)["sdp"].startswith(f"memory:{far}:")
+
+        async def accept(tid, remote, offer):
+            answer = await accept_offer(tid, remote, offer)
+            if from_far(offer):
+                asyncio.get_running_loop().call_soon(transport._closed, tid, reason)
+            return answer
+
+        async def apply(tid, answer):
+            if from_far(answer):
                 return asyncio.get_running_loop().call_soon(transport._closed, tid, reason)
             await apply_answer(tid, answer)
 
-        transport.apply_answer = apply
+        transport.accept_offer, transport.apply_answer = accept, apply
 
     async def main():
         hub = MemoryHub()
