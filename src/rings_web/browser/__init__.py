@@ -5,6 +5,6 @@ package adapts them to the shared core: :mod:`.node` boots a :class:`~rings_web.
 and exposes it to JS, :mod:`.storage` mirrors VNodes into IndexedDB.  Import it only in Pyodide.
 """
 
-from .node import BrowserNode, boot, start
+from .bridge import JsBridge, boot, start
 
-__all__ = ["BrowserNode", "boot", "start"]
+__all__ = ["JsBridge", "boot", "start"]
