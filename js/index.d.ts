@@ -70,11 +70,20 @@ export interface SendOptions {
   encrypt?: boolean;
 }
 
+/** How a link went: the types of its selected ICE candidate pair (srflx: through a NAT, relay: through TURN). */
+export interface CandidatePair {
+  local: "host" | "srflx" | "prflx" | "relay";
+  remote: "host" | "srflx" | "prflx" | "relay";
+  protocol: "udp" | "tcp";
+}
+
 export interface PeerInfo {
   did: Did;
   transportId: string;
   /** "connected", or "new" while the handshake is under way. */
   state: string;
+  /** The selected candidate pair; null while unknown. */
+  pair: CandidatePair | null;
 }
 
 export interface Message {
@@ -136,6 +145,8 @@ export interface Events {
   message: Message;
   "peer:connect": { did: Did };
   "peer:disconnect": { did: Did };
+  /** A link did not come up or broke; `reason` says what failed (ICE, DTLS), the candidate types of both sides, and what would help. */
+  "peer:failed": { did: Did; reason: string };
   /** A peer sent something this node dropped (bad signature, expired, a relay loop…); it keeps running. */
   "payload:rejected": { error: string; message: string };
   progress: Progress;
@@ -144,7 +155,8 @@ export interface Events {
 }
 
 /** Every failure: `name` is the rings-web error type (SignatureRejected, WalletLocked, WrongAccount,
- * WrongChain, SignerError, InvalidArgument, LocalError, RequestTimeout, NotFound, LoadError…). */
+ * WrongChain, SignerError, InvalidArgument, LocalError, RequestTimeout, NotFound, ConnectionFailed (a link's ICE or
+ * DTLS failed: the message says why), LoadError…). */
 export declare class RingsError extends Error {
   readonly type: string;
   /** `family`: "LocalError" (this node's side), "RemoteError" (a peer's input), "RingsError", or null (not a rings-web error). */

@@ -16,6 +16,36 @@ const MAX_QUEUED = 64 << 20;
 // Chromium's TCP-active ones ~120 ms later (no use to aiortc or to a browser peer). Waiting
 // this long after the last UDP host candidate instead of for "complete" saves ~0.1 s per side.
 const HOST_SETTLE_MS = 25;
+// ICE checks not through this long after both descriptions are in (see watch) are given up, with
+// the reason (rings_web/transport/diagnosis.py: Chromium alone declares failure only after ~15 s,
+// later than the engine's 10 s request timeout). Keep equal to diagnosis.ICE_CHECK_MS.
+const ICE_CHECK_MS = 6000;
+
+/** Candidate types named in SDP or candidate lines: host, srflx, prflx, relay. */
+function candidateTypes(lines) {
+  return [...new Set(lines.flatMap((line) => [...(line ?? "").matchAll(/ typ (\w+)/g)].map((m) => m[1])))];
+}
+
+/** What Python's diagnosis.failure_reason needs to say why the link failed. */
+function failure(link, waitedMs = null) {
+  const { pc } = link;
+  return {
+    ice: pc.iceConnectionState, connection: pc.connectionState, up: link.up, waitedMs,
+    local: candidateTypes([pc.localDescription?.sdp, ...link.candidates.map((c) => c.candidate)]),
+    remote: candidateTypes([pc.remoteDescription?.sdp, ...link.remote]),
+  };
+}
+
+/** The selected candidate pair's types (getStats), or null while there is none. */
+async function selectedPair(pc) {
+  const stats = new Map();
+  (await pc.getStats()).forEach((s) => stats.set(s.id, s));
+  const transport = [...stats.values()].find((s) => s.type === "transport" && s.selectedCandidatePairId);
+  const pair = transport ? stats.get(transport.selectedCandidatePairId)
+    : [...stats.values()].find((s) => s.type === "candidate-pair" && s.nominated && s.state === "succeeded");
+  const local = pair && stats.get(pair.localCandidateId), remote = pair && stats.get(pair.remoteCandidateId);
+  return local && remote ? { local: local.candidateType, remote: remote.candidateType, protocol: local.protocol } : null;
+}
 
 /** Wait for ICE gathering to complete (non-trickle, as 0.2.5), bounded; see HOST_SETTLE_MS. */
 function gathered(link, hostOnly) {
@@ -42,7 +72,8 @@ function describe(pc, candidates) {
 
 /**
  * Build the transport functions for one node.
- * @param {object} events - `{opened(tid), frame(tid, Uint8Array), closed(tid)}` from Python.
+ * @param {object} events - `{opened(tid), frame(tid, Uint8Array), closed(tid, failure?)}` from
+ *   Python; `failure` (see `failure()`) when the link failed rather than closed.
  * @param {object[]} iceServers - RTCIceServer objects (empty: host candidates only).
  * @example const t = createTransport({opened, frame, closed}, []);
  */
@@ -50,12 +81,13 @@ export function createTransport(events, iceServers = []) {
   const links = new Map();
   const hostOnly = iceServers.length === 0;
 
-  function drop(tid) {
+  function drop(tid, failed) {
     const link = links.get(tid);
     if (!link) return;
     links.delete(tid);
+    clearTimeout(link.giveUp);
     link.pc.close();
-    events.closed(tid);
+    events.closed(tid, failed);
   }
 
   function flush(link) {
@@ -74,10 +106,18 @@ export function createTransport(events, iceServers = []) {
     const own = pc.createDataChannel(LABEL); // before the offer, so it is in the SDP
     own.binaryType = "arraybuffer";
     own.bufferedAmountLowThreshold = LOW_WATER;
-    const link = { pc, own, candidates: [], queue: [], queued: 0 };
+    const link = { pc, own, candidates: [], remote: [], queue: [], queued: 0, up: false, pair: null, giveUp: null };
     links.set(tid, link);
     pc.onicecandidate = (e) => { if (e.candidate) link.candidates.push(e.candidate.toJSON()); };
-    own.onopen = () => { flush(link); events.opened(tid); };
+    const readPair = async () => { try { link.pair = await selectedPair(pc); } catch { /* closed meanwhile */ } };
+    own.onopen = async () => {
+      link.up = true;
+      clearTimeout(link.giveUp);
+      flush(link);
+      await readPair(); // before "opened": getPeer tells the pair as soon as the link is up
+      pc.sctp?.transport?.iceTransport?.addEventListener?.("selectedcandidatepairchange", readPair);
+      if (links.get(tid) === link) events.opened(tid);
+    };
     own.onbufferedamountlow = () => flush(link);
     own.onclose = () => drop(tid);
     pc.ondatachannel = (e) => {
@@ -87,7 +127,8 @@ export function createTransport(events, iceServers = []) {
       };
     };
     pc.onconnectionstatechange = () => {
-      if (["failed", "closed"].includes(pc.connectionState)) drop(tid);
+      if (pc.connectionState === "failed") drop(tid, failure(link));
+      else if (pc.connectionState === "closed") drop(tid);
     };
     return link;
   }
@@ -96,8 +137,14 @@ export function createTransport(events, iceServers = []) {
     const desc = JSON.parse(sdpText);
     await link.pc.setRemoteDescription(desc);
     for (const c of JSON.parse(candidatesJson)) {
+      link.remote.push(c.candidate);
       try { await link.pc.addIceCandidate(c); } catch { /* 0.2.5 only logs a bad candidate */ }
     }
+  }
+
+  /** Both descriptions are in (our answer made, or theirs applied): the checks have ICE_CHECK_MS. */
+  function watch(tid, link) {
+    link.giveUp = setTimeout(() => { if (!link.up) drop(tid, failure(link, ICE_CHECK_MS)); }, ICE_CHECK_MS);
   }
 
   return {
@@ -112,12 +159,14 @@ export function createTransport(events, iceServers = []) {
       await apply(link, sdpText, candidatesJson);
       await link.pc.setLocalDescription(await link.pc.createAnswer());
       await gathered(link, hostOnly);
+      watch(tid, link);
       return describe(link.pc, link.candidates);
     },
     async applyAnswer(tid, sdpText, candidatesJson) {
       const link = links.get(tid);
       if (!link) throw new Error(`no pending transport ${tid}`);
       await apply(link, sdpText, candidatesJson);
+      watch(tid, link);
     },
     /** Send one frame on our own channel; queued while closed or above the high-water mark. */
     send(tid, frame) {
@@ -130,7 +179,11 @@ export function createTransport(events, iceServers = []) {
     },
     close(tid) {
       const link = links.get(tid);
-      if (link) { links.delete(tid); link.pc.close(); }
+      if (link) { links.delete(tid); clearTimeout(link.giveUp); link.pc.close(); }
+    },
+    /** The selected candidate pair `{local, remote, protocol}` of an open link, else null. */
+    pair(tid) {
+      return links.get(tid)?.pair ?? null;
     },
   };
 }

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
+import re
+import socket
 
 import pytest
 
@@ -12,6 +15,7 @@ pytestmark = pytest.mark.cpython_only(reason="aiortc is the native transport")
 aiortc = pytest.importorskip("aiortc", reason="aiortc is not installed (pip install aiortc)")
 
 from _support import only_loopback  # noqa: E402
+from rings_web.client import start_client  # noqa: E402
 from rings_web.crypto import default_backend  # noqa: E402
 from rings_web.did import Did  # noqa: E402
 from rings_web.drivers.aio import AsyncDriver, wall_clock_ms  # noqa: E402
@@ -19,9 +23,10 @@ from rings_web.engine.config import Config  # noqa: E402
 from rings_web.engine.events import MessageReceived  # noqa: E402
 from rings_web.engine.core import Engine  # noqa: E402
 from rings_web.message import payload as pl  # noqa: E402
+from rings_web.native.node import _log_event  # noqa: E402
 from rings_web.session import LocalKeySigner, SessionManager  # noqa: E402
 from rings_web.transport.aiortc import AiortcTransport, loopback_only  # noqa: E402
-from rings_web.wire.types import Overwrite, VirtualNode  # noqa: E402
+from rings_web.wire.types import HandshakeInfo, Overwrite, VirtualNode  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +59,8 @@ def test_two_native_nodes_connect_and_talk_over_aiortc():
                 break
             await asyncio.sleep(0.1)
         assert a.node.peers == [b.address] and b.node.peers == [a.address]
+        pair = a.transport.selected_pair(a.node.transport_of(b.address))
+        assert pair == {"local": "host", "remote": "host", "protocol": "udp"}, pair  # 127.0.0.1 both ends
         big = bytes(range(256)) * 400  # 102 400 bytes: two chunks on the wire
         a.send_message(b.address, b"\0\0\0\0" + big)
         got = await asyncio.wait_for(inbox.get(), 20)
@@ -66,3 +73,46 @@ def test_two_native_nodes_connect_and_talk_over_aiortc():
         await asyncio.gather(a.transport.aclose(), b.transport.aclose())
 
     asyncio.run(asyncio.wait_for(main(), 90))
+
+
+def test_a_link_whose_candidates_lead_nowhere_is_logged_as_failed_with_the_reason(capsys):
+    # each side sees the other's candidates on a port that swallows everything: as between two
+    # symmetric NATs, no check is ever answered
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))
+
+    def nowhere(info: HandshakeInfo) -> HandshakeInfo:
+        sdp = re.sub(r"(a=candidate:\S+ \d \w+ \d+ \S+ )\d+", rf"\g<1>{hole.getsockname()[1]}", info.sdp)
+        return HandshakeInfo(sdp, ())
+
+    async def main():
+        a, b = [await start_client(LocalKeySigner(os.urandom(32)), AiortcTransport(),
+                                   config=Config(stabilize_interval_ms=600_000)) for _ in range(2)]
+        for client in (a, b):
+            client.on(lambda event, client=client: _log_event(client, event))  # the native node's log
+        accept_offer, apply_answer = b.node.transport.accept_offer, a.node.transport.apply_answer
+        b.node.transport.accept_offer = lambda tid, remote, offer: accept_offer(tid, remote, nowhere(offer))
+        a.node.transport.apply_answer = lambda tid, answer: apply_answer(tid, nowhere(answer))
+        await a.accept_answer(await b.answer_offer(await a.create_offer()))
+        for _ in range(200):  # each side gives up ICE_CHECK_MS after it applied the other's description
+            logged = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+            failed.extend(e for e in logged if e["event"] == "peer:failed")
+            if len(failed) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert a.get_peer(b.address) is None and b.get_peer(a.address) is None
+        for client in (a, b):
+            client.close()
+            await client.node.transport.aclose()
+        return {e["did"]: e["reason"] for e in failed}, {a.address.hex(), b.address.hex()}
+
+    failed: list = []
+    try:
+        reasons, both = asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        hole.close()
+    assert set(reasons) == both, failed  # each side logged the other
+    for reason in reasons.values():
+        assert reason == ("ICE failed: no candidate pair succeeded within 6 s (ICE checking, connection connecting; "
+                          "local candidates: host; remote: host); neither side has a relay candidate: "
+                          "configure a TURN server"), reason

@@ -10,11 +10,11 @@ import os
 import pytest
 
 from rings_web import api_args
-from rings_web.api_events import PeerConnect, PeerDisconnect, error_json
+from rings_web.api_events import PeerConnect, PeerDisconnect, PeerFailed, error_json
 from rings_web.client import Client, Message, start_client
 from rings_web.did import Did
 from rings_web.engine.config import Config
-from rings_web.errors import DecodeError, InvalidArgument, LocalError
+from rings_web.errors import ConnectionFailed, DecodeError, InvalidArgument, LocalError
 from rings_web.message.custom import BackendType, HttpRequest
 from rings_web.native.jsonrpc import JsonRpc
 from rings_web.session import LocalKeySigner
@@ -183,6 +183,57 @@ def test_a_transport_that_cannot_make_offers_fails_the_call_at_once():
             await asyncio.wait_for(client.create_offer(), 2)  # well before the 10 s request timeout
         assert client.node.node.transport_ids == []
         client.close()
+
+    asyncio.run(main())
+
+
+def test_a_link_whose_ice_fails_fails_the_connect_with_the_reason_and_an_event():
+    """What WebRTC does between two symmetric NATs without TURN: the answer applies, then the
+    transport reports the link failed (js/transport.mjs, aiortc: ``closed(tid, reason)``)."""
+    reason = "ICE failed: no candidate pair succeeded (local candidates: host, srflx; remote: host, srflx)"
+
+    def unreachable(client: Client, far: str) -> None:
+        """Every link between ``client`` and ``far`` fails on both ends once both descriptions are in
+        (whichever end offered: the ring may link the two before the test asks)."""
+        transport, accept_offer, apply_answer = client.node.transport, client.node.transport.accept_offer, \
+            client.node.transport.apply_answer
+
+        def from_far(info) -> bool:
+            return json.loads(info.sdp)["sdp"].startswith(f"memory:{far}:")
+
+        async def accept(tid, remote, offer):
+            answer = await accept_offer(tid, remote, offer)
+            if from_far(offer):
+                asyncio.get_running_loop().call_soon(transport._closed, tid, reason)
+            return answer
+
+        async def apply(tid, answer):
+            if from_far(answer):
+                return asyncio.get_running_loop().call_soon(transport._closed, tid, reason)
+            await apply_answer(tid, answer)
+
+        transport.accept_offer, transport.apply_answer = accept, apply
+
+    async def main():
+        hub = MemoryHub()
+        config = Config(stabilize_interval_ms=600_000, request_timeout_ms=60_000)  # no round; no timeout in play
+        seed, a, b = [await start_client(LocalKeySigner(os.urandom(32)), hub.transport(f"n{i}"), config=config)
+                      for i in range(3)]
+        unreachable(a, "n2"), unreachable(b, "n1")
+        for client in (a, b):
+            await client.accept_answer(await seed.answer_offer(await client.create_offer()))
+        await until(lambda: len(seed.list_peers()) == 2 and a.get_peer(seed.address) and b.get_peer(seed.address))
+        events: list = []
+        a.on(events.append)
+        with pytest.raises(ConnectionFailed) as failed:
+            await asyncio.wait_for(a.connect_with_address(b.address), 30)
+        assert str(failed.value) == reason
+        assert PeerFailed(b.address, reason) in events
+        assert PeerFailed(b.address, reason).to_json() == {"did": b.address.hex(), "reason": reason}
+        assert a.get_peer(b.address) is None and a.list_pendings() == []
+        assert a.get_peer(seed.address).pair is None  # memory links have no ICE pair
+        for client in (seed, a, b):
+            client.close()
 
     asyncio.run(main())
 

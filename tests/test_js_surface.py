@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from rings_web.api_events import EVENT_NAMES, EVENTS, AccountsChanged, Message, PayloadRejection, PeerConnect, \
-    PeerDisconnect, Progress
+    PeerDisconnect, PeerFailed, Progress
 from rings_web.did import Did
 from rings_web.errors import DecodeError
 
@@ -109,6 +109,7 @@ def test_events_are_the_python_events_with_their_json_fields():
     assert set(declared) == set(EVENT_NAMES)
     did = Did.parse("0x" + "12" * 20)
     samples = [Message(did, uuid.uuid4(), 2, b"hi", (did,), bytes(36)), PeerConnect(did), PeerDisconnect(did),
+               PeerFailed(did, "ICE failed"),
                PayloadRejection(DecodeError("bad")), Progress("python", 0, warm=True), AccountsChanged((did.hex(),), did)]
     assert {type(e) for e in samples} == set(EVENTS)
     for event in samples:

@@ -18,7 +18,7 @@ from .errors import DecodeError, LocalError, RemoteError, RingsError
 from .message.custom import FLAG_RAW, BackendMessage, BackendType, parse_body
 from .wire.types import MessagePayload
 
-__all__ = ["Message", "PeerConnect", "PeerDisconnect", "PayloadRejection", "Progress", "AccountsChanged",
+__all__ = ["Message", "PeerConnect", "PeerDisconnect", "PeerFailed", "PayloadRejection", "Progress", "AccountsChanged",
            "ApiEvent", "EVENTS", "EVENT_NAMES", "error_json"]
 
 
@@ -99,6 +99,19 @@ class PeerDisconnect(_PeerEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class PeerFailed:
+    """A link to ``did`` did not come up or broke: ``reason`` says what failed (ICE, DTLS), the
+    candidate types each side offered, and what would help (a TURN server…)."""
+
+    name: ClassVar[str] = "peer:failed"
+    did: Did
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"did": self.did.hex(), "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
 class PayloadRejection:
     """A peer sent something this node dropped (bad signature, expired, a relay loop…)."""
 
@@ -134,6 +147,6 @@ class AccountsChanged:
         return {"accounts": list(self.accounts), "address": self.address.hex()}
 
 
-ApiEvent = Message | PeerConnect | PeerDisconnect | PayloadRejection | Progress | AccountsChanged
-EVENTS = (Message, PeerConnect, PeerDisconnect, PayloadRejection, Progress, AccountsChanged)
+ApiEvent = Message | PeerConnect | PeerDisconnect | PeerFailed | PayloadRejection | Progress | AccountsChanged
+EVENTS = (Message, PeerConnect, PeerDisconnect, PeerFailed, PayloadRejection, Progress, AccountsChanged)
 EVENT_NAMES = tuple(e.name for e in EVENTS)

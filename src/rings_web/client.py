@@ -19,13 +19,15 @@ from collections.abc import Mapping
 from typing import Any, Awaitable, Callable
 
 from . import __version__, api_args
-from .api_events import ApiEvent, Message, PayloadRejection, PeerConnect, PeerDisconnect
+from .api_events import ApiEvent, Message, PayloadRejection, PeerConnect, PeerDisconnect, PeerFailed
 from .crypto import default_backend
 from .did import Did
 from .drivers.aio import AsyncDriver, wall_clock_ms
 from .e2e import KEY_REPLY, KEY_REQUEST, SessionKeys, encrypt_body
 from .engine.config import Config
-from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
+from .engine.events import (
+    Event, HandshakeFailed, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected,
+)
 from .engine import Engine
 from .errors import (
     DecodeError, InvalidArgument, LocalError, MessageRefused, NoSessionKey, NotFound, RemoteError, RequestTimeout,
@@ -55,6 +57,7 @@ class PeerInfo:
     did: Did
     transport_id: str
     state: str  # "connected" (registered) or "new" (handshake under way)
+    pair: dict | None = None  # the selected ICE candidate pair's types: {local, remote, protocol}
 
 
 def _payload(message: Message) -> MessagePayload:
@@ -129,6 +132,8 @@ class Client:
             self.emit(PeerDisconnect(event.peer))
         elif isinstance(event, PayloadRejected):
             self.emit(PayloadRejection(event.error))
+        elif isinstance(event, HandshakeFailed) and event.remote is not None:
+            self.emit(PeerFailed(event.remote, str(event.error)))
 
     def _key_exchange(self, message: Message) -> bool:
         """Learn the origin's session key; answer a KEY_REQUEST.  True: a key-exchange message."""
@@ -226,14 +231,16 @@ class Client:
         self.node.disconnect(api_args.did(did))
 
     def list_peers(self) -> list[PeerInfo]:
-        return [PeerInfo(did, self._engine.transport_of(did), "connected") for did in self._engine.peers]
+        return [self._peer_info(did) for did in self._engine.peers]
 
     def get_peer(self, did: Did | str) -> PeerInfo | None:
+        """The link to ``did``, with the type of its selected candidate pair (how it went:
+        host, srflx through a NAT, relay through TURN), or None when not linked."""
         return self._peer_info(api_args.did(did))
 
     def _peer_info(self, did: Did) -> PeerInfo | None:
         tid = self._engine.transport_of(did)
-        return PeerInfo(did, tid, "connected") if tid is not None else None
+        return PeerInfo(did, tid, "connected", self.node.transport.selected_pair(tid)) if tid is not None else None
 
     def list_pendings(self) -> list[str]:
         """Transport ids of handshakes under way (0.2.5 ``listPendings``)."""

@@ -30,6 +30,7 @@ __all__ = [
     "NoSessionKey",
     "DecryptionFailed",
     "MessageRefused",
+    "ConnectionFailed",
     "CryptoError",
     "SignerError",
     "SignatureRejected",
@@ -102,6 +103,10 @@ class DecryptionFailed(RemoteError):
 class MessageRefused(RemoteError):
     """The application refused a payload: its validator said no, or it was plaintext where
     encryption is required."""
+
+
+class ConnectionFailed(LocalError):
+    """A WebRTC link did not come up or broke (ICE or DTLS failed); the message says why."""
 
 
 class CryptoError(RingsError):

@@ -3,8 +3,8 @@ native seed on the public segment, and a headless Chromium in each LAN.
 
 Each case sets the routers' rules, opens a rings-web page in each LAN, lets both join through
 the seed over HTTP, then links them with ``connectWithAddress`` and sends a text.  Which way
-the link went is read from the page's ``RTCPeerConnection`` stats (the selected candidate
-pair): the product API does not tell it yet.
+the link went is what ``getPeer`` tells (``pair``: the selected candidate pair's types), checked
+against the page's own ``RTCPeerConnection`` stats, which also give the addresses.
 """
 
 from __future__ import annotations
@@ -192,11 +192,16 @@ def arrived(page, text: str) -> dict:
 
 def link_and_talk(a, b) -> tuple[dict, dict]:
     """A links to B through the ring and sends a text, which arrives directly (a path of one);
-    then (A's selected pair, B's selected pair)."""
+    then (A's selected pair, B's selected pair), after checking ``getPeer``'s types against them."""
     a.api("connectWithAddress", b.address)  # resolves when the link is up
     a.api("sendSimpleTextMessage", b.address, "through the NAT")
     assert arrived(b, "through the NAT")["path"] == [a.address]  # no node between: a direct link
-    return selected_pair(a), selected_pair(b)
+    pairs = selected_pair(a), selected_pair(b)
+    for page, far, pair in ((a, b, pairs[0]), (b, a, pairs[1])):
+        told = page.api("getPeer", far.address)["pair"]
+        assert told == {"local": pair["local"]["type"], "remote": pair["remote"]["type"],
+                        "protocol": pair["local"]["protocol"]}, (told, pair)
+    return pairs
 
 
 # UDP port probes: the listener prints the source port each of its two ports saw
@@ -256,9 +261,17 @@ def test_symmetric_nats_without_turn_fail_cleanly(lab, seed, open_page):
     lab.nat("ra", "symmetric")
     lab.nat("rb", "symmetric")
     a, b = two_pages(open_page, seed, [STUN], [STUN])
-    with pytest.raises(PageError) as failed:  # bounded by the engine's request timeout (10 s)
+    with pytest.raises(PageError) as failed:  # ICE given up 6 s after the answer: before the 10 s request timeout
         a.api("connectWithAddress", b.address)
-    assert failed.value.name == "RequestTimeout" and b.address in str(failed.value), failed.value
+    # the reason: no pair of the host and NAT-mapped candidates got through, and no relay was offered
+    reason = str(failed.value).removeprefix("ConnectionFailed: ")
+    assert failed.value.name == "ConnectionFailed", failed.value
+    assert reason.startswith("ICE failed: no candidate pair succeeded within 6 s"), reason
+    assert "local candidates: host, srflx; remote: host, srflx" in reason, reason
+    assert reason.endswith("neither side has a relay candidate: configure a TURN server"), reason
+    assert {"did": b.address, "reason": reason} in [e["detail"] for e in a.events("peer:failed")]
+    told = wait_until(lambda: [e["detail"] for e in b.events("peer:failed")], 10)  # B gives up on its own
+    assert told and told[0]["did"] == a.address and "configure a TURN server" in told[0]["reason"], told
     assert a.api("getPeer", b.address) is None and b.api("getPeer", a.address) is None
     assert [p for p in a.evaluate(SELECTED_PAIRS) if p["remote"]["address"] != SEED_IP] == []
     a.api("sendSimpleTextMessage", b.address, "through the seed")  # the nodes still work
@@ -308,7 +321,12 @@ def native_and_browser(lab, seed, open_page, config: Path, native: dict, key_b: 
     assert arrived(b, "from the native node")["path"] == [native["did"]]
     b.api("sendSimpleTextMessage", native["did"], "from the browser")
     log = lab.dir / "native-a.log"
-    assert wait_until(lambda: f'"origin": "{b.address}"' in log.read_text(), 10), log.read_text()[-2000:]
+    assert wait_until(lambda: f'"from": "{b.address}"' in log.read_text(), 10), log.read_text()[-2000:]
+    # the native node logged how the link went: to the page's NAT mapping (its own end is its host
+    # candidate: aioice's server-reflexive candidates share the host one's socket)
+    linked = [json.loads(line) for line in log.read_text().splitlines() if '"peer:connect"' in line]
+    assert {"event": "peer:connect", "did": b.address, "pair": {"local": "host", "remote": "srflx", "protocol": "udp"}} \
+        in linked, linked
     to_a = selected_pair(b)  # server-reflexive both ways, as between two browsers
     assert (to_a["remote"]["type"], to_a["remote"]["address"]) == ("srflx", WAN_IP["ra"]), to_a
     assert (to_a["local"]["type"], to_a["local"]["address"]) == ("srflx", WAN_IP["rb"]), to_a

@@ -49,6 +49,8 @@ globalThis.glue = {
           const link = me.links.get(tid);
           if (link) { const copy = frame.slice(); setTimeout(() => link[0].events.frame(link[1], copy)); }
         },
+        pair(tid) { return me.links.has(tid) ? { local: "host", remote: "host", protocol: "udp" } : null; },
+        fail(tid, failure) { me.links.delete(tid); setTimeout(() => me.events.closed(tid, failure)); }, // as ICE failing
         close(tid) {
           const link = me.links.get(tid);
           me.links.delete(tid);
@@ -155,6 +157,16 @@ async def test_two_nodes_link_talk_and_store(selenium_glue):
     assert (response["status"], response["headers"], bytes(response["body"])) == (200, {"x-url": "http://127.0.0.1:9/api/x"}, b"cba")
     decoded = b.decode(await a.create_offer())
     assert decoded["kind"] == "handshake" and '"ConnectNodeSend"' in decoded["json"]
+
+    # the JS transport's pair and its failure record cross to Python
+    assert a.get_peer(b.address)["pair"] == {"local": "host", "remote": "host", "protocol": "udp"}
+    failure = {"ice": "disconnected", "connection": "failed", "up": True, "waitedMs": None,
+               "local": ["host"], "remote": ["host", "srflx"]}
+    a.client.node.transport._js.fail(a.get_peer(b.address)["transportId"], to_js(failure, dict_converter=js.Object.fromEntries))
+    await until(lambda: a.get_peer(b.address) is None)
+    reason = ("the link failed after it was up: the peer stopped answering (ICE disconnected, connection failed; "
+              "local candidates: host; remote: host, srflx)")
+    assert ["peer:failed", {"did": b.address, "reason": reason}] in a_opts.log.to_py()
     await a.close()
     await b.close()
 

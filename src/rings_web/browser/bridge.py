@@ -149,7 +149,7 @@ def boot(options):
 
 
 def _peer(p: PeerInfo | None):
-    return None if p is None else {"did": p.did.hex(), "transportId": p.transport_id, "state": p.state}
+    return None if p is None else {"did": p.did.hex(), "transportId": p.transport_id, "state": p.state, "pair": p.pair}
 
 
 def _vnode(v: VirtualNode | None):

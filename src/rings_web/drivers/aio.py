@@ -18,7 +18,7 @@ from ..engine.events import (
     AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, RequestDone, RequestFailed, SendFrames,
 )
 from ..engine.core import Engine
-from ..errors import RingsError
+from ..errors import ConnectionFailed, RingsError
 from ..wire.types import HandshakeInfo, MessagePayload, VNodeOperation, VirtualNode
 
 __all__ = ["Transport", "AsyncDriver", "wall_clock_ms"]
@@ -34,12 +34,13 @@ class Transport(Protocol):
     """What a transport (memory, aiortc, browser) does for the driver.
 
     It reports back through the callbacks the driver passes to :meth:`bind`:
-    ``opened(transport_id)``, ``frame(transport_id, bytes)``, ``closed(transport_id)``.
+    ``opened(transport_id)``, ``frame(transport_id, bytes)``, ``closed(transport_id, reason)``
+    (``reason``: None when the link was closed, a text saying why when it failed: ICE, DTLS).
     The handshake coroutines raise :class:`~rings_web.errors.RingsError` when they fail.
     """
 
     def bind(self, opened: Callable[[str], None], frame: Callable[[str, bytes], None],
-             closed: Callable[[str], None]) -> None: ...
+             closed: Callable[[str, str | None], None]) -> None: ...
 
     async def create_offer(self, transport_id: str) -> HandshakeInfo: ...
 
@@ -50,6 +51,10 @@ class Transport(Protocol):
     def send(self, transport_id: str, frames: tuple[bytes, ...]) -> None: ...
 
     def close(self, transport_id: str) -> None: ...
+
+    def selected_pair(self, transport_id: str) -> dict | None:
+        """The link's selected ICE candidate pair, ``{"local", "remote", "protocol"}`` (types:
+        host, srflx, prflx, relay), or None while unknown (or no ICE underneath)."""
 
 
 class AsyncDriver:
@@ -149,8 +154,11 @@ class AsyncDriver:
         self.node.receive(tid, data, self.clock())
         self._pump()
 
-    def _closed(self, tid: str) -> None:
-        self.node.transport_closed(tid, self.clock())
+    def _closed(self, tid: str, reason: str | None = None) -> None:
+        if reason is None:
+            self.node.transport_closed(tid, self.clock())
+        else:  # the call waiting for this link fails now, with the reason, not at its timeout
+            self.node.handshake_failed(tid, ConnectionFailed(reason), self.clock())
         self._pump()
 
     # -- the pump ---------------------------------------------------------------------------------

@@ -178,7 +178,8 @@ class Engine:
         self.links.handshake_ready(transport_id, answer, now)
 
     def handshake_failed(self, transport_id: str, error: RingsError, now: int) -> None:
-        """The driver could not make our offer/answer or apply the answer: abandon the transport.
+        """The driver could not make our offer/answer or apply the answer, or the transport
+        failed (ICE, DTLS): abandon the transport.
 
         The API request waiting for it (an offer, an answer, a connect) fails with ``error``.
         """

@@ -120,7 +120,7 @@ class PayloadRejected:
 
 @dataclass(frozen=True, slots=True)
 class HandshakeFailed:
-    """The driver could not create or complete a transport (no WebRTC, a bad SDP…)."""
+    """The driver could not create or complete a transport (no WebRTC, a bad SDP, ICE failed…)."""
 
     transport_id: str
     remote: Did | None

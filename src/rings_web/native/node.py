@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ..api_events import ApiEvent, Message
-from ..client import start_client
+from ..api_events import ApiEvent, Message, PeerConnect
+from ..client import Client, start_client
 from ..crypto import default_backend
 from ..dht.storage import STORE_MAX_BYTES
 from ..engine.config import Config
@@ -137,7 +137,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     client = await start_client(signer, transport, config=Config(stabilize_interval_ms=config.stabilize_interval_ms),
                                 storage=open_store(config.storage_file, config.storage_max_bytes),
                                 http_post=partial(http_post_json, ca_file=config.tls_ca_file or None), crypto=crypto)
-    client.on(_log_event)
+    client.on(lambda event: _log_event(client, event))
     token = auth_token(signer.sign_digest, crypto, client.address)  # by the node key (SPEC §7.2)
     rpc = JsonRpc(client, token, log=_log)
     HttpServices(client, _services(config), log=_log)
@@ -166,9 +166,14 @@ def _more_descriptors() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def _log_event(event: ApiEvent) -> None:
+def _log_event(client: Client, event: ApiEvent) -> None:
+    """One JSON line per event; ``peer:failed`` carries its reason (ICE or DTLS, the states,
+    the candidate types of both sides), ``peer:connect`` the selected candidate pair."""
     if isinstance(event, Message):  # the size, not the bytes
         _log(event.name, {"from": event.origin.hex(), "txId": str(event.tx_id), "type": event.message_type},
              bytes=len(event.body))
+    elif isinstance(event, PeerConnect):
+        peer = client.get_peer(event.did)
+        _log(event.name, event.to_json(), pair=peer.pair if peer is not None else None)
     else:
         _log(event.name, event.to_json())

@@ -17,6 +17,7 @@ from typing import Callable
 from ..did import Did
 from ..errors import InvalidArgument, LocalError
 from ..wire.types import HandshakeInfo, IceCandidate
+from .diagnosis import ICE_CHECK_MS, failure_reason
 
 __all__ = ["AiortcTransport", "ice_server", "loopback_only", "use_host_addresses"]
 
@@ -98,6 +99,7 @@ class _Link:
     remote_channel: object | None = None
     opened: bool = False
     pending: list[bytes] = field(default_factory=list)
+    give_up: asyncio.TimerHandle | None = None  # ICE checks that outlast ICE_CHECK_MS
 
 
 class AiortcTransport:
@@ -122,7 +124,7 @@ class AiortcTransport:
         self._links: dict[str, _Link] = {}
         self._opened: Callable[[str], None] = lambda tid: None
         self._frame: Callable[[str, bytes], None] = lambda tid, data: None
-        self._closed: Callable[[str], None] = lambda tid: None
+        self._closed: Callable[[str, str | None], None] = lambda tid, reason=None: None
 
     def bind(self, opened, frame, closed) -> None:
         self._opened, self._frame, self._closed = opened, frame, closed
@@ -155,7 +157,7 @@ class AiortcTransport:
         @pc.on("connectionstatechange")
         async def _on_state() -> None:
             if pc.connectionState in ("failed", "closed") and tid in self._links:
-                self._drop(tid)
+                self._drop(tid, _failure(link) if pc.connectionState == "failed" else None)
 
         return link
 
@@ -167,7 +169,8 @@ class AiortcTransport:
     async def accept_offer(self, transport_id: str, remote: Did, offer: HandshakeInfo) -> HandshakeInfo:
         link = self._new_link(transport_id)
         await self._apply(link, offer, "offer")
-        await link.pc.setLocalDescription(await link.pc.createAnswer())
+        await link.pc.setLocalDescription(await link.pc.createAnswer())  # gathers
+        self._watch(transport_id, link)
         return _handshake(link.pc.localDescription)
 
     async def apply_answer(self, transport_id: str, answer: HandshakeInfo) -> None:
@@ -175,6 +178,7 @@ class AiortcTransport:
         if link is None:
             raise LocalError(f"no pending transport {transport_id}")
         await self._apply(link, answer, "answer")
+        self._watch(transport_id, link)
 
     async def _apply(self, link: _Link, info: HandshakeInfo, expected: str) -> None:
         from aiortc import RTCSessionDescription
@@ -211,21 +215,58 @@ class AiortcTransport:
         for frame in frames:
             link.own.send(frame)
 
+    def selected_pair(self, transport_id: str) -> dict | None:
+        link = self._links.get(transport_id)
+        # aioice's nominated pair: private, so read tolerantly; its local end is always the host
+        # candidate (server-reflexive ones share its socket), even behind a NAT
+        try:
+            pair = link.pc.sctp.transport.transport._connection._nominated[1]
+            local, remote = pair.local_candidate, pair.remote_candidate
+            return {"local": local.type, "remote": remote.type, "protocol": local.transport.lower()}
+        except (AttributeError, KeyError, TypeError):
+            return None
+
     def close(self, transport_id: str) -> None:
         link = self._links.pop(transport_id, None)
         if link is not None:
-            asyncio.ensure_future(link.pc.close())
+            _stop(link)
 
-    def _drop(self, tid: str) -> None:
+    def _watch(self, tid: str, link: _Link) -> None:
+        """Both descriptions are in (our answer made, or theirs applied): the checks have ICE_CHECK_MS."""
+        link.give_up = asyncio.get_running_loop().call_later(ICE_CHECK_MS / 1000, self._give_up, tid, link)
+
+    def _give_up(self, tid: str, link: _Link) -> None:
+        if self._links.get(tid) is link and not link.opened:
+            self._drop(tid, _failure(link, ICE_CHECK_MS))
+
+    def _drop(self, tid: str, reason: str | None = None) -> None:
         link = self._links.pop(tid, None)
         if link is not None:
-            asyncio.ensure_future(link.pc.close())
-            self._closed(tid)
+            _stop(link)
+            self._closed(tid, reason)
 
     async def aclose(self) -> None:
         """Close every peer connection and wait for them."""
         links, self._links = list(self._links.values()), {}
-        await asyncio.gather(*(link.pc.close() for link in links), return_exceptions=True)
+        await asyncio.gather(*(_stop(link) for link in links), return_exceptions=True)
+
+
+def _stop(link: _Link) -> asyncio.Future:
+    if link.give_up is not None:
+        link.give_up.cancel()
+    return asyncio.ensure_future(link.pc.close())
+
+
+def _failure(link: _Link, waited_ms: int | None = None) -> str:
+    """:func:`~.diagnosis.failure_reason` from the peer connection as it stands."""
+    pc, local, remote = link.pc, [], []
+    try:
+        ice = pc.sctp.transport.transport
+        local = [c.type for c in ice.iceGatherer.getLocalCandidates()]
+        remote = [c.type for c in ice.getRemoteCandidates()]
+    except AttributeError:  # no SCTP transport yet
+        pass
+    return failure_reason(pc.iceConnectionState, pc.connectionState, link.opened, local, remote, waited_ms)
 
 
 def _handshake(desc) -> HandshakeInfo:

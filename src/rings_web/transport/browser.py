@@ -14,6 +14,7 @@ from pyodide.ffi import JsException, create_proxy, to_js
 from ..did import Did
 from ..errors import LocalError
 from ..wire.types import HandshakeInfo, IceCandidate
+from .diagnosis import failure_reason
 
 __all__ = ["BrowserTransport"]
 
@@ -52,11 +53,14 @@ class BrowserTransport:
     """
 
     def __init__(self, create_transport, ice_servers: list[dict] | None = None) -> None:
-        self._events = {"opened": lambda tid: None, "frame": lambda tid, data: None, "closed": lambda tid: None}
-        self._proxies = [create_proxy(lambda tid, name=name: self._events[name](tid)) for name in ("opened", "closed")]
-        self._frame_proxy = create_proxy(lambda tid, data: self._events["frame"](tid, data.to_bytes()))
-        events = to_js({"opened": self._proxies[0], "closed": self._proxies[1], "frame": self._frame_proxy},
-                       dict_converter=Object.fromEntries)
+        self._events = {"opened": lambda tid: None, "frame": lambda tid, data: None,
+                        "closed": lambda tid, reason=None: None}
+        self._proxies = {
+            "opened": create_proxy(lambda tid: self._events["opened"](tid)),
+            "frame": create_proxy(lambda tid, data: self._events["frame"](tid, data.to_bytes())),
+            "closed": create_proxy(lambda tid, failed=None: self._events["closed"](tid, _reason(failed))),
+        }
+        events = to_js(self._proxies, dict_converter=Object.fromEntries)
         self._js = create_transport(events, to_js(ice_servers or [], dict_converter=Object.fromEntries))
 
     def bind(self, opened, frame, closed) -> None:
@@ -75,6 +79,18 @@ class BrowserTransport:
         for frame in frames:
             self._js.send(transport_id, to_js(memoryview(frame)))
 
+    def selected_pair(self, transport_id: str) -> dict | None:
+        pair = self._js.pair(transport_id)
+        return pair.to_py() if hasattr(pair, "to_py") else None  # null: not known yet
+
     def close(self, transport_id: str) -> None:
         self._js.close(transport_id)
+
+
+def _reason(failed) -> str | None:
+    """The text of a ``failure()`` record of js/transport.mjs (None: closed, not failed)."""
+    if not hasattr(failed, "to_py"):
+        return None
+    f = failed.to_py()
+    return failure_reason(f["ice"], f["connection"], f["up"], f["local"], f["remote"], f.get("waitedMs") or None)
 

@@ -38,7 +38,7 @@ class MemoryTransport:
         self._links: dict[str, tuple["MemoryTransport", str]] = {}
         self._opened: Callable[[str], None] = lambda tid: None
         self._frame: Callable[[str, bytes], None] = lambda tid, data: None
-        self._closed: Callable[[str], None] = lambda tid: None
+        self._closed: Callable[[str, str | None], None] = lambda tid, reason=None: None
 
     def bind(self, opened, frame, closed) -> None:
         self._opened, self._frame, self._closed = opened, frame, closed
@@ -80,6 +80,9 @@ class MemoryTransport:
     def _deliver(self, tid: str, frame: bytes) -> None:
         if tid in self._links:
             self._frame(tid, frame)
+
+    def selected_pair(self, transport_id: str) -> None:
+        return None  # no ICE in memory
 
     def close(self, transport_id: str) -> None:
         link = self._links.pop(transport_id, None)
