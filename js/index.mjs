@@ -5,7 +5,7 @@
  */
 import { bootPyodide } from "./boot.mjs";
 import { cryptoFunctions } from "./crypto.mjs";
-import { openVNodeDb } from "./storage.mjs";
+import { openSessionStore, openVNodeDb } from "./storage.mjs";
 import { createTransport } from "./transport.mjs";
 
 export const VERSION = "0.1.0";
@@ -59,6 +59,7 @@ function checkOptions(o) {
   if (o.storage !== undefined && !["indexeddb", "memory"].includes(o.storage)) fail(`"storage" expected "indexeddb" or "memory", got ${o.storage}`);
   if (o.indexURL !== undefined && typeof o.indexURL !== "string") fail('"indexURL" expected a string');
   if (o.snapshot !== undefined && typeof o.snapshot !== "boolean") fail('"snapshot" expected a boolean');
+  if (o.persistSession !== undefined && typeof o.persistSession !== "boolean") fail('"persistSession" expected a boolean');
 }
 
 /** EIP-1193 request with errors that are always Error objects carrying `code`. */
@@ -106,7 +107,7 @@ async function pyodideLoader(o) {
 /**
  * Start a rings-web node in this page (or in Node, without WebRTC).
  * @param {object} options - see index.d.ts: `ethereum` or `signer`, `iceServers`, `stabilizeInterval`,
- *   `indexURL`, `snapshot`, `storage`, `storageName`, `account`, `chainId`, `onProgress`.
+ *   `indexURL`, `snapshot`, `storage`, `storageName`, `persistSession`, `account`, `chainId`, `onProgress`.
  * @returns {Promise<RingsNode>}
  * @example
  * const node = await createNode({ ethereum: window.ethereum, iceServers: [{ urls: "stun:your-stun-server.example:3478" }] });
@@ -126,14 +127,17 @@ export async function createNode(options = {}) {
   const cryptoReady = cryptoFunctions({ dist });
   const database = useDb ? openVNodeDb(options.storageName ?? "rings-web") : Promise.resolve(null);
   database.catch(() => {}); // a failure surfaces where it is awaited, below
+  const sessions = options.persistSession ?? true ? openSessionStore(options.storageName ?? "rings-web") : Promise.resolve(null);
+  sessions.catch(() => {});
   const { pyodide, warm } = await bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
     .catch((e) => { throw new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); });
   progress({ stage: "python", at: Date.now(), warm });
   pyodide.registerJsModule("rings_web_crypto", await cryptoReady);
   const vnodeDb = (await database) ?? undefined;
+  const sessionDb = (await sessions) ?? undefined;
   const { node: py, address, events } = await settled(() => pyodide.pyimport("rings_web.browser").boot({
     wallet: walletOption(options), createTransport, iceServers: options.iceServers ?? [],
-    stabilizeInterval: options.stabilizeInterval ?? 25_000, vnodeDb, emit, progress,
+    stabilizeInterval: options.stabilizeInterval ?? 25_000, vnodeDb, sessionDb, emit, progress,
   }));
   for (const name of events) listeners.set(name, new Set());
   options.ethereum?.on?.("accountsChanged", (accounts) => py.invoke("accounts_changed", accounts));
@@ -154,7 +158,7 @@ const METHODS = {
   storageStore: "storage_store", storageFetch: "storage_fetch",
   publishMessageToTopic: "publish_message_to_topic", fetchMessagesOfTopic: "fetch_messages_of_topic",
   registerService: "register_service", lookupService: "lookup_service",
-  getNodeInfo: "node_info", decode: "decode", close: "close",
+  getNodeInfo: "node_info", decode: "decode", close: "close", logout: "logout",
 };
 
 /** A running node; every method returns a Promise and rejects with a RingsError. */

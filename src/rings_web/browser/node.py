@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 
 from js import Object, fetch
 from pyodide.ffi import JsException, create_proxy, to_js
@@ -24,7 +25,8 @@ from ..dht.storage import VNodeStore
 from ..drivers.aio import wall_clock_ms
 from ..engine.config import Config
 from ..errors import InvalidArgument, LocalError, SignatureRejected, SignerError
-from ..session import CallbackSigner, Eip1193Signer, ProviderError
+from ..session import CallbackSigner, Eip1193Signer, ProviderError, SessionManager
+from ..session.signers import check_chain
 from ..session.auth import public_key_address
 from ..transport.browser import BrowserTransport
 from ..wire.types import Signer, VirtualNode
@@ -61,20 +63,21 @@ async def http_post(url: str, body: dict):
         raise LocalError(f"POST {url} failed: {e}") from None
 
 
-async def _wallet_signer(wallet, crypto):
-    """The session's signer from the caller's ``ethereum`` provider or ``signer`` object."""
-    if wallet.kind == "eip1193":
-        provider_request = wallet.request
+def _provider(wallet):
+    """The ``ethereum`` option's ``request`` as :data:`~rings_web.session.signers.Request`."""
+    provider_request = wallet.request
 
-        async def request(method: str, params: list):
-            try:
-                return _py(await provider_request(method, _js(params)))
-            except JsException as e:
-                raise ProviderError(_code(e), str(e)) from None
+    async def request(method: str, params: list):
+        try:
+            return _py(await provider_request(method, _js(params)))
+        except JsException as e:
+            raise ProviderError(_code(e), str(e)) from None
 
-        chain_id = getattr(wallet, "chainId", None)  # absent and undefined both read as None
-        return await Eip1193Signer.connect(request, account=getattr(wallet, "account", None),
-                                           chain_id=int(chain_id) if chain_id is not None else None, crypto=crypto)
+    return request
+
+
+def _callback_signer(wallet, crypto) -> CallbackSigner:
+    """The caller's ``signer`` object as a wallet signer."""
     mode = Signer[wallet.mode]
     pubkey = b"\x00" + _bytes(wallet.publicKey) if mode == Signer.EdDSA else None
     address = public_key_address(pubkey, crypto) if pubkey is not None else wallet.address
@@ -89,6 +92,36 @@ async def _wallet_signer(wallet, crypto):
         return bytes(result) if isinstance(result, memoryview) else result
 
     return CallbackSigner(address, sign, mode, pubkey)
+
+
+async def _session(wallet, kept, crypto) -> SessionManager:
+    """The node's session: the one ``kept`` in IndexedDB if it is this wallet account's and
+    still valid (the wallet is asked only ``eth_accounts``/``eth_chainId``, which never prompt),
+    else a new one the wallet signs (kept for the next load)."""
+    chain_id = getattr(wallet, "chainId", None)  # absent and undefined both read as None
+    chain_id = int(chain_id) if chain_id is not None else None
+    account = getattr(wallet, "account", None)
+    record = _py(await kept.get()) if kept is not None else None
+    if wallet.kind == "eip1193":
+        request = _provider(wallet)
+        if record is not None:
+            current = await Eip1193Signer.selected(request, account)
+            session = current and SessionManager.restore(record, wallet=current, mode=Signer.EIP191, chain_id=chain_id,
+                                                         now=wall_clock_ms(), crypto=crypto)
+            if session:
+                await check_chain(request, chain_id)
+                return session
+        signer = await Eip1193Signer.connect(request, account=account, chain_id=chain_id, crypto=crypto)
+    else:
+        signer = _callback_signer(wallet, crypto)
+        session = record and SessionManager.restore(record, wallet=signer.address, mode=signer.mode, chain_id=None,
+                                                    now=wall_clock_ms(), crypto=crypto)
+        if session:
+            return session
+    session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
+    if kept is not None:
+        await kept.put(_js(session.to_record(chain_id)))
+    return session
 
 
 def _ok(value):
@@ -110,19 +143,21 @@ async def start(options) -> "BrowserNode":
     """Open the wallet, storage and the node (:func:`~rings_web.client.start_client`).
 
     ``options`` (from ``js/index.mjs``): ``wallet``, ``createTransport``, ``iceServers``,
-    ``stabilizeInterval`` (ms), ``vnodeDb`` (IndexedDB handle or null), ``emit(name, detail)``,
+    ``stabilizeInterval`` (ms), ``vnodeDb`` (IndexedDB handle or null), ``sessionDb`` (the
+    kept session's store, ``js/storage.mjs`` openSessionStore, or null), ``emit(name, detail)``,
     ``progress(detail)``.
     """
     crypto = default_backend()
     options.progress(_js(Progress("wallet", wall_clock_ms()).to_json()))
-    signer = await _wallet_signer(options.wallet, crypto)
+    kept = getattr(options, "sessionDb", None)
+    session = await _session(options.wallet, kept, crypto)
     options.progress(_js(Progress("storage", wall_clock_ms()).to_json()))
     vnode_db = getattr(options, "vnodeDb", None)
     storage = await open_store(vnode_db) if vnode_db is not None else VNodeStore()
     transport = BrowserTransport(options.createTransport, _py(options.iceServers))
-    client = await start_client(signer, transport, config=Config(stabilize_interval_ms=int(options.stabilizeInterval)),
+    client = await start_client(session, transport, config=Config(stabilize_interval_ms=int(options.stabilizeInterval)),
                                 storage=storage, http_post=http_post, crypto=crypto)
-    return BrowserNode(client, options.emit, vnode_db)
+    return BrowserNode(client, options.emit, vnode_db, kept)
 
 
 def boot(options):
@@ -148,10 +183,11 @@ class BrowserNode:
     """The node as JS sees it: ``js/index.mjs`` wraps each method in camelCase and calls it
     through :meth:`invoke`; the methods take JS values and return plain Python values."""
 
-    def __init__(self, client: Client, emit, vnode_db) -> None:
+    def __init__(self, client: Client, emit, vnode_db, kept_session=None) -> None:
         self.client = client
         self._emit = emit
         self._vnode_db = vnode_db
+        self._kept_session = kept_session
         client.on(self._event)
 
     def _event(self, event: ApiEvent) -> None:
@@ -250,6 +286,15 @@ class BrowserNode:
         if self._vnode_db is not None:
             await self._vnode_db.flush()
             self._vnode_db.close()
+        if self._kept_session is not None:
+            self._kept_session.close()
+            self._kept_session = None
+
+    async def logout(self) -> None:
+        """Forget the kept session (the next load asks the wallet to sign again) and close."""
+        if self._kept_session is not None:
+            await self._kept_session.delete()
+        await self.close()
 
 
 #: what :meth:`BrowserNode.invoke` may call: the public methods
