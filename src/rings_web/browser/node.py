@@ -32,7 +32,7 @@ from ..transport.browser import BrowserTransport
 from ..wire.types import Signer, VirtualNode
 from .storage import open_store
 
-__all__ = ["boot", "start", "BrowserNode"]
+__all__ = ["boot", "start", "start_in_page", "BrowserNode"]
 
 
 def _js(value):
@@ -158,6 +158,23 @@ async def start(options) -> "BrowserNode":
     client = await start_client(session, transport, config=Config(stabilize_interval_ms=int(options.stabilizeInterval)),
                                 storage=storage, http_post=http_post, crypto=crypto)
     return BrowserNode(client, options.emit, vnode_db, kept)
+
+
+async def start_in_page(signer, *, ice_servers: list[dict] | None = None, config: Config | None = None,
+                        storage: VNodeStore | None = None) -> Client:
+    """A node for Python code in a plain Pyodide page (the wheel installed with micropip): the
+    :class:`~rings_web.client.Client` of :func:`~rings_web.client.start_client` over the page's
+    WebRTC and ``fetch``.  Needs ``registerShim(pyodide)`` from ``rings-web/shim`` first.
+
+    Raises:
+        LocalError: the shim's ``rings_web_js`` module is not registered.
+    """
+    try:
+        from rings_web_js import createTransport
+    except ImportError:
+        raise LocalError("rings_web_js is not registered: run registerShim(pyodide) from rings-web/shim first") from None
+    return await start_client(signer, BrowserTransport(createTransport, ice_servers), config=config, storage=storage,
+                              http_post=http_post)
 
 
 def boot(options):
