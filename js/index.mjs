@@ -127,8 +127,9 @@ export async function createNode(options = {}) {
   const cryptoReady = cryptoFunctions({ dist });
   const database = useDb ? openVNodeDb(options.storageName ?? "rings-web") : Promise.resolve(null);
   database.catch(() => {}); // a failure surfaces where it is awaited, below
-  const sessions = options.persistSession ?? true ? openSessionStore(options.storageName ?? "rings-web") : Promise.resolve(null);
-  sessions.catch(() => {});
+  // the kept session only saves a signature: where IndexedDB will not open, the wallet signs
+  const sessions = (options.persistSession ?? true ? openSessionStore(options.storageName ?? "rings-web") : Promise.resolve(null))
+    .catch(() => null);
   const { pyodide, warm } = await bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
     .catch((e) => { throw new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); });
   progress({ stage: "python", at: Date.now(), warm });

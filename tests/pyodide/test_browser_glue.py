@@ -41,6 +41,10 @@ globalThis.glue = {
                 async delete() { o.record = null; }, close() {} };
     return o;
   },
+  brokenKept() { // an IndexedDB that fails every read and write
+    const fail = async () => { throw new DOMException("quota exceeded", "QuotaExceededError"); };
+    return { get: fail, put: fail, delete: fail, close() {} };
+  },
   hub() {
     const ends = new Map();
     return (name, failing) => (events) => {
@@ -277,6 +281,9 @@ async def test_a_kept_session_is_restored_without_signing_until_logout(selenium_
     fourth = await start(glue.options(other, glue.hub()("k"), None, kept))
     assert other.signs == 1 and fourth.address != first.address and kept.record.account == fourth.address
     await fourth.close()
+    for _ in range(2):  # a store that fails costs a signature per load, not the boot
+        await (await start(glue.options(other, glue.hub()("k"), None, glue.brokenKept()))).close()
+    assert other.signs == 3
 
 
 @run_in_pyodide

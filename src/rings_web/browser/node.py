@@ -101,7 +101,7 @@ async def _session(wallet, kept, crypto) -> SessionManager:
     chain_id = getattr(wallet, "chainId", None)  # absent and undefined both read as None
     chain_id = int(chain_id) if chain_id is not None else None
     account = getattr(wallet, "account", None)
-    record = _py(await kept.get()) if kept is not None else None
+    record = await _kept_record(kept)
     if wallet.kind == "eip1193":
         request = _provider(wallet)
         if record is not None:
@@ -120,8 +120,21 @@ async def _session(wallet, kept, crypto) -> SessionManager:
             return session
     session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
     if kept is not None:
-        await kept.put(_js(session.to_record(chain_id)))
+        try:
+            await kept.put(_js(session.to_record(chain_id)))
+        except JsException:  # not kept (quota, a closed database): the next load signs again
+            pass
     return session
+
+
+async def _kept_record(kept):
+    """The kept session's record as a dict, or None (none kept, or IndexedDB failed to read)."""
+    if kept is None:
+        return None
+    try:
+        return _py(await kept.get())
+    except JsException:
+        return None
 
 
 def _ok(value):
