@@ -17,7 +17,7 @@ import uuid
 
 from rings_web.crypto import available_backends
 from rings_web.did import Did
-from rings_web.message.backend import BackendType, backend_body
+from rings_web.message.custom import BackendType, backend_body
 from rings_web.message.payload import Verifier, decode_payload, direct, encode_payload, pack_msg
 from rings_web.session import LocalKeySigner
 from rings_web.session.manager import SessionManager

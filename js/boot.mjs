@@ -7,7 +7,7 @@
 import { openBootCache } from "./storage.mjs";
 
 // Pure-Python modules only: a snapshot may hold no reference to a JS object (Pyodide's rule)
-const SNAPSHOT_IMPORTS = "import rings_web.client, rings_web.dissect, rings_web.engine.node, rings_web.session.signers";
+const SNAPSHOT_IMPORTS = "import rings_web.client, rings_web.dissect, rings_web.engine.core, rings_web.session.signers";
 
 async function readBytes(url) {
   if (url.protocol === "file:") {

@@ -148,7 +148,7 @@ export async function createNode(options = {}) {
 
 /**
  * RingsNode's methods (index.d.ts has their types and documentation): each calls the method of
- * the Python node (rings_web.browser.BrowserNode) named here with the same arguments.
+ * the Python node (rings_web.browser.JsBridge) named here with the same arguments.
  */
 const METHODS = {
   createOffer: "create_offer", answerOffer: "answer_offer", acceptAnswer: "accept_answer",
@@ -175,7 +175,7 @@ export class RingsNode {
     this.events = Object.freeze([...listeners.keys()]);
   }
 
-  /** `method(...args)` of the Python node (rings_web.browser.BrowserNode), settled. */
+  /** `method(...args)` of the Python node (rings_web.browser.JsBridge), settled. */
   #call(method, ...args) { return settled(() => this.#py.invoke(method, ...args)); }
 
   /** Listen for an event of index.d.ts `Events` (`message`, `peer:connect`…; the names come from Python). */

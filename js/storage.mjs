@@ -83,7 +83,7 @@ export async function openBootCache(name = "rings-web-boot") {
  * The kept session of a node (`persistSession`): one record per node name in the database
  * `rings-web-sessions` — the wallet's signed delegation (bincode), the session key's secret (an
  * ephemeral key, never the wallet's), the account, the chain asked for and the expiry (ms).
- * Python (rings_web.browser.node) checks a record before using it. `null` without IndexedDB.
+ * Python (rings_web.browser.bridge) checks a record before using it. `null` without IndexedDB.
  * @param {string} name - the node's storage name: nodes of one origin keep separate sessions.
  * @example const kept = await openSessionStore("rings-web"); const record = await kept.get();
  */

@@ -10,12 +10,12 @@ import pytest
 
 from rings_web.crypto import default_backend
 from rings_web.did import Did
-from rings_web.drivers.aio import AsyncNode, wall_clock_ms
+from rings_web.drivers.aio import AsyncDriver, wall_clock_ms
 from rings_web.engine.config import Config
 from rings_web.engine.events import MessageReceived
-from rings_web.engine.node import Node
+from rings_web.engine.core import Engine
 from rings_web.errors import NotFound
-from rings_web.message.backend import BackendType, backend_body
+from rings_web.message.custom import BackendType, backend_body
 from rings_web.session import LocalKeySigner, SessionManager
 from rings_web.transport.memory import MemoryHub
 from rings_web.wire.types import Overwrite, VirtualNode
@@ -23,16 +23,16 @@ from rings_web.wire.types import Overwrite, VirtualNode
 pytestmark = pytest.mark.cpython_only(reason="asyncio.run needs stack switching in Pyodide; the driver itself is pure asyncio")
 
 
-async def make(hub: MemoryHub, i: int) -> AsyncNode:
+async def make(hub: MemoryHub, i: int) -> AsyncDriver:
     crypto = default_backend()
     session = await SessionManager.create(LocalKeySigner(os.urandom(32)), crypto=crypto, now=wall_clock_ms(),
                                           random_bytes=os.urandom)
-    node = AsyncNode(Node(session, rng=random.Random(i), config=Config(stabilize_interval_ms=200)), hub.transport(f"n{i}"))
+    node = AsyncDriver(Engine(session, rng=random.Random(i), config=Config(stabilize_interval_ms=200)), hub.transport(f"n{i}"))
     node.start()
     return node
 
 
-async def handshake(a: AsyncNode, b: AsyncNode) -> None:
+async def handshake(a: AsyncDriver, b: AsyncDriver) -> None:
     offer = await a.create_offer()
     answer = await b.answer_offer(offer)
     assert await a.accept_answer(answer) == b.address

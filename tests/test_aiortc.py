@@ -14,10 +14,10 @@ aiortc = pytest.importorskip("aiortc", reason="aiortc is not installed (pip inst
 from _support import only_loopback  # noqa: E402
 from rings_web.crypto import default_backend  # noqa: E402
 from rings_web.did import Did  # noqa: E402
-from rings_web.drivers.aio import AsyncNode, wall_clock_ms  # noqa: E402
+from rings_web.drivers.aio import AsyncDriver, wall_clock_ms  # noqa: E402
 from rings_web.engine.config import Config  # noqa: E402
 from rings_web.engine.events import MessageReceived  # noqa: E402
-from rings_web.engine.node import Node  # noqa: E402
+from rings_web.engine.core import Engine  # noqa: E402
 from rings_web.message import payload as pl  # noqa: E402
 from rings_web.session import LocalKeySigner, SessionManager  # noqa: E402
 from rings_web.transport.aiortc import AiortcTransport, loopback_only  # noqa: E402
@@ -31,10 +31,10 @@ def loopback_namespace():
     loopback_only()
 
 
-async def native_node(i: int) -> AsyncNode:
+async def native_node(i: int) -> AsyncDriver:
     session = await SessionManager.create(LocalKeySigner(os.urandom(32)), crypto=default_backend(),
                                           now=wall_clock_ms(), random_bytes=os.urandom)
-    node = AsyncNode(Node(session, rng=random.Random(i), config=Config(stabilize_interval_ms=3000)), AiortcTransport())
+    node = AsyncDriver(Engine(session, rng=random.Random(i), config=Config(stabilize_interval_ms=3000)), AiortcTransport())
     node.start()
     return node
 

@@ -15,7 +15,7 @@ from rings_web.client import Client, Message, start_client
 from rings_web.did import Did
 from rings_web.engine.config import Config
 from rings_web.errors import DecodeError, InvalidArgument, LocalError
-from rings_web.message.backend import BackendType, HttpRequest
+from rings_web.message.custom import BackendType, HttpRequest
 from rings_web.native.jsonrpc import JsonRpc
 from rings_web.session import LocalKeySigner
 from rings_web.transport.memory import MemoryHub, MemoryTransport
@@ -189,8 +189,8 @@ def test_a_transport_that_cannot_make_offers_fails_the_call_at_once():
 
 def test_http_requests_are_served_by_the_destinations_backend():
     from rings_web.errors import RequestTimeout
-    from rings_web.message.backend import HttpResponse
-    from rings_web.native.backend import HttpBackend
+    from rings_web.message.custom import HttpResponse
+    from rings_web.native.services import HttpServices
 
     seen = []
 
@@ -200,7 +200,7 @@ def test_http_requests_are_served_by_the_destinations_backend():
 
     async def main():
         a, b, _ = await pair()
-        HttpBackend(b, {"files": "http://127.0.0.1:8080/root/"}, fetch)
+        HttpServices(b, {"files": "http://127.0.0.1:8080/root/"}, fetch)
         got = await a.send_http_request(b.address, HttpRequest("files", "POST", "/x?y=1", 5000, {"k": "v"}, b"up"))
         assert got.status == 200 and got.body == bytes(range(256)) * 8000
         assert seen == [("http://127.0.0.1:8080/root/x?y=1", "POST", {"k": "v"}, b"up")]
@@ -217,8 +217,8 @@ def test_urllib_fetch_against_a_local_http_server():
     import http.server
     import threading
 
-    from rings_web.message.backend import HttpRequest
-    from rings_web.native.backend import urllib_fetch
+    from rings_web.message.custom import HttpRequest
+    from rings_web.native.services import urllib_fetch
 
     class Echo(http.server.BaseHTTPRequestHandler):
         def do_PUT(self):

@@ -16,11 +16,11 @@ from rings_web.engine.events import (
     LookupResult, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected, RequestDone, RequestFailed,
     SendFrames,
 )
-from rings_web.engine.node import Node
+from rings_web.engine.core import Engine
 from rings_web.engine.routing import Router
 from rings_web.errors import NotFound, RelayError, RemoteError, ReplayError
 from rings_web.message import payload as pl
-from rings_web.message.backend import BackendType, backend_body
+from rings_web.message.custom import BackendType, backend_body
 from rings_web.wire import base58
 from rings_web.wire.chunk import Reassembler, decode_frame, split
 from rings_web.wire.types import (
@@ -420,14 +420,14 @@ def test_a_newcomer_asks_on_its_bootstrap_link_only_and_borrows_fingers_from_its
     sim, nodes = ring24
     log = sent_payloads(monkeypatch)
     rounds = []  # payloads sent in stabilization rounds: a periodic self-check may pass the newcomer
-    stabilize = Node.stabilize
+    stabilize = Engine.stabilize
 
     def recording_round(self, now):
         start = len(log)
         stabilize(self, now)
         rounds.extend(id(p) for _, p in log[start:])
 
-    monkeypatch.setattr(Node, "stabilize", recording_round)
+    monkeypatch.setattr(Engine, "stabilize", recording_round)
     newcomer = sim.add_node()
     sim.link(newcomer, nodes[5])
     sim.run_for(2000)
@@ -510,7 +510,7 @@ def test_confirmed_fingers_are_rechecked_one_a_round(ring24, monkeypatch):
     sim.run_for(8 * CONFIG.stabilize_interval_ms)
     log = sent_payloads(monkeypatch)
     per_round = []
-    stabilize = Node.stabilize
+    stabilize = Engine.stabilize
 
     def recording_round(self, now):
         start = len(log)
@@ -518,7 +518,7 @@ def test_confirmed_fingers_are_rechecked_one_a_round(ring24, monkeypatch):
         per_round.append(sum(isinstance(p.data, FindSuccessorSend) and p.data.then == Handler.FixFingerTable
                              for _, p in log[start:]))
 
-    monkeypatch.setattr(Node, "stabilize", recording_round)
+    monkeypatch.setattr(Engine, "stabilize", recording_round)
     sim.run_for(2 * CONFIG.stabilize_interval_ms)
     assert len(per_round) >= 2 * len(nodes) - 2 and max(per_round) == 1
 

@@ -1,4 +1,4 @@
-"""Hostile payloads with real signatures, pushed through ``Node.receive``: each is rejected with
+"""Hostile payloads with real signatures, pushed through ``Engine.receive``: each is rejected with
 the right error and changes nothing else (no state, no action); next to each, the genuine payload
 it was made from is accepted, so every check here can fail.
 
@@ -24,7 +24,7 @@ from rings_web.engine.config import Config
 from rings_web.engine.events import (
     AcceptOffer, ApplyAnswer, CreateOffer, MessageReceived, PayloadRejected, RequestDone, SendFrames,
 )
-from rings_web.engine.node import Node
+from rings_web.engine.core import Engine
 from rings_web.errors import ExpiredError, InvalidSignature, OriginMismatch, RelayError, RemoteError, ReplayError
 from rings_web.message import payload as pl
 from rings_web.session import LocalKeySigner, SessionManager
@@ -49,14 +49,14 @@ def session(name: str, now: int = NOW) -> SessionManager:
 SESSIONS = {name: session(name) for name in ("alice", "bob", "carol", "dave", "sybil")}
 
 
-def drain(node: Node) -> tuple[list, list]:
+def drain(node: Engine) -> tuple[list, list]:
     events = []
     while (e := node.next_event()) is not None:
         events.append(e)
     return node.actions_to_perform(), events
 
 
-def link(a: Node, b: Node, now: int) -> tuple[str, list]:
+def link(a: Engine, b: Engine, now: int) -> tuple[str, list]:
     """Link ``a`` and ``b`` by the manual handshake; ``a``'s transport id and its first sends."""
     rid = a.create_offer(now)
     (offer_action,) = [x for x in a.actions_to_perform() if isinstance(x, CreateOffer)]
@@ -77,28 +77,28 @@ def link(a: Node, b: Node, now: int) -> tuple[str, list]:
 @pytest.fixture
 def net():
     """alice linked to bob and to dave; carol and sybil are known only by their signatures."""
-    alice = Node(SESSIONS["alice"], rng=random.Random(1), config=CONFIG)
-    bob = Node(SESSIONS["bob"], rng=random.Random(2), config=CONFIG)
-    dave = Node(SESSIONS["dave"], rng=random.Random(3), config=CONFIG)
+    alice = Engine(SESSIONS["alice"], rng=random.Random(1), config=CONFIG)
+    bob = Engine(SESSIONS["bob"], rng=random.Random(2), config=CONFIG)
+    dave = Engine(SESSIONS["dave"], rng=random.Random(3), config=CONFIG)
     via_bob, first_sends = link(alice, bob, NOW)
     via_dave, _ = link(alice, dave, NOW)
     return alice, via_bob, via_dave, first_sends
 
 
-def deliver(node: Node, tid: str, payload, now: int) -> tuple[list, list]:
+def deliver(node: Engine, tid: str, payload, now: int) -> tuple[list, list]:
     for frame in split(pl.encode_payload(payload), uuid.uuid4(), now):
         node.receive(tid, frame, now)
     return drain(node)
 
 
-def state(node: Node) -> tuple:
+def state(node: Engine) -> tuple:
     ring = node.ring
     return (node.peers, node.transport_ids, node.pending_transport_ids, ring.successors.list(), ring.predecessor,
             list(ring.fingers), dict(node.storage.owned), dict(node.storage.replicas), dict(node.cache),
             node.get_timer())
 
 
-def rejected(node: Node, tid: str, payload, error: type, now: int = NOW, match: str = "") -> None:
+def rejected(node: Engine, tid: str, payload, error: type, now: int = NOW, match: str = "") -> None:
     """``payload`` is dropped with one PayloadRejected(``error``) and nothing else happens."""
     before = state(node)
     actions, events = deliver(node, tid, payload, now)
@@ -110,17 +110,17 @@ def rejected(node: Node, tid: str, payload, error: type, now: int = NOW, match: 
     assert state(node) == before
 
 
-def accepted(node: Node, tid: str, payload, now: int = NOW) -> None:
+def accepted(node: Engine, tid: str, payload, now: int = NOW) -> None:
     actions, events = deliver(node, tid, payload, now)
     assert [e.body for e in events if isinstance(e, MessageReceived)] == [payload.data.data], events
     assert not [e for e in events if isinstance(e, PayloadRejected)]
 
 
-def direct(sender: str, to: Node, body: bytes = BODY, now: int = NOW):
+def direct(sender: str, to: Engine, body: bytes = BODY, now: int = NOW):
     return pl.direct(SESSIONS[sender], CustomMessage(body), destination=to.me, now=now, tx_id=uuid.uuid4())
 
 
-def relayed(origin: str, relay: str, to: Node, now: int = NOW, relay_now: int | None = None):
+def relayed(origin: str, relay: str, to: Engine, now: int = NOW, relay_now: int | None = None):
     """A message from ``origin`` for ``to``, forwarded to it by ``relay``."""
     p = pl.send(SESSIONS[origin], CustomMessage(BODY), next_hop=SESSIONS[relay].wallet, destination=to.me, now=now,
                 tx_id=uuid.uuid4())

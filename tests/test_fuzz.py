@@ -20,7 +20,7 @@ from _vectors import VECTORS
 from rings_web.client import Client
 from rings_web.did import Did
 from rings_web.errors import DecodeError, LocalError
-from rings_web.message import backend
+from rings_web.message import custom
 from rings_web.message.payload import decode_payload, encode_payload, payload_from_json, payload_to_json
 from rings_web.wire import base58
 from rings_web.wire import json as wire_json
@@ -188,11 +188,11 @@ def test_base58_and_did_parsers(data):
 
 @given(st.binary(max_size=120))
 def test_backend_layer_decoders(data):
-    decodes_or_decode_error(backend.parse_body, data)
-    decodes_or_decode_error(backend.BackendMessage.decode, data)
-    decodes_or_decode_error(backend.decode_http_request, data)
-    decodes_or_decode_error(backend.gzip_decompress, data)
-    decodes_or_decode_error(backend.decode_http_response, backend.gzip_compress(data))
+    decodes_or_decode_error(custom.parse_body, data)
+    decodes_or_decode_error(custom.BackendMessage.decode, data)
+    decodes_or_decode_error(custom.decode_http_request, data)
+    decodes_or_decode_error(custom.gzip_decompress, data)
+    decodes_or_decode_error(custom.decode_http_response, custom.gzip_compress(data))
 
 
 def test_uuid_json_forms():
@@ -210,9 +210,9 @@ def rpc():
     import random
 
     from rings_web.crypto import default_backend
-    from rings_web.drivers.aio import AsyncNode
+    from rings_web.drivers.aio import AsyncDriver
     from rings_web.engine.config import Config
-    from rings_web.engine.node import Node
+    from rings_web.engine.core import Engine
     from rings_web.native import jsonrpc
     from rings_web.session import LocalKeySigner, SessionManager
     from rings_web.transport.memory import MemoryHub
@@ -225,7 +225,7 @@ def rpc():
         signer = LocalKeySigner(bytes(31) + b"\x07", Signer.DEFAULT)
         session = await SessionManager.create(signer, crypto=default_backend(), now=1_795_338_553_907,
                                               random_bytes=random.Random(7).randbytes)
-        node = AsyncNode(Node(session, rng=random.Random(7), config=Config()), MemoryHub().transport("fuzz"))
+        node = AsyncDriver(Engine(session, rng=random.Random(7), config=Config()), MemoryHub().transport("fuzz"))
         node.start()
         return jsonrpc.JsonRpc(Client(node, no_http), jsonrpc.auth_token(signer.sign_digest, session.crypto, node.address))
 

@@ -246,8 +246,8 @@ def test_bodies_in_flight_share_a_bound():
 
 def test_http_backend_answers_requests_that_break_the_fetch():
     from rings_web.client import Client
-    from rings_web.message.backend import HttpRequest
-    from rings_web.native.backend import HttpBackend
+    from rings_web.message.custom import HttpRequest
+    from rings_web.native.services import HttpServices
 
     async def main():
         hub = MemoryHub()
@@ -259,7 +259,7 @@ def test_http_backend_answers_requests_that_break_the_fetch():
             await asyncio.sleep(0.02)
         service, url = await target(fixed(response(200, b"fine")))
         logged = []
-        HttpBackend(b, {"svc": url}, fetch=_fetch, log=lambda event, fields: logged.append(event))
+        HttpServices(b, {"svc": url}, fetch=_fetch, log=lambda event, fields: logged.append(event))
         for path, timeout, status in [("/a b", 5000, 400), ("/\x01", 5000, 400), ("/ok", 2 ** 63, 200), ("/ok", 2 ** 64 - 1, 200)]:
             # the asking peer plays one that does not check what it sends (the genuine node does not)
             with mock.patch.object(api_args, "MAX_HTTP_TIMEOUT_MS", 2 ** 64):
@@ -276,7 +276,7 @@ def test_http_backend_answers_requests_that_break_the_fetch():
 
 async def _fetch(url, request):
     """The real urllib fetch, and a bug on ``/broken``."""
-    from rings_web.native.backend import urllib_fetch
+    from rings_web.native.services import urllib_fetch
 
     if url.endswith("/broken"):
         raise OverflowError("a bug in a fetch")

@@ -97,8 +97,8 @@ def test_the_graph_sees_function_level_and_relative_imports():
     assert "rings_web.did" in edges["rings_web.client"]
     assert "rings_web.errors" in edges["rings_web.wire.buffer"]
     # links.py names Node under TYPE_CHECKING only; node.py imports links for real
-    assert "rings_web.engine.links" in edges["rings_web.engine.node"]
-    assert "rings_web.engine.node" not in edges["rings_web.engine.links"]
+    assert "rings_web.engine.links" in edges["rings_web.engine.core"]
+    assert "rings_web.engine.core" not in edges["rings_web.engine.links"]
 
 
 def test_no_import_cycle_in_rings_web():

@@ -1,8 +1,8 @@
 """The JS surface is the same in its three places: ``js/index.d.ts`` (the types), ``RingsNode``
-in ``js/index.mjs`` (the camelCase wrapper) and ``rings_web.browser.BrowserNode`` (what serves
+in ``js/index.mjs`` (the camelCase wrapper) and ``rings_web.browser.JsBridge`` (what serves
 it), with the events of ``rings_web.api_events``.
 
-Read from the sources (``BrowserNode`` imports Pyodide's ``js`` module, so it is read with
+Read from the sources (``JsBridge`` imports Pyodide's ``js`` module, so it is read with
 ``ast``): every method in one place is in the others with as many parameters, and each event of
 ``Events`` in index.d.ts is a Python event whose JSON form has exactly the declared fields.
 """
@@ -61,7 +61,7 @@ def dts_methods() -> dict[str, int]:
 
 
 def mjs_methods() -> dict[str, str | None]:
-    """RingsNode's methods → the BrowserNode method each calls (None: served in JS)."""
+    """RingsNode's methods → the JsBridge method each calls (None: served in JS)."""
     table = dict(re.findall(r'(\w+): "(\w+)"', block(MJS, "const METHODS =")))
     body = block(MJS, "export class RingsNode")
     own = {m for m in re.findall(r"^  (\w+)\(", body, re.M) if m != "constructor"}
@@ -70,8 +70,8 @@ def mjs_methods() -> dict[str, str | None]:
 
 
 def browser_methods() -> dict[str, int]:
-    """BrowserNode's public methods (``invoke``, the door itself, aside) → parameter count."""
-    cls = next(n for n in ast.parse(BROWSER).body if isinstance(n, ast.ClassDef) and n.name == "BrowserNode")
+    """JsBridge's public methods (``invoke``, the door itself, aside) → parameter count."""
+    cls = next(n for n in ast.parse(BROWSER).body if isinstance(n, ast.ClassDef) and n.name == "JsBridge")
     found = {}
     for fn in cls.body:
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and not fn.name.startswith("_") \
@@ -85,12 +85,12 @@ def test_every_method_is_declared_wrapped_and_served():
     assert set(declared) == set(wrapped), "index.d.ts RingsNode vs index.mjs RingsNode"
     for name, python in wrapped.items():
         if python is not None:
-            assert python in served, f"{name} calls BrowserNode.{python}, which does not exist"
+            assert python in served, f"{name} calls JsBridge.{python}, which does not exist"
             assert declared[name] == served[python], \
-                f"{name}: {declared[name]} parameters in index.d.ts, {served[python]} in BrowserNode.{python}"
+                f"{name}: {declared[name]} parameters in index.d.ts, {served[python]} in JsBridge.{python}"
     called = {python for python in wrapped.values() if python}
     called |= set(re.findall(r'py\.invoke\("(\w+)"', MJS))  # createNode's own calls (the wallet's events)
-    assert set(served) == called, "BrowserNode methods that index.mjs never calls, or the reverse"
+    assert set(served) == called, "JsBridge methods that index.mjs never calls, or the reverse"
 
 
 def test_on_and_off_are_the_only_methods_not_served_by_python():

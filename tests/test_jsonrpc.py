@@ -11,11 +11,11 @@ import pytest
 
 from rings_web.client import Client
 from rings_web.crypto import default_backend
-from rings_web.drivers.aio import AsyncNode, wall_clock_ms
+from rings_web.drivers.aio import AsyncDriver, wall_clock_ms
 from rings_web.engine.config import Config
-from rings_web.engine.node import Node
-from rings_web.message.backend import HttpResponse, backend_body
-from rings_web.native.backend import HttpBackend
+from rings_web.engine.core import Engine
+from rings_web.message.custom import HttpResponse, backend_body
+from rings_web.native.services import HttpServices
 from rings_web.message.payload import payload_to_json
 from rings_web.native.http import HttpServer
 from rings_web.native.jsonrpc import JsonRpc, auth_token
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.cpython_only(reason="a socket server (the native node)"
 async def node(hub, name, mode=Signer.EIP191):
     signer = LocalKeySigner(os.urandom(32), mode)
     session = await SessionManager.create(signer, crypto=default_backend(), now=wall_clock_ms(), random_bytes=os.urandom)
-    n = AsyncNode(Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=1000)), hub.transport(name))
+    n = AsyncDriver(Engine(session, rng=random.Random(), config=Config(stabilize_interval_ms=1000)), hub.transport(name))
     n.start()
     n.signer = signer
     return n
@@ -157,7 +157,7 @@ def test_topics_services_poll_and_pendings():
         async def echo(url, request):
             return HttpResponse(200, {"x-url": url}, request.body[::-1])
 
-        HttpBackend(Client(other), {"echo": "http://127.0.0.1:8081"}, echo)
+        HttpServices(Client(other), {"echo": "http://127.0.0.1:8081"}, echo)
         req = {"name": "echo", "method": "POST", "path": "/a", "headers": {"h": "v"}, "body": "AQID", "timeout": 5000}
         done = (await rpc("sendHttpRequestMessage", [other.address.hex(), req]))["result"]
         assert done["response"] == {"status": 200, "headers": {"x-url": "http://127.0.0.1:8081/a"}, "body": "AwIB"}

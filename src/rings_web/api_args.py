@@ -14,7 +14,7 @@ from typing import Any
 
 from .did import Did
 from .errors import DecodeError, InvalidArgument
-from .message.backend import HttpRequest
+from .message.custom import HttpRequest
 
 __all__ = ["did", "text", "data", "u16", "index", "http_url", "http_request", "base64_bytes", "MAX_HTTP_TIMEOUT_MS"]
 

@@ -15,7 +15,7 @@ from typing import ClassVar
 from .did import Did
 from .engine.events import MessageReceived
 from .errors import DecodeError, LocalError, RemoteError, RingsError
-from .message.backend import FLAG_RAW, BackendMessage, BackendType, parse_body
+from .message.custom import FLAG_RAW, BackendMessage, BackendType, parse_body
 from .wire.types import MessagePayload
 
 __all__ = ["Message", "PeerConnect", "PeerDisconnect", "PayloadRejection", "Progress", "AccountsChanged",

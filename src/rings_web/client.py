@@ -1,4 +1,4 @@
-"""The application surface of a node: what 0.2.5's ``Client`` offers, over an :class:`AsyncNode`.
+"""The application surface of a node: what 0.2.5's ``Client`` offers, over an :class:`AsyncDriver`.
 
 One implementation for every platform: the browser entry (``createNode`` in ``js/index.mjs``)
 and the native JSON-RPC endpoint both call these methods.  Message bodies follow the
@@ -22,12 +22,12 @@ from . import __version__, api_args
 from .api_events import ApiEvent, Message, PayloadRejection, PeerConnect, PeerDisconnect
 from .crypto import default_backend
 from .did import Did
-from .drivers.aio import AsyncNode, wall_clock_ms
+from .drivers.aio import AsyncDriver, wall_clock_ms
 from .engine.config import Config
 from .engine.events import Event, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected
-from .engine import Node
+from .engine import Engine
 from .errors import DecodeError, InvalidArgument, LocalError, NotFound, RemoteError, RequestTimeout
-from .message.backend import (
+from .message.custom import (
     FLAG_CHUNK, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, chunked_bodies,
     decode_http_response, encode_http_request, parse_body, raw_body,
 )
@@ -81,7 +81,7 @@ class Client:
             used by :meth:`connect_peer_via_http`.
     """
 
-    def __init__(self, node: AsyncNode, http_post: HttpPost | None = None) -> None:
+    def __init__(self, node: AsyncDriver, http_post: HttpPost | None = None) -> None:
         self.node = node
         self._engine = node.node  # read-only here: peers, ring, storage, pending transports
         self._http_post = http_post
@@ -364,9 +364,9 @@ async def start_client(signer, transport, *, config: Config | None = None, stora
     crypto = crypto or default_backend()
     session = signer if isinstance(signer, SessionManager) else \
         await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
-    engine = Node(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
+    engine = Engine(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
                   storage=storage)
-    node = AsyncNode(engine, transport)
+    node = AsyncDriver(engine, transport)
     client = Client(node, http_post)  # listening before the node starts
     node.start()
     return client

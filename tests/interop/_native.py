@@ -16,10 +16,10 @@ import time
 from rings_web.client import Client
 from rings_web.crypto import default_backend
 from rings_web.did import Did
-from rings_web.drivers.aio import AsyncNode, wall_clock_ms
+from rings_web.drivers.aio import AsyncDriver, wall_clock_ms
 from rings_web.engine.config import Config
 from rings_web.engine.events import MessageReceived, PayloadRejected
-from rings_web.engine.node import Node
+from rings_web.engine.core import Engine
 from rings_web.session import LocalKeySigner, SessionManager
 from rings_web.transport.aiortc import AiortcTransport, loopback_only
 from rings_web.wire import base58
@@ -75,13 +75,13 @@ class NativeNode:
             loopback_only()
             session = await SessionManager.create(LocalKeySigner(key or os.urandom(32).hex()), crypto=default_backend(),
                                                   now=wall_clock_ms(), random_bytes=os.urandom)
-            node = AsyncNode(Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=stabilize_ms)),
+            node = AsyncDriver(Engine(session, rng=random.Random(), config=Config(stabilize_interval_ms=stabilize_ms)),
                              AiortcTransport())
             node.on_event(self._event)
             node.start()
             return node
 
-        self.node: AsyncNode = loop.run(make())
+        self.node: AsyncDriver = loop.run(make())
         self.client = Client(self.node)
 
     def _event(self, event) -> None:

@@ -14,7 +14,7 @@ import time
 from _support import wait_until
 from rings_web.did import Did
 from rings_web.errors import DecodeError
-from rings_web.message.backend import BackendMessage, BackendType, backend_body, parse_body
+from rings_web.message.custom import BackendMessage, BackendType, backend_body, parse_body
 from rings_web.wire import base58
 
 STUN = "stun://127.0.0.1:3478"

@@ -14,7 +14,7 @@ from _native import NativeNode
 from _peers import NativePeer, PagePeer, link
 from _support import wait_until
 from rings_web.did import Did
-from rings_web.message.backend import (
+from rings_web.message.custom import (
     BackendType, HttpRequest, HttpResponse, backend_body, encode_http_request, encode_http_response, raw_body,
 )
 

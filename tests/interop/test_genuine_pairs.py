@@ -18,7 +18,7 @@ from _native import NativeNode
 from _peers import GenuinePeer, NativePeer, PagePeer, link
 from _support import wait_until
 from rings_web.did import RING_SIZE, Did
-from rings_web.message.backend import (
+from rings_web.message.custom import (
     BackendType, HttpRequest, HttpResponse, backend_body, decode_http_request, encode_http_request,
     encode_http_response, raw_body,
 )
@@ -116,7 +116,7 @@ def test_the_genuine_browser_surfaces_types_2_and_4_and_silently_drops_the_rest(
 def files_service(pairs):
     """The native node of the pairs serves "files" to peers' HttpRequest messages; the test
     puts the bodies (path -> bytes) in the dict, the requests it got are in ``.asked``."""
-    from rings_web.native.backend import HttpBackend
+    from rings_web.native.services import HttpServices
 
     r = pairs["native"][1]
     files: dict = {}
@@ -127,7 +127,7 @@ def files_service(pairs):
         return HttpResponse(200, {"content-type": "application/octet-stream", "x-served-by": "rings-web"},
                             files[url.removeprefix("http://service.invalid")])
 
-    r.n.loop.call(lambda: HttpBackend(r.n.client, {"files": "http://service.invalid"}, fetch=service))
+    r.n.loop.call(lambda: HttpServices(r.n.client, {"files": "http://service.invalid"}, fetch=service))
     return files, files_asked
 
 

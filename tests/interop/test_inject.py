@@ -12,7 +12,7 @@ import pytest
 from _vectors import VECTORS
 from rings_web.crypto import default_backend
 from rings_web.did import Did
-from rings_web.message.backend import BackendType, backend_body
+from rings_web.message.custom import BackendType, backend_body
 from rings_web.message.payload import direct, encode_payload
 from rings_web.session import LocalKeySigner, SessionManager
 from rings_web.wire.chunk import split

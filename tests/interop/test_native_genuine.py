@@ -19,22 +19,22 @@ pytest.importorskip("aiortc", reason="aiortc is not installed")
 from rings_web.client import Client  # noqa: E402
 from rings_web.crypto import default_backend  # noqa: E402
 from rings_web.did import Did  # noqa: E402
-from rings_web.drivers.aio import AsyncNode, wall_clock_ms  # noqa: E402
+from rings_web.drivers.aio import AsyncDriver, wall_clock_ms  # noqa: E402
 from rings_web.engine.config import Config  # noqa: E402
 from rings_web.engine.events import MessageReceived  # noqa: E402
-from rings_web.engine.node import Node  # noqa: E402
-from rings_web.message.backend import BackendType, backend_body  # noqa: E402
+from rings_web.engine.core import Engine  # noqa: E402
+from rings_web.message.custom import BackendType, backend_body  # noqa: E402
 from rings_web.session import LocalKeySigner, SessionManager  # noqa: E402
 from rings_web.transport.aiortc import AiortcTransport, loopback_only  # noqa: E402
 
 KEYS = VECTORS["test_keys"]
 
 
-async def native_node() -> AsyncNode:
+async def native_node() -> AsyncDriver:
     loopback_only()
     session = await SessionManager.create(LocalKeySigner(os.urandom(32)), crypto=default_backend(),
                                           now=wall_clock_ms(), random_bytes=os.urandom)
-    node = AsyncNode(Node(session, rng=random.Random(), config=Config(stabilize_interval_ms=3000)), AiortcTransport())
+    node = AsyncDriver(Engine(session, rng=random.Random(), config=Config(stabilize_interval_ms=3000)), AiortcTransport())
     node.start()
     return node
 

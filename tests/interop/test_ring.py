@@ -26,7 +26,7 @@ from _native import NativeNode
 from _peers import OBSERVED, GenuinePeer, NativePeer, PagePeer, connect_to_genuine, link
 from _support import wait_until
 from rings_web.did import RING_SIZE, Did
-from rings_web.message.backend import BackendType, backend_body, raw_body
+from rings_web.message.custom import BackendType, backend_body, raw_body
 from rings_web.wire.types import (
     ConnectNodeReport, ConnectNodeSend, CustomMessage, FindSuccessorReport, FindSuccessorSend, Handler,
     NotifyPredecessorReport, NotifyPredecessorSend,

@@ -158,13 +158,13 @@ async def test_two_nodes_link_talk_and_store(selenium_glue):
     assert await b.storage_fetch("0x" + "00" * 20) is None
     await a.register_service("echo")
     assert await b.lookup_service("echo") == [a.address]
-    from rings_web.message.backend import HttpResponse
-    from rings_web.native.backend import HttpBackend
+    from rings_web.message.custom import HttpResponse
+    from rings_web.native.services import HttpServices
 
     async def fetch(url, request):
         return HttpResponse(200, {"x-url": url}, request.body[::-1])
 
-    HttpBackend(b.client, {"rev": "http://127.0.0.1:9/api"}, fetch)
+    HttpServices(b.client, {"rev": "http://127.0.0.1:9/api"}, fetch)
     request = to_js({"name": "rev", "method": "POST", "path": "/x", "body": to_js(b"abc"), "timeout": 5000},
                     dict_converter=js.Object.fromEntries)
     response = await a.send_http_request(b.address, request)

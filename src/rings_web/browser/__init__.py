@@ -6,6 +6,6 @@ and exposes it to JS (or, :func:`start_in_page`, to Python in a plain Pyodide pa
 wheel came from micropip), :mod:`.storage` mirrors VNodes into IndexedDB.  Import it only in Pyodide.
 """
 
-from .node import BrowserNode, boot, start, start_in_page
+from .bridge import JsBridge, boot, start, start_in_page
 
-__all__ = ["BrowserNode", "boot", "start", "start_in_page"]
+__all__ = ["JsBridge", "boot", "start", "start_in_page"]

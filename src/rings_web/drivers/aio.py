@@ -1,4 +1,4 @@
-"""asyncio driver: runs a :class:`~rings_web.engine.node.Node` on an event loop.
+"""asyncio driver: runs a :class:`~rings_web.engine.core.Engine` on an event loop.
 
 The same driver serves CPython (with the aiortc transport) and Pyodide (its WebLoop, with
 the browser transport).  In aioquic's manner it only moves data: feed the engine, perform
@@ -17,11 +17,11 @@ from ..did import Did
 from ..engine.events import (
     AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, RequestDone, RequestFailed, SendFrames,
 )
-from ..engine.node import Node
+from ..engine.core import Engine
 from ..errors import RingsError
 from ..wire.types import HandshakeInfo, MessagePayload, VNodeOperation, VirtualNode
 
-__all__ = ["Transport", "AsyncNode", "wall_clock_ms"]
+__all__ = ["Transport", "AsyncDriver", "wall_clock_ms"]
 
 MAX_TIMER_S = 1.0
 
@@ -52,7 +52,7 @@ class Transport(Protocol):
     def close(self, transport_id: str) -> None: ...
 
 
-class AsyncNode:
+class AsyncDriver:
     """A node on an asyncio loop: ``await node.fetch(vid)`` instead of request ids.
 
     Create it inside a running loop (CPython's, or Pyodide's WebLoop).
@@ -63,7 +63,7 @@ class AsyncNode:
         clock: ms since the epoch (``wall_clock_ms`` by default).
     """
 
-    def __init__(self, node: Node, transport: Transport, clock: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(self, node: Engine, transport: Transport, clock: Callable[[], int] = wall_clock_ms) -> None:
         self.node = node
         self.transport = transport
         self.clock = clock

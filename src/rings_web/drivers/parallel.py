@@ -25,7 +25,7 @@ from typing import Any, Callable
 from ..crypto import default_backend
 from ..did import Did
 from ..engine.config import Config
-from ..engine.node import Node
+from ..engine.core import Engine
 from ..errors import InvalidArgument
 from ..session.signers import LocalKeySigner
 from ..wire.codec import DID
@@ -116,11 +116,11 @@ class Partition(Simulator):
         else:
             self._away(part, (self.now + self.window, int(did), kind, args))
 
-    def _answer(self, node: Node, offer: Any, offerer: Did, now: int) -> None:
+    def _answer(self, node: Engine, offer: Any, offerer: Did, now: int) -> None:
         rid = node.answer_offer(offer, now)
         self._when_done(node, rid, lambda answer: self._toward(offerer, "accept", (answer,)))
 
-    def _accept(self, node: Node, answer: Any, now: int) -> None:
+    def _accept(self, node: Engine, answer: Any, now: int) -> None:
         node.accept_answer(answer, now)
         self.applied.append(int(node.me))
 
@@ -130,17 +130,17 @@ class Partition(Simulator):
             return super()._open_link(me, transport_id, far)
         self._links[me][transport_id] = _Endpoint(int(far.node), far.transport_id, part)  # an int pickles fast
         delay = self._latency()
-        self._at(delay, me, Node.transport_open, transport_id)
+        self._at(delay, me, Engine.transport_open, transport_id)
         self._away(part, (self.now + delay, int(far.node), "open", (far.transport_id, int(me), transport_id, self.index)))
 
-    def _remote_open(self, node: Node, tid: str, peer: int, peer_tid: str, src: int, now: int) -> None:
+    def _remote_open(self, node: Engine, tid: str, peer: int, peer_tid: str, src: int, now: int) -> None:
         if tid not in node.transport_ids:  # closed before the link opened: so does the far end
             self._away(src, (now + self._latency(), peer, "closed", (peer_tid,)))
             return
         self._links[node.me][tid] = _Endpoint(peer, peer_tid, src)
         node.transport_open(tid, now)
 
-    def _remote_closed(self, node: Node, tid: str, now: int) -> None:
+    def _remote_closed(self, node: Engine, tid: str, now: int) -> None:
         self._links[node.me].pop(tid, None)
         node.transport_closed(tid, now)
 

@@ -22,7 +22,7 @@ from ..crypto import CryptoBackend, default_backend
 from ..did import Did
 from ..engine.config import Config
 from ..engine.events import AcceptOffer, ApplyAnswer, CloseTransport, CreateOffer, Event, RequestDone, SendFrames
-from ..engine.node import Node
+from ..engine.core import Engine
 from ..errors import RelayError
 from ..message.payload import Verifier
 from ..session.auth import SessionKey, new_auth
@@ -69,7 +69,7 @@ class Simulator:
         self.config = config
         self.insecure_fast = insecure_fast
         self.crypto = crypto or default_backend()
-        self.nodes: dict[Did, Node] = {}
+        self.nodes: dict[Did, Engine] = {}
         self.events: dict[Did, list[Event]] = {}
         self.on_event: Callable[[Did, Event], None] | None = None
         self.frames_sent = 0
@@ -101,11 +101,11 @@ class Simulator:
             return done.value
         raise RuntimeError("local signer suspended")  # pragma: no cover
 
-    def add_node(self, session: SessionManager | None = None, node_seed: int | None = None) -> Node:
+    def add_node(self, session: SessionManager | None = None, node_seed: int | None = None) -> Engine:
         session = session or self.make_session()
         verifier = TrustingVerifier(self.crypto) if self.insecure_fast else None
         seed = self.rng.getrandbits(64) if node_seed is None else node_seed
-        node = Node(session, rng=random.Random(seed), config=self.config, verifier=verifier)
+        node = Engine(session, rng=random.Random(seed), config=self.config, verifier=verifier)
         self.nodes[node.me] = node
         self.events[node.me] = []
         self._links[node.me] = {}
@@ -120,7 +120,7 @@ class Simulator:
         for far in self._links.pop(did, {}).values():
             self._unlink(far, detect_ms)
 
-    def link(self, a: Node, b: Node, wait: bool = True) -> None:
+    def link(self, a: Engine, b: Engine, wait: bool = True) -> None:
         """Connect two nodes directly, as a manual handshake would.
 
         With ``wait`` the clock runs until the offerer has applied the answer; without, the
@@ -139,7 +139,7 @@ class Simulator:
         if wait:
             self.run_until(lambda: bool(applied), max_ms=60_000)
 
-    def _when_done(self, node: Node, rid: int, then: Callable[[object], None]) -> None:
+    def _when_done(self, node: Engine, rid: int, then: Callable[[object], None]) -> None:
         """Call ``then(value)`` once request ``rid`` succeeds (a failed step ends the chain)."""
         done = next((e for e in self.events[node.me] if isinstance(e, RequestDone) and e.request_id == rid), None)
         if done is not None:
@@ -147,7 +147,7 @@ class Simulator:
         elif self.result(node, rid) is None:
             self._then[(node.me, rid)] = then
 
-    def result(self, node: Node, rid: int):
+    def result(self, node: Engine, rid: int):
         """The value of request ``rid`` of ``node`` once done (its failure event if it
         failed), or None while it runs."""
         for e in self.events[node.me]:
@@ -156,7 +156,7 @@ class Simulator:
         return None
 
     # -- running --------------------------------------------------------------------------------
-    def call(self, node: Node, fn: Callable[[Node], object]):
+    def call(self, node: Engine, fn: Callable[[Engine], object]):
         """Call into a node now (an API call) and let it act."""
         result = fn(node)
         self._pump(node)
@@ -228,7 +228,7 @@ class Simulator:
         return low + int(self.rng.random() * (high - low + 1))
 
     # -- performing actions ---------------------------------------------------------------------
-    def _pump(self, node: Node) -> None:
+    def _pump(self, node: Engine) -> None:
         me = node.me
         links = self._links[me]
         low, high = self.latency_ms
@@ -244,9 +244,9 @@ class Simulator:
                     continue
                 self._bucket(at).extend((far.node, _RECEIVE, (far.transport_id, frame)) for frame in action.frames)
             elif isinstance(action, CreateOffer):
-                self._at(1, me, Node.offer_ready, action.transport_id, _token(me, action.transport_id, "offer"))
+                self._at(1, me, Engine.offer_ready, action.transport_id, _token(me, action.transport_id, "offer"))
             elif isinstance(action, AcceptOffer):
-                self._at(1, me, Node.answer_ready, action.transport_id, _token(me, action.transport_id, "answer"))
+                self._at(1, me, Engine.answer_ready, action.transport_id, _token(me, action.transport_id, "answer"))
             elif isinstance(action, ApplyAnswer):
                 far = _parse_token(action.answer)
                 if far is not None:
@@ -275,8 +275,8 @@ class Simulator:
         self._links[me][transport_id] = far
         self._links[far.node][far.transport_id] = _Endpoint(me, transport_id)
         delay = self._latency()
-        self._at(delay, me, Node.transport_open, transport_id)
-        self._at(delay, far.node, Node.transport_open, far.transport_id)
+        self._at(delay, me, Engine.transport_open, transport_id)
+        self._at(delay, far.node, Engine.transport_open, far.transport_id)
 
     def _away(self, partition: int, effect: tuple) -> None:
         """An effect on a node of another partition (parallel driver)."""
@@ -288,13 +288,13 @@ class Simulator:
             self._away(far.remote, (self.now + delay, far.node, "closed", (far.transport_id,)))
             return
         self._links.get(far.node, {}).pop(far.transport_id, None)
-        self._at(delay, far.node, Node.transport_closed, far.transport_id)
+        self._at(delay, far.node, Engine.transport_closed, far.transport_id)
 
 
-_RECEIVE = Node.receive
+_RECEIVE = Engine.receive
 
 
-def _continue(node: Node, then: Callable[[object], None], value: object, now: int) -> None:
+def _continue(node: Engine, then: Callable[[object], None], value: object, now: int) -> None:
     then(value)
 
 

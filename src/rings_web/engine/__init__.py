@@ -1,5 +1,5 @@
-"""The sans-IO node engine: :class:`Node`, its :mod:`.config` and its :mod:`.events`."""
+"""The sans-IO node engine: :class:`Engine`, its :mod:`.config` and its :mod:`.events`."""
 
-from .node import Node
+from .core import Engine
 
-__all__ = ["Node"]
+__all__ = ["Engine"]

@@ -24,7 +24,7 @@ from .requests import RequestKind
 
 if TYPE_CHECKING:
     from .links import Link
-    from .node import Node
+    from .core import Engine
 
 __all__ = ["Chord"]
 
@@ -35,7 +35,7 @@ _FINGER_CHECKS = 256
 class Chord:
     """The ring maintenance of one node: its place, successors, predecessor and fingers."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Engine) -> None:
         self.node = node
         self.me, self.config, self.ring = node.me, node.config, node.ring
         self.requests, self.links, self.router, self.vnodes = node.requests, node.links, node.router, node.vnodes

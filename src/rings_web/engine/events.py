@@ -31,14 +31,14 @@ class SendFrames:
 
 @dataclass(frozen=True, slots=True)
 class CreateOffer:
-    """Create a peer connection and its offer; answer with ``Node.offer_ready``."""
+    """Create a peer connection and its offer; answer with ``Engine.offer_ready``."""
 
     transport_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class AcceptOffer:
-    """Create a peer connection for ``remote`` from its offer; answer with ``Node.answer_ready``."""
+    """Create a peer connection for ``remote`` from its offer; answer with ``Engine.answer_ready``."""
 
     transport_id: str
     remote: Did
@@ -94,7 +94,7 @@ class RequestDone:
 @quick_init
 @dataclass(frozen=True, slots=True)
 class LookupResult:
-    """The value of a finished ``Node.lookup``."""
+    """The value of a finished ``Engine.lookup``."""
 
     successor: Did
     """The node responsible for the key: its Chord successor."""

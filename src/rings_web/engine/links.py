@@ -25,7 +25,7 @@ from .events import (
 from .requests import RequestKind
 
 if TYPE_CHECKING:
-    from .node import Node
+    from .core import Engine
 
 __all__ = ["Then", "Handshake", "Link", "Links"]
 
@@ -71,7 +71,7 @@ class Link:
 class Links:
     """Every transport of one node, pending or connected, and the peers they link to."""
 
-    def __init__(self, node: Node, actions: list[Action], events: deque[Event]) -> None:
+    def __init__(self, node: Engine, actions: list[Action], events: deque[Event]) -> None:
         self.node, self.actions, self.events = node, actions, events
         self.me, self.session, self.requests = node.me, node.session, node.requests
         self.timeout_ms = node.config.request_timeout_ms

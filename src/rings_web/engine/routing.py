@@ -21,7 +21,7 @@ from .events import Action, SendFrames
 from .requests import Request
 
 if TYPE_CHECKING:
-    from .node import Node
+    from .core import Engine
 
 __all__ = ["Router"]
 
@@ -35,7 +35,7 @@ _BACK_GENERATION = 4096
 class Router:
     """Sends, forwards and relays the messages of one node."""
 
-    def __init__(self, node: Node, actions: list[Action]) -> None:
+    def __init__(self, node: Engine, actions: list[Action]) -> None:
         self.node, self.actions = node, actions
         self.me, self.session, self.ring, self.rng = node.me, node.session, node.ring, node.rng
         self.requests = node.requests

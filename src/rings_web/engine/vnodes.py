@@ -20,7 +20,7 @@ from .events import Event, PayloadRejected
 from .requests import Request, RequestKind
 
 if TYPE_CHECKING:
-    from .node import Node
+    from .core import Engine
 
 __all__ = ["VNodes"]
 
@@ -28,7 +28,7 @@ __all__ = ["VNodes"]
 class VNodes:
     """The VNodes one node owns or keeps copies of, and the requests that store or fetch them."""
 
-    def __init__(self, node: Node, events: deque[Event]) -> None:
+    def __init__(self, node: Engine, events: deque[Event]) -> None:
         self.node, self.events = node, events
         self.me, self.config, self.ring, self.storage = node.me, node.config, node.ring, node.storage
         self.requests, self.router, self.peers = node.requests, node.router, node.links.peers

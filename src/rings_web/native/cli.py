@@ -40,7 +40,7 @@ def cmd_decode(ns: argparse.Namespace) -> int:
 def cmd_demo(ns: argparse.Namespace) -> int:
     """Print a node identity and a signed, encoded message (the main job until the browser node)."""
     from ..crypto import default_backend
-    from ..message import backend
+    from ..message import custom
     from ..message.payload import Verifier, decode_payload, direct, encode_payload, payload_to_json
     from ..session import LocalKeySigner, SessionManager
     from ..wire.chunk import Reassembler, split
@@ -51,7 +51,7 @@ def cmd_demo(ns: argparse.Namespace) -> int:
     alice = LocalKeySigner(ns.key or os.urandom(32))
     bob = LocalKeySigner(os.urandom(32))
     sm = asyncio.run(SessionManager.create(alice, crypto=crypto, now=now, random_bytes=os.urandom))
-    msg = CustomMessage(backend.backend_body(backend.BackendType.SimpleText, ns.text.encode()))
+    msg = CustomMessage(custom.backend_body(custom.BackendType.SimpleText, ns.text.encode()))
     payload = direct(sm, msg, destination=bob.address, now=now, tx_id=uuid.uuid4())
     frames = split(encode_payload(payload), uuid.uuid4(), now)
     print(f"crypto backend : {crypto.name}")

@@ -108,7 +108,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     from ..transport.aiortc import AiortcTransport, use_host_addresses
     from .http import HttpServer
     from .http_client import http_post_json
-    from .backend import HttpBackend
+    from .services import HttpServices
     from .jsonrpc import JsonRpc, auth_token
     from .storage import open_store
 
@@ -128,7 +128,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event | None = None) -> Non
     client.on(_log_event)
     token = auth_token(signer.sign_digest, crypto, client.address)  # by the node key (SPEC §7.2)
     rpc = JsonRpc(client, token, log=_log)
-    HttpBackend(client, _services(config), log=_log)
+    HttpServices(client, _services(config), log=_log)
     server = HttpServer(rpc, host or "127.0.0.1", int(port), log=_log)
     await server.start()
     print(json.dumps({"event": "listening", "url": server.url, "did": client.address.hex()}), flush=True)

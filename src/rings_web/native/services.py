@@ -14,11 +14,11 @@ from typing import Awaitable, Callable
 
 from ..client import Client, Message
 from ..errors import RemoteError, RingsError
-from ..message.backend import (
+from ..message.custom import (
     BackendMessage, BackendType, HttpRequest, HttpResponse, decode_http_request, encode_http_response,
 )
 
-__all__ = ["HttpBackend", "urllib_fetch"]
+__all__ = ["HttpServices", "urllib_fetch"]
 
 #: ``await fetch(url, request) -> HttpResponse``: one HTTP exchange for a service.
 Fetch = Callable[[str, HttpRequest], Awaitable[HttpResponse]]
@@ -45,7 +45,7 @@ async def urllib_fetch(url: str, request: HttpRequest) -> HttpResponse:
     return await asyncio.to_thread(exchange)
 
 
-class HttpBackend:
+class HttpServices:
     """Serve ``services`` (name → base URL) to peers' HttpRequest messages through ``client``."""
 
     def __init__(self, client: Client, services: dict[str, str], fetch: Fetch = urllib_fetch,

@@ -1,7 +1,7 @@
-"""Boot a rings-web node in the page and hand JS a :class:`BrowserNode`.
+"""Boot a rings-web node in the page and hand JS a :class:`JsBridge`.
 
 ``js/index.mjs`` checks the caller's options and calls :func:`boot` with a plain JS object;
-after that it reaches the node only through :meth:`BrowserNode.invoke`, which settles each call
+after that it reaches the node only through :meth:`JsBridge.invoke`, which settles each call
 into ``{ok: true, value}`` or ``{ok: false, error: {name, message, details}}`` -- errors cross
 to JS as values, never as tracebacks.  The methods only translate JS values (``Uint8Array``,
 plain objects) to :class:`~rings_web.client.Client` calls, which check them, and results back
@@ -32,7 +32,7 @@ from ..transport.browser import BrowserTransport
 from ..wire.types import Signer, VirtualNode
 from .storage import open_store
 
-__all__ = ["boot", "start", "start_in_page", "BrowserNode"]
+__all__ = ["boot", "start", "start_in_page", "JsBridge"]
 
 
 def _js(value):
@@ -152,7 +152,7 @@ async def _settle(awaitable):
         return _failed(e)
 
 
-async def start(options) -> "BrowserNode":
+async def start(options) -> "JsBridge":
     """Open the wallet, storage and the node (:func:`~rings_web.client.start_client`).
 
     ``options`` (from ``js/index.mjs``): ``wallet``, ``createTransport``, ``iceServers``,
@@ -170,7 +170,7 @@ async def start(options) -> "BrowserNode":
     transport = BrowserTransport(options.createTransport, _py(options.iceServers))
     client = await start_client(session, transport, config=Config(stabilize_interval_ms=int(options.stabilizeInterval)),
                                 storage=storage, http_post=http_post, crypto=crypto)
-    return BrowserNode(client, options.emit, vnode_db, kept)
+    return JsBridge(client, options.emit, vnode_db, kept)
 
 
 async def start_in_page(signer, *, ice_servers: list[dict] | None = None, config: Config | None = None,
@@ -209,7 +209,7 @@ def _vnode(v: VirtualNode | None):
     return None if v is None else {"did": v.did.hex(), "kind": v.kind.name, "data": entry_texts(v)}
 
 
-class BrowserNode:
+class JsBridge:
     """The node as JS sees it: ``js/index.mjs`` wraps each method in camelCase and calls it
     through :meth:`invoke`; the methods take JS values and return plain Python values."""
 
@@ -327,6 +327,6 @@ class BrowserNode:
         await self.close()
 
 
-#: what :meth:`BrowserNode.invoke` may call: the public methods
-_JS_METHODS = frozenset(name for name, v in vars(BrowserNode).items() if inspect.isfunction(v) and name[0] != "_"
+#: what :meth:`JsBridge.invoke` may call: the public methods
+_JS_METHODS = frozenset(name for name, v in vars(JsBridge).items() if inspect.isfunction(v) and name[0] != "_"
                         and name != "invoke")

@@ -2,8 +2,8 @@
 
 Inputs are method calls that carry ``now`` (ms since the epoch): frames from a transport,
 transports opening and closing, offers and answers the driver made, timer expiries and API
-calls.  Outputs are pulled: :meth:`Node.actions_to_perform` (send frames, create an offer…)
-for the driver and :meth:`Node.next_event` for the application.  Nothing here reads a
+calls.  Outputs are pulled: :meth:`Engine.actions_to_perform` (send frames, create an offer…)
+for the driver and :meth:`Engine.next_event` for the application.  Nothing here reads a
 clock, touches a socket or draws randomness except from the ``rng`` it was given, so a
 simulator replays a run exactly from its seed.
 
@@ -46,12 +46,12 @@ from .requests import Requests
 from .routing import Router
 from .vnodes import VNodes
 
-__all__ = ["Node"]
+__all__ = ["Engine"]
 
 MessageHandler = Callable[[MessagePayload, int], None]
 
 
-class Node:
+class Engine:
     """One rings-web node.
 
     Args:
@@ -232,7 +232,7 @@ class Node:
             self.links.close(self.links.transports[tid], now)
 
     def send_message(self, destination: Did, body: bytes, now: int) -> uuid.UUID:
-        """Send a CustomMessage body (see :mod:`rings_web.message.backend`); returns its tx_id.
+        """Send a CustomMessage body (see :mod:`rings_web.message.custom`); returns its tx_id.
 
         Raises:
             LocalError: no route to ``destination``.
