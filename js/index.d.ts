@@ -55,13 +55,17 @@ export interface NodeOptions {
   distURL?: string;
   /** VNode persistence: "indexeddb" (default in browsers) or "memory" (default in Node). */
   storage?: "indexeddb" | "memory";
-  /** IndexedDB database name (default "rings-web"). */
+  /** IndexedDB database name (default "rings-web"); also names the kept session. */
   storageName?: string;
   /** Runs (synchronously) on every verified payload, as 0.2.5's JSON, before it is handled;
    * `false` drops it with a `payload:rejected` (MessageRefused). */
   validate?(payload: unknown): boolean;
   /** Drop plaintext custom messages (a `payload:rejected` each); default false. */
   requireEncryption?: boolean;
+  /** Keep the session (the wallet's delegation and the ephemeral session key) in IndexedDB until
+   * it expires, so a reload asks the wallet nothing (only `eth_accounts`, which never prompts);
+   * another account signs anew. Default true; false: the wallet signs at every load. */
+  persistSession?: boolean;
   onProgress?(progress: Progress): void;
 }
 
@@ -204,6 +208,8 @@ export declare class RingsNode {
   decode(...inputs: string[]): Promise<{ kind: string; json: string }>;
   /** Close every link and flush storage. */
   close(): Promise<void>;
+  /** Forget the kept session (the next createNode asks the wallet to sign again), then close. */
+  logout(): Promise<void>;
 }
 
 /** Start a node: boots Pyodide with the rings-web wheel, asks the wallet for one signature. */

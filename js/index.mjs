@@ -5,7 +5,7 @@
  */
 import { bootPyodide } from "./boot.mjs";
 import { cryptoFunctions } from "./crypto.mjs";
-import { openVNodeDb } from "./storage.mjs";
+import { openSessionStore, openVNodeDb } from "./storage.mjs";
 import { createTransport } from "./transport.mjs";
 
 export const VERSION = "0.1.0";
@@ -61,6 +61,7 @@ function checkOptions(o) {
   if (o.snapshot !== undefined && typeof o.snapshot !== "boolean") fail('"snapshot" expected a boolean');
   if (o.validate !== undefined && typeof o.validate !== "function") fail('"validate" expected a function (payload) => boolean');
   if (o.requireEncryption !== undefined && typeof o.requireEncryption !== "boolean") fail('"requireEncryption" expected a boolean');
+  if (o.persistSession !== undefined && typeof o.persistSession !== "boolean") fail('"persistSession" expected a boolean');
 }
 
 /** EIP-1193 request with errors that are always Error objects carrying `code`. */
@@ -108,7 +109,7 @@ async function pyodideLoader(o) {
 /**
  * Start a rings-web node in this page (or in Node, without WebRTC).
  * @param {object} options - see index.d.ts: `ethereum` or `signer`, `iceServers`, `stabilizeInterval`,
- *   `indexURL`, `snapshot`, `storage`, `storageName`, `account`, `chainId`, `onProgress`.
+ *   `indexURL`, `snapshot`, `storage`, `storageName`, `persistSession`, `account`, `chainId`, `onProgress`.
  * @returns {Promise<RingsNode>}
  * @example
  * const node = await createNode({ ethereum: window.ethereum, iceServers: [{ urls: "stun:your-stun-server.example:3478" }] });
@@ -128,14 +129,18 @@ export async function createNode(options = {}) {
   const cryptoReady = cryptoFunctions({ dist });
   const database = useDb ? openVNodeDb(options.storageName ?? "rings-web") : Promise.resolve(null);
   database.catch(() => {}); // a failure surfaces where it is awaited, below
+  // the kept session only saves a signature: where IndexedDB will not open, the wallet signs
+  const sessions = (options.persistSession ?? true ? openSessionStore(options.storageName ?? "rings-web") : Promise.resolve(null))
+    .catch(() => null);
   const { pyodide, warm } = await bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
     .catch((e) => { throw new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); });
   progress({ stage: "python", at: Date.now(), warm });
   pyodide.registerJsModule("rings_web_crypto", await cryptoReady);
   const vnodeDb = (await database) ?? undefined;
+  const sessionDb = (await sessions) ?? undefined;
   const { node: py, address, events } = await settled(() => pyodide.pyimport("rings_web.browser").boot({
     wallet: walletOption(options), createTransport, iceServers: options.iceServers ?? [],
-    stabilizeInterval: options.stabilizeInterval ?? 25_000, vnodeDb, emit, progress,
+    stabilizeInterval: options.stabilizeInterval ?? 25_000, vnodeDb, sessionDb, emit, progress,
     validate: options.validate ?? null, requireEncryption: options.requireEncryption ?? false,
   }));
   for (const name of events) listeners.set(name, new Set());
@@ -157,7 +162,7 @@ const METHODS = {
   storageStore: "storage_store", storageFetch: "storage_fetch",
   publishMessageToTopic: "publish_message_to_topic", fetchMessagesOfTopic: "fetch_messages_of_topic",
   registerService: "register_service", lookupService: "lookup_service",
-  getNodeInfo: "node_info", decode: "decode", close: "close",
+  getNodeInfo: "node_info", decode: "decode", close: "close", logout: "logout",
 };
 
 /** A running node; every method returns a Promise and rejects with a RingsError. */

@@ -78,3 +78,35 @@ export async function openBootCache(name = "rings-web-boot") {
     close() { db.close(); },
   };
 }
+
+/**
+ * The kept session of a node (`persistSession`): one record per node name in the database
+ * `rings-web-sessions` — the wallet's signed delegation (bincode), the session key's secret (an
+ * ephemeral key, never the wallet's), the account, the chain asked for and the expiry (ms).
+ * Python (rings_web.browser.bridge) checks a record before using it. `null` without IndexedDB.
+ * @param {string} name - the node's storage name: nodes of one origin keep separate sessions.
+ * @example const kept = await openSessionStore("rings-web"); const record = await kept.get();
+ */
+export async function openSessionStore(name, dbName = "rings-web-sessions") {
+  if (typeof indexedDB === "undefined") return null;
+  const open = indexedDB.open(dbName, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("sessions");
+  const db = await request(open);
+  const change = async (run) => {
+    const tx = db.transaction("sessions", "readwrite");
+    run(tx.objectStore("sessions"));
+    await completed(tx);
+  };
+  const store = {
+    /** The record, or undefined; an expired one is deleted rather than returned. */
+    async get() {
+      const record = await request(db.transaction("sessions", "readonly").objectStore("sessions").get(name));
+      if (record && record.expires != null && record.expires <= Date.now()) { await store.delete(); return undefined; }
+      return record;
+    },
+    put: (record) => change((s) => s.put(record, name)),
+    delete: () => change((s) => s.delete(name)),
+    close() { db.close(); },
+  };
+  return store;
+}

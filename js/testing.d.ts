@@ -3,6 +3,8 @@ import type { Eip1193Provider } from "./index.js";
 /** An EIP-1193 provider that signs with a known key (tests and demos only). */
 export interface TestWallet extends Eip1193Provider {
   readonly address: string;
+  /** How many `method` requests the provider got (refused ones included). */
+  count(method: string): number;
   /** The next `method` request fails with EIP-1193 `code` (default 4001: the user rejected it). */
   rejectNext(method: string, code?: number): void;
   /** Switch accounts as a user would; emits `accountsChanged`. */

@@ -1,6 +1,7 @@
 /**
  * @module Test wallets for rings-web: an EIP-1193 provider that signs with a known key, so
- * tests take the same code path as MetaMask (`eth_requestAccounts`, `personal_sign`).
+ * tests take the same code path as MetaMask (`eth_requestAccounts`, `personal_sign`); it counts
+ * the requests it gets, so a test can tell that a reload asked the wallet nothing.
  * For tests only: the key sits in page memory.
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
@@ -43,11 +44,13 @@ export function testWallet(privateKey, { chainId = 1 } = {}) {
   let key = privateKey;
   const listeners = new Map();
   const refusals = new Map();
+  const counts = new Map();
   const emit = (event, value) => { for (const fn of listeners.get(event) ?? []) fn(value); };
   const provider = {
     isRingsTestWallet: true,
     get address() { return addressOf(key); },
     async request({ method, params = [] }) {
+      counts.set(method, (counts.get(method) ?? 0) + 1);
       const code = refusals.get(method);
       if (code !== undefined) { refusals.delete(method); throw new ProviderRpcError(code, code === 4001 ? "User rejected the request." : "Refused by the test wallet."); }
       switch (method) {
@@ -67,6 +70,8 @@ export function testWallet(privateKey, { chainId = 1 } = {}) {
     },
     on(event, fn) { listeners.set(event, [...(listeners.get(event) ?? []), fn]); return provider; },
     removeListener(event, fn) { listeners.set(event, (listeners.get(event) ?? []).filter((f) => f !== fn)); return provider; },
+    /** How many `method` requests this provider got (refused ones included). */
+    count(method) { return counts.get(method) ?? 0; },
     /** Make the next `method` request fail with EIP-1193 `code` (4001: the user rejected it). */
     rejectNext(method, code = 4001) { refusals.set(method, code); },
     /** Switch the selected account, as a user would in MetaMask (emits `accountsChanged`). */

@@ -6,7 +6,7 @@ What it does, every step idempotent (files are only rewritten when their bytes c
 2. builds the rings-web wheel (``py3-none-any``) from a clean copy of the project, with a fixed
    SOURCE_DATE_EPOCH so the same source gives the same bytes (and the same sha256);
 3. fetches the pure-Python wheels the in-Pyodide test run needs (pytest, hypothesis, their
-   dependencies, tblib) from PyPI with the host pip, into build/wheel-cache/, and checks each
+   dependencies, tblib, micropip) from PyPI with the host pip, into build/wheel-cache/, and checks each
    against the sha256 pinned here;
 4. writes ``pyodide-lock.json`` = the npm lock's ``info`` block + entries for exactly the
    wheels shipped, with their real sha256 and their ``depends``. The npm lock's other ~357
@@ -55,7 +55,7 @@ CORE = ["pyodide.js", "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "pyt
 # hypothesis is held at 6.155.7, the last release with a py3-none-any wheel: later ones ship only
 # per-platform wheels with a native extension (pyemscripten_2026_0 included), which we keep out of
 # the dist (memory snapshots break with native extensions; the browser node is pure Python).
-# attrs is no longer a hypothesis dependency; micropip is not needed by the tests.
+# attrs is no longer a hypothesis dependency.
 PINS = {
     "pytest": ("9.1.1", "37a86b45efb9a47a61a36449063e8e18d0cab3161329fc099eb21783169c4f0c"),
     "pluggy": ("1.7.0", "7dd7b0d8832ba3cb632c306926ded123429211b83641b35dc5c41ad2d34f9bec"),
@@ -66,6 +66,8 @@ PINS = {
     "sortedcontainers": ("2.4.0", "a163dcaede0f1c021485e957a39245190e74249897e2ae4b2aa38595db237ee0"),
     # pytest-pyodide's @run_in_pyodide loads it (when listed) to carry tracebacks back to the host
     "tblib": ("3.2.2", "26bdccf339bcce6a88b2b5432c988b266ebbe63a4e593f6b578b1d2e723d2b76"),
+    # a plain Pyodide installs the rings-web wheel with it (tests/pyodide/test_micropip.py); no dependencies
+    "micropip": ("0.11.1", "768de165adb8e66906039d8fec4127a57f522dfdf8e6fbff877a4616941ecfd3"),
 }
 PIP_TARGET = ["--only-binary=:all:", "--python-version", "3.14", "--implementation", "cp",
               "--abi", "cp314", "--abi", "abi3", "--abi", "none",

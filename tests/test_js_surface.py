@@ -14,11 +14,14 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
+
 from rings_web.api_events import EVENT_NAMES, EVENTS, AccountsChanged, Message, PayloadRejection, PeerConnect, \
     PeerDisconnect, PeerFailed, Progress
 from rings_web.did import Did
 from rings_web.errors import DecodeError
 
+pytestmark = pytest.mark.cpython_only(reason="reads js/, which tests/pyodide does not copy into Pyodide")
 REPO = Path(__file__).resolve().parent.parent
 DTS = (REPO / "js" / "index.d.ts").read_text()
 MJS = (REPO / "js" / "index.mjs").read_text()

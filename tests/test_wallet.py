@@ -12,9 +12,12 @@ from rings_web.crypto import default_backend
 from rings_web.did import Did
 from rings_web.errors import SignatureRejected, SignerError, WalletLocked, WrongAccount, WrongChain
 from rings_web.session import Eip1193Signer, LocalKeySigner, ProviderError, SessionManager, verify_session
+from rings_web.session.manager import RESTORE_MARGIN_MS
+from rings_web.wire.types import Signer
 
 CRYPTO = default_backend()
 KEYS = VECTORS["test_keys"]
+NOW = 1_795_339_300_000
 
 
 class FakeProvider:
@@ -30,7 +33,7 @@ class FakeProvider:
         self.calls.append((method, params))
         if method in self.refuse:
             raise ProviderError(self.refuse[method], "refused by the fake wallet")
-        if method == "eth_requestAccounts":
+        if method in ("eth_requestAccounts", "eth_accounts"):
             return [w.address.hex() for w in self.wallets]
         if method == "eth_chainId":
             return self.chain_id
@@ -44,7 +47,7 @@ class FakeProvider:
 
 def session_from(provider: FakeProvider, **kw) -> SessionManager:
     signer = run_sync(Eip1193Signer.connect(provider.request, crypto=CRYPTO, **kw))
-    return run_sync(SessionManager.create(signer, crypto=CRYPTO, now=1_795_339_300_000, random_bytes=os.urandom))
+    return run_sync(SessionManager.create(signer, crypto=CRYPTO, now=NOW, random_bytes=os.urandom))
 
 
 @pytest.mark.parametrize("v_offset", [27, 0], ids=["v27", "v0-normalised"])
@@ -107,3 +110,37 @@ def test_account_changed_between_connect_and_sign():
     signer = Eip1193Signer(switched, run_sync(Eip1193Signer.connect(provider.request)).address, CRYPTO)
     with pytest.raises(WrongAccount, match="account changed"):
         run_sync(signer.sign("auth text"))
+
+
+def test_the_selected_account_is_asked_without_a_prompt():
+    provider = FakeProvider(KEYS["A"]["priv"], KEYS["B"]["priv"])
+    assert run_sync(Eip1193Signer.selected(provider.request)) == Did.parse(KEYS["A"]["address"])
+    assert run_sync(Eip1193Signer.selected(provider.request, KEYS["B"]["address"])) == Did.parse(KEYS["B"]["address"])
+    assert run_sync(Eip1193Signer.selected(provider.request, KEYS["C"]["address"])) is None
+    assert {method for method, _ in provider.calls} == {"eth_accounts"}
+    assert run_sync(Eip1193Signer.selected(FakeProvider().request)) is None  # locked
+    provider.refuse["eth_accounts"] = 4200  # a wallet without it
+    assert run_sync(Eip1193Signer.selected(provider.request)) is None
+
+
+def test_a_kept_session_comes_back_only_for_its_wallet_mode_and_chain_while_it_has_a_margin_left():
+    session = session_from(FakeProvider(KEYS["A"]["priv"], chain_id="0x89"), chain_id=137)
+    record = session.to_record(137)
+    assert record["account"] == KEYS["A"]["address"] and record["secret"] == session.key.secret
+    wallet = Did.parse(KEYS["A"]["address"])
+    restore = lambda rec=record, **kw: SessionManager.restore(  # noqa: E731
+        rec, **{"wallet": wallet, "mode": Signer.EIP191, "chain_id": 137, "now": NOW, "crypto": CRYPTO, **kw})
+    again = restore()
+    assert (again.key, again.session) == (session.key, session.session)
+    assert again.sign(bytes(32)) == session.sign(bytes(32))
+    last = record["expires"] - RESTORE_MARGIN_MS
+    assert restore(now=last) is not None and restore(now=last + 1) is None
+    assert restore(wallet=Did.parse(KEYS["B"]["address"])) is None
+    assert restore(mode=Signer.DEFAULT) is None
+    assert restore(chain_id=None) is None
+    other_key = session_from(FakeProvider(KEYS["A"]["priv"])).key.secret
+    sig = bytearray(record["session"])
+    sig[10] ^= 1  # inside the wallet signature
+    for damaged in ({**record, "secret": other_key}, {**record, "session": record["session"][:-3]},
+                    {**record, "session": bytes(sig)}, {**record, "secret": b"short"}, {"account": record["account"]}):
+        assert restore(damaged) is None

@@ -418,7 +418,8 @@ async def start_client(signer, transport, *, config: Config | None = None, stora
     node and the tests all start here.
 
     Args:
-        signer: a wallet signer (:class:`~rings_web.session.LocalKeySigner`, ``Eip1193Signer``…).
+        signer: a wallet signer (:class:`~rings_web.session.LocalKeySigner`, ``Eip1193Signer``…),
+            or a ready :class:`~rings_web.session.SessionManager` (a restored session: no signature).
         transport: e.g. :class:`~rings_web.transport.aiortc.AiortcTransport`.
         config: :class:`~rings_web.engine.config.Config` (the browser defaults otherwise).
         storage: a :class:`~rings_web.dht.storage.VNodeStore` (memory by default).
@@ -436,7 +437,8 @@ async def start_client(signer, transport, *, config: Config | None = None, stora
         await client.connect_peer_via_http("http://127.0.0.1:50000/")
     """
     crypto = crypto or default_backend()
-    session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
+    session = signer if isinstance(signer, SessionManager) else \
+        await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
     engine = Engine(session, rng=random.Random(int.from_bytes(os.urandom(16), "big")), config=config or Config(),
                   storage=storage, validate=validate)
     node = AsyncDriver(engine, transport)

@@ -60,3 +60,36 @@ test("bad arguments are typed errors and the node keeps working", async () => {
   assert.deepEqual(net.errors, []);
   await node.close();
 });
+
+test("the session is kept across reloads and the wallet asked nothing; another account, persistSession: false and logout sign anew", async () => {
+  const node = await net.open(testKey(15), { storage: "indexeddb", storageName: "session-test" });
+  const asked = (method) => node.page.evaluate((m) => window.ethereum.count(m), method);
+  const load = async (key, query = {}) => { // the same browser context: IndexedDB stays
+    await node.page.goto(net.server.pageURL({ key, stabilize: 3000, storage: "indexeddb", storageName: "session-test", ...query }));
+    await node.page.waitForFunction("window.ready || window.bootError", null, { timeout: 120_000 });
+    assert.equal(await node.page.evaluate("window.bootError"), undefined);
+    return node.page.evaluate("window.node.address");
+  };
+  assert.equal(await asked("personal_sign"), 1);
+  await node.call("close");
+  assert.equal(await load(testKey(15)), node.address, "a reload keeps the address");
+  assert.equal(await asked("personal_sign"), 0, "a reload asks for no signature");
+  assert.equal(await asked("eth_requestAccounts"), 0, "… nor for the accounts (eth_accounts does not prompt)");
+  const other = await load(testKey(16)); // the user switched accounts in the wallet
+  assert.equal(other, await node.page.evaluate(() => window.ethereum.address));
+  assert.notEqual(other, node.address);
+  assert.equal(await asked("personal_sign"), 1, "another account signs anew");
+  assert.equal(await load(testKey(16)), other);
+  assert.equal(await asked("personal_sign"), 0);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(await load(testKey(16), { persist: "0" }), other);
+    assert.equal(await asked("personal_sign"), 1, "persistSession: false signs at every load");
+  }
+  assert.equal(await load(testKey(16)), other);
+  assert.equal(await asked("personal_sign"), 0, "persistSession: false neither used nor dropped the kept session");
+  await node.call("logout");
+  assert.equal(await load(testKey(16)), other);
+  assert.equal(await asked("personal_sign"), 1, "after logout the wallet signs again");
+  assert.deepEqual(net.errors, []);
+  await node.close();
+});

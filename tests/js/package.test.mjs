@@ -74,12 +74,16 @@ test("TypeScript: the .d.ts types a real use of the API", () => {
   fs.writeFileSync(path.join(scratch, "use.ts"), `
     import { createNode, RingsError, type Message } from "rings-web";
     import { testWallet } from "rings-web/testing";
-    const node = await createNode({ ethereum: testWallet("${testKey(2)}"), stabilizeInterval: 3000 });
+    import { registerShim } from "rings-web/shim";
+    // (pyodide's own .d.ts needs @types/node: a stand-in with the one method the shim calls)
+    const implementation: string = await registerShim({ registerJsModule(name: string, module: object) {} }, { dist: "https://example.org/dist/" });
+    const node = await createNode({ ethereum: testWallet("${testKey(2)}"), stabilizeInterval: 3000, persistSession: false });
     node.on("message", (m: Message) => console.log(m.from, m.text, m.data.byteLength, m.path.length));
     const peers: { did: string }[] = await node.listPeers();
     const tx: string = await node.sendCustomMessage(peers[0].did, 7, new Uint8Array([1]));
     const found = await node.storageFetch(await node.storageStore("x"));
-    if (found) console.log(found.data[0].toUpperCase(), tx);
+    if (found) console.log(found.data[0].toUpperCase(), tx, implementation);
+    await node.logout();
     try { await node.connectPeerViaHttp("http://127.0.0.1:50000/"); } catch (e) { if (e instanceof RingsError) console.log(e.type); }
     // @ts-expect-error: sendMessage takes bytes, not text
     await node.sendMessage(peers[0].did, "text");

@@ -29,6 +29,22 @@ globalThis.glue = {
     if (reject) w.rejectNext(reject, code);
     return { kind: "eip1193", request: (method, params) => w.request({ method, params }), account: undefined, chainId: undefined };
   },
+  signer(key) { // a custom signer (createNode's "signer" option) that counts its signatures
+    const w = testWallet(key);
+    const hex = (text) => "0x" + Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join("");
+    const o = { kind: "signer", mode: "EIP191", address: w.address, publicKey: undefined, signs: 0 };
+    o.sign = (text) => { o.signs++; return w.request({ method: "personal_sign", params: [hex(text), w.address] }); };
+    return o;
+  },
+  kept() { // js/storage.mjs openSessionStore's interface, in memory
+    const o = { record: null, async get() { return o.record ?? undefined; }, async put(r) { o.record = r; },
+                async delete() { o.record = null; }, close() {} };
+    return o;
+  },
+  brokenKept() { // an IndexedDB that fails every read and write
+    const fail = async () => { throw new DOMException("quota exceeded", "QuotaExceededError"); };
+    return { get: fail, put: fail, delete: fail, close() {} };
+  },
   hub() {
     const ends = new Map();
     return (name, failing) => (events) => {
@@ -64,9 +80,9 @@ globalThis.glue = {
     return { stores, async load(s) { return [...stores[s]]; }, put(s, k, bytes) { stores[s].set(k, bytes.slice()); },
              delete(s, k) { stores[s].delete(k); }, async flush() {}, close() {} };
   },
-  options(wallet, createTransport, vnodeDb) {
+  options(wallet, createTransport, vnodeDb, sessionDb) {
     const log = [];
-    return { log, wallet, createTransport, iceServers: [], stabilizeInterval: 200, vnodeDb,
+    return { log, wallet, createTransport, iceServers: [], stabilizeInterval: 200, vnodeDb, sessionDb,
              emit: (name, detail) => log.push([name, detail]), progress: (p) => log.push(["progress", p.stage]) };
   },
 };
@@ -251,6 +267,35 @@ async def test_vnodes_are_mirrored_to_the_database_and_loaded_back(selenium_glue
     assert await again.fetch_messages_of_topic("log", 0) == ["one", "two"]
     assert (await again.storage_fetch(vid))["data"] == ["persisted"]
     await again.close()
+
+
+@run_in_pyodide
+async def test_a_kept_session_is_restored_without_signing_until_logout(selenium_glue):
+    from js import glue
+    from rings_web.browser import start
+
+    key, other_key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318", "11" * 32
+    kept, signer = glue.kept(), glue.signer(key)
+    first = await start(glue.options(signer, glue.hub()("k"), None, kept))
+    assert signer.signs == 1 and kept.record.account == first.address
+    secret = kept.record.secret.to_bytes()
+    assert len(secret) == 32 and kept.record.expires > 0
+    await first.close()
+    again = await start(glue.options(signer, glue.hub()("k"), None, kept))
+    assert signer.signs == 1 and again.address == first.address
+    assert kept.record.secret.to_bytes() == secret  # restored, not replaced
+    await again.logout()
+    assert not kept.record
+    third = await start(glue.options(signer, glue.hub()("k"), None, kept))
+    assert signer.signs == 2
+    await third.close()
+    other = glue.signer(other_key)  # another wallet finds this one's session and signs its own
+    fourth = await start(glue.options(other, glue.hub()("k"), None, kept))
+    assert other.signs == 1 and fourth.address != first.address and kept.record.account == fourth.address
+    await fourth.close()
+    for _ in range(2):  # a store that fails costs a signature per load, not the boot
+        await (await start(glue.options(other, glue.hub()("k"), None, glue.brokenKept()))).close()
+    assert other.signs == 3
 
 
 @run_in_pyodide

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 
 from js import Object, fetch
 from pyodide.ffi import JsException, create_proxy, to_js
@@ -26,13 +27,14 @@ from ..drivers.aio import wall_clock_ms
 from ..engine.config import Config
 from ..message.payload import payload_to_json
 from ..errors import InvalidArgument, LocalError, SignatureRejected, SignerError
-from ..session import CallbackSigner, Eip1193Signer, ProviderError
+from ..session import CallbackSigner, Eip1193Signer, ProviderError, SessionManager
+from ..session.signers import check_chain
 from ..session.auth import public_key_address
 from ..transport.browser import BrowserTransport
 from ..wire.types import Signer, VirtualNode
 from .storage import open_store
 
-__all__ = ["boot", "start", "JsBridge"]
+__all__ = ["boot", "start", "start_in_page", "JsBridge"]
 
 
 def _js(value):
@@ -63,20 +65,21 @@ async def http_post(url: str, body: dict):
         raise LocalError(f"POST {url} failed: {e}") from None
 
 
-async def _wallet_signer(wallet, crypto):
-    """The session's signer from the caller's ``ethereum`` provider or ``signer`` object."""
-    if wallet.kind == "eip1193":
-        provider_request = wallet.request
+def _provider(wallet):
+    """The ``ethereum`` option's ``request`` as :data:`~rings_web.session.signers.Request`."""
+    provider_request = wallet.request
 
-        async def request(method: str, params: list):
-            try:
-                return _py(await provider_request(method, _js(params)))
-            except JsException as e:
-                raise ProviderError(_code(e), str(e)) from None
+    async def request(method: str, params: list):
+        try:
+            return _py(await provider_request(method, _js(params)))
+        except JsException as e:
+            raise ProviderError(_code(e), str(e)) from None
 
-        chain_id = getattr(wallet, "chainId", None)  # absent and undefined both read as None
-        return await Eip1193Signer.connect(request, account=getattr(wallet, "account", None),
-                                           chain_id=int(chain_id) if chain_id is not None else None, crypto=crypto)
+    return request
+
+
+def _callback_signer(wallet, crypto) -> CallbackSigner:
+    """The caller's ``signer`` object as a wallet signer."""
     mode = Signer[wallet.mode]
     pubkey = b"\x00" + _bytes(wallet.publicKey) if mode == Signer.EdDSA else None
     address = public_key_address(pubkey, crypto) if pubkey is not None else wallet.address
@@ -91,6 +94,49 @@ async def _wallet_signer(wallet, crypto):
         return bytes(result) if isinstance(result, memoryview) else result
 
     return CallbackSigner(address, sign, mode, pubkey)
+
+
+async def _session(wallet, kept, crypto) -> SessionManager:
+    """The node's session: the one ``kept`` in IndexedDB if it is this wallet account's and
+    still valid (the wallet is asked only ``eth_accounts``/``eth_chainId``, which never prompt),
+    else a new one the wallet signs (kept for the next load)."""
+    chain_id = getattr(wallet, "chainId", None)  # absent and undefined both read as None
+    chain_id = int(chain_id) if chain_id is not None else None
+    account = getattr(wallet, "account", None)
+    record = await _kept_record(kept)
+    if wallet.kind == "eip1193":
+        request = _provider(wallet)
+        if record is not None:
+            current = await Eip1193Signer.selected(request, account)
+            session = current and SessionManager.restore(record, wallet=current, mode=Signer.EIP191, chain_id=chain_id,
+                                                         now=wall_clock_ms(), crypto=crypto)
+            if session:
+                await check_chain(request, chain_id)
+                return session
+        signer = await Eip1193Signer.connect(request, account=account, chain_id=chain_id, crypto=crypto)
+    else:
+        signer = _callback_signer(wallet, crypto)
+        session = record and SessionManager.restore(record, wallet=signer.address, mode=signer.mode, chain_id=None,
+                                                    now=wall_clock_ms(), crypto=crypto)
+        if session:
+            return session
+    session = await SessionManager.create(signer, crypto=crypto, now=wall_clock_ms(), random_bytes=os.urandom)
+    if kept is not None:
+        try:
+            await kept.put(_js(session.to_record(chain_id)))
+        except JsException:  # not kept (quota, a closed database): the next load signs again
+            pass
+    return session
+
+
+async def _kept_record(kept):
+    """The kept session's record as a dict, or None (none kept, or IndexedDB failed to read)."""
+    if kept is None:
+        return None
+    try:
+        return _py(await kept.get())
+    except JsException:
+        return None
 
 
 def _ok(value):
@@ -112,22 +158,24 @@ async def start(options) -> "JsBridge":
     """Open the wallet, storage and the node (:func:`~rings_web.client.start_client`).
 
     ``options`` (from ``js/index.mjs``): ``wallet``, ``createTransport``, ``iceServers``,
-    ``stabilizeInterval`` (ms), ``vnodeDb`` (IndexedDB handle or null), ``emit(name, detail)``,
+    ``stabilizeInterval`` (ms), ``vnodeDb`` (IndexedDB handle or null), ``sessionDb`` (the
+    kept session's store, ``js/storage.mjs`` openSessionStore, or null), ``emit(name, detail)``,
     ``progress(detail)``, ``validate`` (a JS function of the payload's JSON, or null),
     ``requireEncryption``.
     """
     crypto = default_backend()
     options.progress(_js(Progress("wallet", wall_clock_ms()).to_json()))
-    signer = await _wallet_signer(options.wallet, crypto)
+    kept = getattr(options, "sessionDb", None)
+    session = await _session(options.wallet, kept, crypto)
     options.progress(_js(Progress("storage", wall_clock_ms()).to_json()))
     vnode_db = getattr(options, "vnodeDb", None)
     storage = await open_store(vnode_db) if vnode_db is not None else VNodeStore()
     transport = BrowserTransport(options.createTransport, _py(options.iceServers))
-    client = await start_client(signer, transport, config=Config(stabilize_interval_ms=int(options.stabilizeInterval)),
+    client = await start_client(session, transport, config=Config(stabilize_interval_ms=int(options.stabilizeInterval)),
                                 storage=storage, http_post=http_post, crypto=crypto,
                                 validate=_validator(getattr(options, "validate", None)),
                                 require_encryption=bool(getattr(options, "requireEncryption", False)))
-    return JsBridge(client, options.emit, vnode_db)
+    return JsBridge(client, options.emit, vnode_db, kept)
 
 
 def _validator(validate):
@@ -135,6 +183,23 @@ def _validator(validate):
     if validate is None or not callable(validate):  # JS null or undefined: none
         return None
     return lambda payload: bool(validate(_js(json.loads(payload_to_json(payload)))))
+
+
+async def start_in_page(signer, *, ice_servers: list[dict] | None = None, config: Config | None = None,
+                        storage: VNodeStore | None = None) -> Client:
+    """A node for Python code in a plain Pyodide page (the wheel installed with micropip): the
+    :class:`~rings_web.client.Client` of :func:`~rings_web.client.start_client` over the page's
+    WebRTC and ``fetch``.  Needs ``registerShim(pyodide)`` from ``rings-web/shim`` first.
+
+    Raises:
+        LocalError: the shim's ``rings_web_js`` module is not registered.
+    """
+    try:
+        from rings_web_js import createTransport
+    except ImportError:
+        raise LocalError("rings_web_js is not registered: run registerShim(pyodide) from rings-web/shim first") from None
+    return await start_client(signer, BrowserTransport(createTransport, ice_servers), config=config, storage=storage,
+                              http_post=http_post)
 
 
 def boot(options):
@@ -160,10 +225,11 @@ class JsBridge:
     """The node as JS sees it: ``js/index.mjs`` wraps each method in camelCase and calls it
     through :meth:`invoke`; the methods take JS values and return plain Python values."""
 
-    def __init__(self, client: Client, emit, vnode_db) -> None:
+    def __init__(self, client: Client, emit, vnode_db, kept_session=None) -> None:
         self.client = client
         self._emit = emit
         self._vnode_db = vnode_db
+        self._kept_session = kept_session
         client.on(self._event)
 
     def _event(self, event: ApiEvent) -> None:
@@ -270,6 +336,15 @@ class JsBridge:
         if self._vnode_db is not None:
             await self._vnode_db.flush()
             self._vnode_db.close()
+        if self._kept_session is not None:
+            self._kept_session.close()
+            self._kept_session = None
+
+    async def logout(self) -> None:
+        """Forget the kept session (the next load asks the wallet to sign again) and close."""
+        if self._kept_session is not None:
+            await self._kept_session.delete()
+        await self.close()
 
 
 #: what :meth:`JsBridge.invoke` may call: the public methods

@@ -18,7 +18,7 @@ from ..did import Did
 from ..errors import InvalidArgument, RingsError, SignatureRejected, SignerError, WalletLocked, WrongAccount, WrongChain
 from ..wire.types import Signer
 
-__all__ = ["WalletSigner", "LocalKeySigner", "CallbackSigner", "Eip1193Signer", "ProviderError", "normalize_signature"]
+__all__ = ["WalletSigner", "LocalKeySigner", "CallbackSigner", "Eip1193Signer", "ProviderError", "check_chain", "normalize_signature"]
 
 
 class WalletSigner(Protocol):
@@ -166,25 +166,21 @@ class Eip1193Signer:
             WrongAccount: ``account`` is not among the wallet's accounts.
             WrongChain: the wallet is on another chain.
         """
-        accounts = await _call(request, "eth_requestAccounts", [])
-        if not isinstance(accounts, (list, tuple)) or not accounts:
-            raise WalletLocked("the wallet gave no account: unlock it and allow this site")
-        try:
-            offered = [Did.parse(a) for a in accounts]
-            wanted = Did.parse(account) if account is not None else offered[0]
-        except ValueError as e:
-            raise SignerError(f"the wallet returned an account that is not an address: {e}") from None
-        if wanted not in offered:
-            raise WrongAccount(f"account {wanted.hex()} is not available in the wallet")
-        if chain_id is not None:
-            current = await _call(request, "eth_chainId", [])
-            try:
-                current_id = int(current, 16) if isinstance(current, str) else int(current)
-            except (TypeError, ValueError):
-                raise SignerError(f"the wallet returned a chain id that is not a number: {current!r:.40}") from None
-            if current_id != chain_id:
-                raise WrongChain(f"the wallet is on chain {current_id}, this application needs {chain_id}")
+        wanted = _pick(await _call(request, "eth_requestAccounts", []), account)
+        if wanted is None:
+            raise WrongAccount(f"account {Did.parse(account).hex()} is not available in the wallet")
+        await check_chain(request, chain_id)
         return cls(request, wanted, crypto)
+
+    @staticmethod
+    async def selected(request: Request, account: str | None = None) -> Did | None:
+        """The account :meth:`connect` would pick, asked with ``eth_accounts`` (no prompt), or
+        None when the wallet shows none to this site (locked, never connected), not ``account``,
+        or fails."""
+        try:
+            return _pick(await _call(request, "eth_accounts", []), account)
+        except SignerError:  # locked, refused, unsupported: the caller asks with a prompt instead
+            return None
 
     async def sign(self, text: str) -> bytes:
         """``personal_sign`` of ``text``; v is normalised to 27/28 (SPEC §5.3).
@@ -204,6 +200,35 @@ class Eip1193Signer:
         if signed_by != self.address:
             raise WrongAccount(f"the wallet signed as {signed_by.hex()}, not {self.address.hex()} (account changed?)")
         return sig
+
+
+def _pick(accounts: Any, account: str | None) -> Did | None:
+    """``account`` if the wallet listed it, else None; without ``account``, the selected one."""
+    if not isinstance(accounts, (list, tuple)) or not accounts:
+        raise WalletLocked("the wallet gave no account: unlock it and allow this site")
+    try:
+        offered = [Did.parse(a) for a in accounts]
+        wanted = Did.parse(account) if account is not None else offered[0]
+    except ValueError as e:
+        raise SignerError(f"the wallet returned an account that is not an address: {e}") from None
+    return wanted if wanted in offered else None
+
+
+async def check_chain(request: Request, chain_id: int | None) -> None:
+    """Unless ``chain_id`` is None, ask ``eth_chainId`` (no prompt) and require it.
+
+    Raises:
+        WrongChain: the wallet is on another chain.
+    """
+    if chain_id is None:
+        return
+    current = await _call(request, "eth_chainId", [])
+    try:
+        current_id = int(current, 16) if isinstance(current, str) else int(current)
+    except (TypeError, ValueError):
+        raise SignerError(f"the wallet returned a chain id that is not a number: {current!r:.40}") from None
+    if current_id != chain_id:
+        raise WrongChain(f"the wallet is on chain {current_id}, this application needs {chain_id}")
 
 
 def normalize_signature(sig: bytes | str, mode: Signer) -> bytes:
