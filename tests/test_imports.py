@@ -12,6 +12,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.cpython_only(reason="reads src/, which tests/pyodide does not copy into Pyodide")
+
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = "rings_web"
 
