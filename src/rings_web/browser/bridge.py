@@ -269,12 +269,16 @@ class JsBridge:
     async def connect_with_address(self, did: str) -> str:
         return (await self.client.connect_with_address(did)).hex()
 
-    async def _sent(self, did: str, options, send) -> str:
-        """``send(encrypt)`` after :meth:`Client.session_key` when ``options.encrypt``."""
-        encrypt = api_args.send_options(_py(options))
-        if encrypt:
+    def _sent(self, did: str, options, send):
+        """``send(encrypt)``: at once in the clear (as before encryption: no Promise per message),
+        after :meth:`Client.session_key` (a coroutine) when ``options.encrypt``."""
+        if not api_args.send_options(_py(options)):
+            return str(send(False))
+
+        async def with_key() -> str:
             await self.client.session_key(did)
-        return str(send(encrypt))
+            return str(send(True))
+        return with_key()
 
     def send_message(self, did: str, data, options=None):
         return self._sent(did, options, lambda encrypt: self.client.send_message(did, _bytes(data), encrypt=encrypt))
