@@ -151,10 +151,7 @@ function showThread() {
   $("thread").replaceChildren(...thread.map((m) => {
     const row = document.createElement("div");
     row.className = `msg ${m.out ? "out" : "in"}`;
-    const lock = document.createElement("span");
-    lock.className = "lock";
-    lock.textContent = m.encrypted ? "🔒" : "🔓";
-    lock.title = m.encrypted ? "end-to-end encrypted" : "not encrypted";
+    const lock = padlock(m.encrypted);
     const small = document.createElement("small");
     small.textContent = m.note;
     row.append(lock, m.text, small);
@@ -163,13 +160,25 @@ function showThread() {
   $("thread").scrollTop = $("thread").scrollHeight;
 }
 
+// an inline padlock (headless Chromium on Debian has no emoji font)
+const SHACKLE = { true: "M5 7V5a3 3 0 0 1 6 0v2", false: "M5 7V5a3 3 0 0 1 5.8-1.1" };
+function padlock(encrypted) {
+  const lock = document.createElement("span");
+  lock.className = `lock ${encrypted ? "closed" : "open"}`;
+  lock.dataset.encrypted = encrypted;
+  lock.title = encrypted ? "end-to-end encrypted" : "not encrypted";
+  lock.innerHTML = `<svg viewBox="0 0 16 16" width="13" height="13"><rect x="3" y="7" width="10" height="8" rx="1.5" fill="currentColor"/>` +
+    `<path d="${SHACKLE[encrypted]}" fill="none" stroke="currentColor" stroke-width="1.8"/></svg>`;
+  return lock;
+}
+
 async function send(did, text, encrypt = true) {
   const thread = chat(did);
   try {
     await node.sendSimpleTextMessage(did, text, { encrypt });
     thread.push({ out: true, text, encrypted: encrypt, note: encrypt ? "sent, encrypted" : "sent in the clear" });
     ring.travel([node.address, did], true);
-    log(`me → ${short(did)}${encrypt ? " 🔒" : ""}: ${text}`);
+    log(`me → ${short(did)}${encrypt ? " (encrypted)" : ""}: ${text}`);
   } catch (e) {
     thread.push({ out: true, text, encrypted: false, note: `not sent: ${e.name}: ${e.message}` });
     log(`me → ${short(did)} failed: ${e.name}: ${e.message}`);
@@ -180,7 +189,7 @@ async function send(did, text, encrypt = true) {
 function received(m) {
   const text = m.text ?? `${m.data.length} bytes`;
   const hops = m.path.length;
-  log(`${short(m.from)} → me (${hops} hop${hops > 1 ? "s" : ""}${m.encrypted ? ", 🔒" : ""}): ${text}`);
+  log(`${short(m.from)} → me (${hops} hop${hops > 1 ? "s" : ""}${m.encrypted ? ", encrypted" : ""}): ${text}`);
   for (const did of m.path) known.add(did);
   ring.travel([...m.path, node.address]);
   const thread = chat(m.from);
