@@ -52,6 +52,15 @@ def connect(page, url, key):
     return page.text_content("#address")
 
 
+def incoming_lock(page, text):
+    """The padlock of the one incoming message with ``text`` in the open thread, once it shows."""
+    from playwright.sync_api import expect
+
+    row = page.locator("#thread .msg.in").filter(has_text=text)
+    expect(row).to_have_count(1, timeout=60_000)
+    return row.locator(".lock")
+
+
 def test_two_people_chat_encrypted_and_see_the_ring(demo_url):
     from playwright.sync_api import expect, sync_playwright
 
@@ -78,11 +87,8 @@ def test_two_people_chat_encrypted_and_see_the_ring(demo_url):
 
             # Bob sees an unread mark on Alice, picks her, and reads the text with its lock
             bob.click(f'#members button[data-did="{a}"]', timeout=60_000)
-            got = bob.locator("#thread .msg.in").filter(has_text="hi Bob, this is Alice")
-            expect(got).to_have_count(1, timeout=60_000)
-            assert got.locator(".lock").get_attribute("data-encrypted") == "true"
-            assert got.locator(".lock").get_attribute("title") == "end-to-end encrypted"
-            assert "encrypted" in got.text_content()
+            lock = incoming_lock(bob, "hi Bob, this is Alice")
+            assert lock.get_attribute("data-encrypted") == "true" and lock.get_attribute("title") == "end-to-end encrypted"
 
             # a headless page of run.mjs answers Alice, encrypted as she wrote
             expect(alice.locator("#members button")).to_have_count(1 + BOTS, timeout=90_000)
@@ -90,9 +96,7 @@ def test_two_people_chat_encrypted_and_see_the_ring(demo_url):
             alice.click(f'#members button[data-did="{bots[0]}"]')
             alice.fill("#text", "are you there?")
             alice.press("#text", "Enter")
-            answer = alice.locator("#thread .msg.in").filter(has_text="you said: are you there?")
-            expect(answer).to_have_count(1, timeout=60_000)
-            assert answer.locator(".lock").get_attribute("data-encrypted") == "true"
+            assert incoming_lock(alice, "you said: are you there?").get_attribute("data-encrypted") == "true"
             alice.click(f'#members button[data-did="{b}"]')
 
             # both ring pictures show all five nodes (the seed, two headless pages, both people), each highlighting itself
@@ -106,9 +110,11 @@ def test_two_people_chat_encrypted_and_see_the_ring(demo_url):
             bob.uncheck("#encrypt")
             bob.fill("#text", "hello Alice, plain text")
             bob.press("#text", "Enter")
-            plain = alice.locator("#thread .msg.in").filter(has_text="hello Alice, plain text")
-            expect(plain).to_have_count(1, timeout=60_000)
-            assert plain.locator(".lock").get_attribute("data-encrypted") == "false"
+            assert incoming_lock(alice, "hello Alice, plain text").get_attribute("data-encrypted") == "false"
+
+            # the wallet switches accounts: said in words, the node keeps its session
+            alice.evaluate(f"window.demoWallet.switchAccount('{'33' * 32}')")
+            expect(alice.locator("#wallet-note")).to_contain_text(f"keeps its session for {a[:8]}")
 
             # storage: store text, fetch it back by id, see who holds it
             alice.fill("#store-text", "a note in the DHT")
