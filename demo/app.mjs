@@ -107,7 +107,9 @@ async function start(wallet) {
 const known = new Set();
 let members = [];
 const greeted = new Set();
-async function refresh() {
+let refreshing = null; // one refresh at a time: link events come in bursts while the ring forms
+const refresh = () => (refreshing ??= redraw().finally(() => { refreshing = null; }));
+async function redraw() {
   try {
     const [info, peers, found] = await Promise.all([node.getNodeInfo(), node.listPeers(), node.lookupService(SERVICE)]);
     const links = peers.map((p) => p.did);

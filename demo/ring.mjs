@@ -5,7 +5,7 @@
  * Each node's mark is a `<g class="node" data-did="0x…">`.
  */
 const NS = "http://www.w3.org/2000/svg";
-const SIZE = 320, C = SIZE / 2, R = 120;
+const SIZE = 360, C = SIZE / 2, R = 120; // 36 px around the circle for the labels
 
 const el = (name, attrs = {}, parent) => {
   const node = document.createElementNS(NS, name);
@@ -51,7 +51,7 @@ export class RingPicture {
       el("circle", { cx: x, cy: y, r: did === this.self ? 9 : 6 }, g);
       const [lx, ly] = pointOf(did, R + 24);
       const label = el("text", { x: lx, y: ly + 4, "text-anchor": lx < C - 10 ? "end" : lx > C + 10 ? "start" : "middle" }, g);
-      label.textContent = `${did.slice(0, 6)}${role === "self" ? " (me)" : role === "successor" ? " succ" : role === "predecessor" ? " pred" : ""}`;
+      label.textContent = did.slice(0, 6); // the role shows in the colour (the legend)
       el("title", {}, g).textContent = did;
     }
   }
