@@ -53,6 +53,7 @@ function walletWords(e) {
 
 async function connect(wallet) {
   $("connect").disabled = $("demo-key").disabled = true;
+  note("Asking your wallet for an account…");
   try {
     const accounts = await wallet.ethereum.request({ method: "eth_requestAccounts" });
     if (!accounts?.length) throw Object.assign(new Error("no account"), { locked: true });
@@ -81,6 +82,7 @@ async function start(wallet) {
     onProgress: (p) => stage(p.stage, `starting: ${p.stage}`) })
     .catch((e) => { window.bootError = `${e.name}: ${e.message}`; stage("runtime", window.bootError); throw e; });
   window.demoNode = node; // demo/run.mjs waits for it
+  delete window.bootError; // a refused signature before, a second click now
   $("address").textContent = node.address;
   $("wallet").textContent = wallet.label;
   note("");

@@ -128,7 +128,7 @@ def test_two_people_chat_encrypted_and_see_the_ring(demo_url):
 
             # the wallet switches accounts: said in words, the node keeps its session
             alice.evaluate(f"window.demoWallet.switchAccount('{'33' * 32}')")
-            expect(alice.locator("#wallet-note")).to_contain_text(f"keeps its session for {a[:8]}")
+            expect(alice.locator("#wallet-note")).to_contain_text(f"keeps its session for {a[:8]}", timeout=30_000)
         finally:
             browser.close()
     assert not errors, errors
@@ -140,17 +140,25 @@ def test_wallet_refusal_and_no_wallet_are_said_in_words(demo_url):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         try:
-            page = browser.new_page()
+            page = browser.new_context(permissions=["camera", "microphone"]).new_page()
             page.goto(f"{demo_url}/")
-            expect(page.locator("#wallet-note")).to_contain_text("No wallet is installed")
+            expect(page.locator("#wallet-note")).to_contain_text("No wallet is installed", timeout=30_000)
             page.click("#connect")
-            expect(page.locator("#demo-key")).to_be_visible()
-            expect(page.locator("#wallet-note")).to_contain_text("Use a demo key instead")
+            expect(page.locator("#demo-key")).to_be_visible(timeout=30_000)
+            expect(page.locator("#wallet-note")).to_contain_text("Use a demo key instead", timeout=30_000)
 
             page.goto(f"{demo_url}/?key={KEYS[0]}")
+            page.wait_for_function("window.demoWallet", timeout=30_000)  # app.mjs has run
             page.evaluate("window.demoWallet.rejectNext('eth_requestAccounts')")
             page.click("#connect")
-            expect(page.locator("#wallet-note")).to_contain_text("You refused the request in your wallet")
+            expect(page.locator("#wallet-note")).to_contain_text("You refused the request in your wallet", timeout=30_000)
             assert page.is_enabled("#connect") and page.text_content("#status") == "not connected"
+
+            # a refused signature (the session key) is said in words too, and a second click connects
+            page.evaluate("window.demoWallet.rejectNext('personal_sign')")
+            page.click("#connect")
+            expect(page.locator("#wallet-note")).to_contain_text("You refused the request in your wallet", timeout=120_000)
+            page.click("#connect")
+            expect(page.locator("#status")).to_have_text("online", timeout=120_000)
         finally:
             browser.close()
