@@ -127,7 +127,7 @@ def test_two_people_chat_encrypted_and_see_the_ring(demo_url):
             assert bob.evaluate("document.documentElement.scrollWidth") <= 375  # usable at 375 px: no sideways scroll
 
             # the wallet switches accounts: said in words, the node keeps its session
-            alice.evaluate(f"window.demoWallet.switchAccount('{'33' * 32}')")
+            alice.evaluate(f"window.demoWallet.switchAccount('{'44' * 32}')")
             expect(alice.locator("#wallet-note")).to_contain_text(f"keeps its session for {a[:8]}", timeout=30_000)
         finally:
             browser.close()
@@ -147,7 +147,7 @@ def test_wallet_refusal_and_no_wallet_are_said_in_words(demo_url):
             expect(page.locator("#demo-key")).to_be_visible(timeout=30_000)
             expect(page.locator("#wallet-note")).to_contain_text("Use a demo key instead", timeout=30_000)
 
-            page.goto(f"{demo_url}/?key={KEYS[0]}")
+            page.goto(f"{demo_url}/?key={'33' * 32}")  # a DID of its own: the seed may still hold a dead link to Alice's
             page.wait_for_function("window.demoWallet", timeout=30_000)  # app.mjs has run
             page.evaluate("window.demoWallet.rejectNext('eth_requestAccounts')")
             page.click("#connect")
