@@ -32,7 +32,7 @@ class RunningNode:
         cfg = tmp_path / f"{name}.json"
         subprocess.run([sys.executable, "-m", "rings_web", "init", "--config", str(cfg)], check=True,
                        capture_output=True, timeout=60)
-        cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "stabilize_interval_ms": 2000}))
+        # the config exactly as `rings-web init` writes it: a loopback-only host needs no edit
         self.proc = subprocess.Popen([sys.executable, "-m", "rings_web", "run", "--config", str(cfg), "--bind", "127.0.0.1:0"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         hello = json.loads(self.proc.stdout.readline())
@@ -114,4 +114,4 @@ def test_pages_bootstrap_from_rings_web_run_relay_through_it_connect_and_form_a_
         assert p1.events("payload:rejected") == [] and p2.events("payload:rejected") == []
     finally:
         errors = seed.stop() + (other.stop() if other else "")
-    assert '"PayloadRejected"' not in errors
+    assert '"event": "payload:rejected"' not in errors  # the native log names events as the API does
