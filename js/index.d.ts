@@ -45,6 +45,8 @@ export interface NodeOptions {
   chainId?: number;
   /** RTCIceServer list for every peer connection (default: none, host candidates only). */
   iceServers?: RTCIceServer[];
+  /** "relay": gather only TURN candidates (every link goes through the TURN server); default "all". */
+  iceTransportPolicy?: "all" | "relay";
   /** Stabilization period in ms (default 25 000, as 0.2.5's browser node). */
   stabilizeInterval?: number;
   /** Pyodide's base URL (default: the `pyodide` npm dependency; the `<script>` build: CDN_INDEX_URL). */

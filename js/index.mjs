@@ -54,6 +54,9 @@ function checkOptions(o) {
     }
   }
   if (o.iceServers !== undefined && !Array.isArray(o.iceServers)) fail('"iceServers" expected an array of RTCIceServer');
+  if (o.iceTransportPolicy !== undefined && !["all", "relay"].includes(o.iceTransportPolicy)) {
+    fail(`"iceTransportPolicy" expected "all" or "relay", got ${JSON.stringify(o.iceTransportPolicy)}`);
+  }
   const interval = o.stabilizeInterval ?? 25_000;
   if (!Number.isInteger(interval) || interval < 100) fail(`"stabilizeInterval" expected milliseconds >= 100, got ${interval}`);
   if (o.storage !== undefined && !["indexeddb", "memory"].includes(o.storage)) fail(`"storage" expected "indexeddb" or "memory", got ${o.storage}`);
@@ -139,7 +142,8 @@ export async function createNode(options = {}) {
   const vnodeDb = (await database) ?? undefined;
   const sessionDb = (await sessions) ?? undefined;
   const { node: py, address, events } = await settled(() => pyodide.pyimport("rings_web.browser").boot({
-    wallet: walletOption(options), createTransport, iceServers: options.iceServers ?? [],
+    wallet: walletOption(options), iceServers: options.iceServers ?? [],
+    createTransport: (events, iceServers) => createTransport(events, iceServers, options.iceTransportPolicy ?? "all"),
     stabilizeInterval: options.stabilizeInterval ?? 25_000, vnodeDb, sessionDb, emit, progress,
     validate: options.validate ?? null, requireEncryption: options.requireEncryption ?? false,
   }));

@@ -72,7 +72,7 @@ window.rings = {
 };
 try {
   const t0 = performance.now();
-  window.node = await createNode({ ethereum, iceServers: JSON.parse(q.get("ice") ?? "[]"), stabilizeInterval: Number(q.get("stabilize") ?? 3000),
+  window.node = await createNode({ ethereum, iceServers: JSON.parse(q.get("ice") ?? "[]"), iceTransportPolicy: q.get("policy") ?? "all", stabilizeInterval: Number(q.get("stabilize") ?? 3000),
     storage: q.get("storage") ?? "memory", storageName: q.get("storageName") ?? "rings-web", persistSession: q.get("persist") !== "0",
     requireEncryption: q.get("requireEncryption") === "1", validate,
     onProgress: (p) => { if (p.stage === "python") window.bootWarm = p.warm; } });

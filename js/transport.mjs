@@ -75,9 +75,10 @@ function describe(pc, candidates) {
  * @param {object} events - `{opened(tid), frame(tid, Uint8Array), closed(tid, failure?)}` from
  *   Python; `failure` (see `failure()`) when the link failed rather than closed.
  * @param {object[]} iceServers - RTCIceServer objects (empty: host candidates only).
+ * @param {"all" | "relay"} iceTransportPolicy - "relay": only TURN candidates (hides the host's addresses).
  * @example const t = createTransport({opened, frame, closed}, []);
  */
-export function createTransport(events, iceServers = []) {
+export function createTransport(events, iceServers = [], iceTransportPolicy = "all") {
   const links = new Map();
   const hostOnly = iceServers.length === 0;
 
@@ -102,7 +103,7 @@ export function createTransport(events, iceServers = []) {
     if (typeof RTCPeerConnection === "undefined") {
       throw new Error("RTCPeerConnection is not available in this runtime (WebRTC needs a browser)");
     }
-    const pc = new RTCPeerConnection({ iceServers });
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     const own = pc.createDataChannel(LABEL); // before the offer, so it is in the SDP
     own.binaryType = "arraybuffer";
     own.bufferedAmountLowThreshold = LOW_WATER;

@@ -128,16 +128,16 @@ def lans(lab):
 
 @pytest.fixture
 def open_page(lans):
-    """``open_page(host, ice, key)``: a rings-web page in that LAN, with those ICE servers;
-    closed after the test, which fails on any page error."""
+    """``open_page(host, ice, key, policy)``: a rings-web page in that LAN, with those ICE servers
+    and ``iceTransportPolicy``; closed after the test, which fails on any page error."""
     opened, errors = [], []
 
-    def open_page(host: str, ice: list, key: str):
+    def open_page(host: str, ice: list, key: str, policy: str = "all"):
         context, url = lans[host]
         page = context.new_page()
         opened.append(page)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{url}/node.html?{urlencode({'key': key, 'stabilize': STABILIZE_MS, 'ice': json.dumps(ice)})}")
+        page.goto(f"{url}/node.html?{urlencode({'key': key, 'stabilize': STABILIZE_MS, 'ice': json.dumps(ice), 'policy': policy})}")
         page.wait_for_function("window.ready || window.bootError", timeout=120_000)
         page = ready(page)
         page.address = page.evaluate("window.node.address")
@@ -165,10 +165,10 @@ def join(page, seed: dict) -> None:
     assert wait_until(lambda: page.api("getPeer", seed["did"]), 20), "the page did not link to the seed"
 
 
-def two_pages(open_page, seed: dict, ice_a: list, ice_b: list):
+def two_pages(open_page, seed: dict, ice_a: list, ice_b: list, policy_a: str = "all"):
     """A page in each LAN, both joined through the seed, not linked to each other."""
     key_a, key_b = keys_apart(seed["did"])
-    a, b = open_page("a", ice_a, key_a), open_page("b", ice_b, key_b)
+    a, b = open_page("a", ice_a, key_a, policy_a), open_page("b", ice_b, key_b)
     join(a, seed)
     join(b, seed)
     assert a.api("getPeer", b.address) is None and b.api("getPeer", a.address) is None
@@ -276,6 +276,15 @@ def test_symmetric_nats_without_turn_fail_cleanly(lab, seed, open_page):
     assert [p for p in a.evaluate(SELECTED_PAIRS) if p["remote"]["address"] != SEED_IP] == []
     a.api("sendSimpleTextMessage", b.address, "through the seed")  # the nodes still work
     assert arrived(b, "through the seed")["path"] == [a.address, seed["did"]]
+
+
+def test_ice_transport_policy_relay_links_through_turn_even_where_stun_would_do(lab, seed, open_page):
+    lab.nat("ra", "cone")
+    lab.nat("rb", "cone")  # a direct (srflx) pair would work: the policy alone makes it a relay
+    a, b = two_pages(open_page, seed, [TURN_UDP], [STUN], policy_a="relay")
+    to_b, to_a = link_and_talk(a, b)
+    assert (to_b["local"]["type"], to_b["local"]["address"]) == ("relay", TURN_IP), to_b
+    assert (to_a["remote"]["type"], to_a["remote"]["address"]) == ("relay", TURN_IP), to_a
 
 
 def test_udp_blocked_on_one_lan_links_through_turn_over_tcp(lab, seed, open_page):
