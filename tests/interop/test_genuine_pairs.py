@@ -169,15 +169,19 @@ def test_a_native_node_serves_the_genuine_nodes_http_request(pairs, files_servic
 
 
 # -- storage and services ---------------------------------------------------------------------
-def in_range(owner: str, other: str, vid: Did) -> bool:
-    """0.2.5 placement in a 2-node ring: ``owner`` stores ids in ``(owner, other]``."""
-    o, x = int(Did.parse(owner)), int(Did.parse(other))
-    return 0 < (int(vid) - o) % RING_SIZE <= (x - o) % RING_SIZE
-
-
 def text_owned_by(owner: str, other: str, prefix: str) -> str:
-    """A topic whose id ``sha1(topic)`` the node ``owner`` stores."""
-    return next(t for i in range(1000) if in_range(owner, other, Did.from_topic(t := f"{prefix}-{i}")))
+    """A topic whose id ``sha1(topic)`` the node ``owner`` stores: in 0.2.5's 2-node ring, the
+    ids in ``(owner, other]``.
+
+    The keys are random, so ``owner``'s arc is a uniform fraction f of the ring and a search
+    needs about 1/f topics: 1 000 were too few for the pair CI drew at 5fb6576 (f = 0.0002).
+    Four million miss with odds below 1e-6 and cost at most ~12 s.
+    """
+    o, arc = int(Did.parse(owner)), (int(Did.parse(other)) - int(Did.parse(owner))) % RING_SIZE
+    for i in range(4_000_000):
+        if 0 < (int(Did.from_topic(topic := f"{prefix}-{i}")) - o) % RING_SIZE <= arc:
+            return topic
+    raise AssertionError(f"no topic of 4 000 000 falls in ({owner}, {other}]")
 
 
 @pytest.mark.parametrize("owner", ["rings-web", "genuine"])
