@@ -36,9 +36,9 @@ class Tap(MemoryTransport):
         super().send(transport_id, frames)
 
 
-async def node(hub: MemoryHub, name: str, transport=None, **options) -> Client:
+async def node(hub: MemoryHub, name: str, transport=None, key=None, **options) -> Client:
     # no stabilization within a test: a and c stay two hops apart
-    return await start_client(LocalKeySigner(os.urandom(32)), transport or hub.transport(name),
+    return await start_client(LocalKeySigner(key or os.urandom(32)), transport or hub.transport(name),
                               config=Config(stabilize_interval_ms=600_000, request_timeout_ms=1_000), **options)
 
 
@@ -64,9 +64,11 @@ async def chain(**c_options):
     """a — relay — c; returns them, the relay's tap and c's events."""
     hub = MemoryHub()
     tap = Tap(hub, "relay")
+    key = os.urandom(32)  # c's wallet: a test restarts c with it
     # joining, a would find c through the relay and link to it: a's validator refuses that
     a = await node(hub, "a", validate=lambda p: not isinstance(p.data, (ConnectNodeSend, ConnectNodeReport)))
-    relay, c = await node(hub, "relay", tap), await node(hub, "c", **c_options)
+    relay, c = await node(hub, "relay", tap), await node(hub, "c", key=key, **c_options)
+    c.wallet_key, c.hub = key, hub
     await link(a, relay)
     await link(relay, c)
     events: list = []
@@ -126,6 +128,60 @@ def test_tampered_ciphertext_is_a_decryption_failure():
         await until(lambda: of(PayloadRejection, events))
         assert isinstance(of(PayloadRejection, events)[0].error, DecryptionFailed)
         assert not of(Message, events)
+
+    run(scenario)
+
+
+async def restarted(c: Client, relay: Client, events: list) -> Client:
+    """c closes and starts again with the same wallet: same DID, a new session (a new key)."""
+    c.close()
+    await until(lambda: relay.get_peer(c.address) is None)
+    c2 = await node(c.hub, "c2", key=c.wallet_key)
+    c2.on(events.append)
+    await link(relay, c2)
+    assert c2.address == c.address
+    return c2
+
+
+def test_a_recipient_that_restarted_gets_the_message_sent_to_its_old_session():
+    async def scenario(a, relay, c, _tap, events):
+        old = await a.session_key(c.address)
+        c2 = await restarted(c, relay, events)
+        try:
+            rejections: list = []
+            a.on(lambda e: rejections.append(e) if isinstance(e, PayloadRejection) else None)
+            assert await a.session_key(c.address) == old  # a cannot know yet: c2 said nothing
+            first = a.send_simple_text_message(c.address, SECRET, encrypt=True)
+            # c2 cannot decrypt it, says so with its new session's key, and a sends it once more
+            await until(lambda: of(Message, events))
+            (message,) = of(Message, events)
+            assert (message.text, message.encrypted, message.origin) == (SECRET, True, a.address)
+            assert message.tx_id != first
+            assert [type(r.error) for r in of(PayloadRejection, events)] == [DecryptionFailed]
+            assert await a.session_key(c.address) == c2.node.node.session.key.public_key != old
+            a.send_simple_text_message(c.address, "and the next one", encrypt=True)  # the new key at once
+            await until(lambda: len(of(Message, events)) == 2)
+            assert len(of(PayloadRejection, events)) == 1 and not rejections
+        finally:
+            c2.close()
+
+    run(scenario)
+
+
+def test_a_message_that_does_not_decrypt_with_an_unchanged_session_is_a_sender_side_error():
+    async def scenario(a, relay, c, _tap, events):
+        await a.session_key(c.address)
+        known = a._e2e.keys._keys[c.address]
+        wrong = a.node.node.session.key.public_key  # c's session id, another key: c cannot decrypt
+        a._e2e.keys._keys[c.address] = type(known)(wrong, known.session_id, known.ts_ms, known.expires_ms)
+        rejections: list = []
+        a.on(lambda e: rejections.append(e) if isinstance(e, PayloadRejection) else None)
+        tx_id = a.send_simple_text_message(c.address, SECRET, encrypt=True)
+        await until(lambda: rejections)
+        (failed,) = rejections
+        assert isinstance(failed.error, DecryptionFailed)
+        assert f"{c.address.hex()} could not decrypt message {tx_id} (its session key did not change)" in str(failed.error)
+        assert not of(Message, events) and [type(r.error) for r in of(PayloadRejection, events)] == [DecryptionFailed]
 
     run(scenario)
 

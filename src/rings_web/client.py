@@ -23,15 +23,13 @@ from .api_events import ApiEvent, Message, PayloadRejection, PeerConnect, PeerDi
 from .crypto import default_backend
 from .did import Did
 from .drivers.aio import AsyncDriver, wall_clock_ms
-from .e2e import KEY_REPLY, KEY_REQUEST, SessionKeys, encrypt_body
+from .e2e import Encryption
 from .engine.config import Config
 from .engine.events import (
     Event, HandshakeFailed, MessageReceived, PayloadRejected, PeerConnected, PeerDisconnected,
 )
 from .engine import Engine
-from .errors import (
-    DecodeError, InvalidArgument, LocalError, MessageRefused, NoSessionKey, NotFound, RemoteError, RequestTimeout,
-)
+from .errors import DecodeError, InvalidArgument, LocalError, MessageRefused, NotFound, RemoteError, RequestTimeout
 from .message.custom import (
     FLAG_CHUNK, BackendMessage, BackendType, HttpRequest, HttpResponse, backend_body, chunked_bodies,
     decode_http_response, encode_http_request, parse_body, raw_body,
@@ -91,13 +89,12 @@ class Client:
     def __init__(self, node: AsyncDriver, http_post: HttpPost | None = None, *, require_encryption: bool = False) -> None:
         self.node = node
         self.require_encryption = require_encryption
-        self._keys = SessionKeys(node.node.session.crypto)  # session keys of others, to encrypt to
-        self._key_waiters: dict[Did, list[asyncio.Future]] = {}
         self._engine = node.node  # read-only here: peers, ring, storage, pending transports
         self._http_post = http_post
         self._listeners: list[Callable[[ApiEvent], Any]] = []
         self._http: dict[uuid.UUID, asyncio.Future] = {}  # HttpRequest tx_id -> its response
         self._http_chunks = Reassembler(max_message_size=16 << 20)  # flag-1 response pieces
+        self._e2e = Encryption(node, self.emit)  # session keys of others, to encrypt to
         node.on_event(self._relay_event)
 
     @property
@@ -121,7 +118,7 @@ class Client:
             if event.tx_id in self._http:
                 return self._http_response(event)
             message = Message.from_event(event)
-            if self._key_exchange(message):
+            if self._e2e.on_message(message):
                 return
             if self.require_encryption and not message.encrypted:
                 return self.emit(PayloadRejection(MessageRefused(f"plaintext message {message.tx_id}: encryption required")))
@@ -131,22 +128,10 @@ class Client:
         elif isinstance(event, PeerDisconnected):
             self.emit(PeerDisconnect(event.peer))
         elif isinstance(event, PayloadRejected):
+            self._e2e.on_rejected(event)
             self.emit(PayloadRejection(event.error))
         elif isinstance(event, HandshakeFailed) and event.remote is not None:
             self.emit(PeerFailed(event.remote, str(event.error)))
-
-    def _key_exchange(self, message: Message) -> bool:
-        """Learn the origin's session key; answer a KEY_REQUEST.  True: a key-exchange message."""
-        self._keys.learn(message.payload)  # verified by the engine: cannot fail but for a bug
-        for waiter in self._key_waiters.pop(message.origin, ()):
-            if not waiter.done():
-                waiter.set_result(None)
-        if message.message_type == KEY_REQUEST:
-            try:
-                self.node.reply_message(message.payload, backend_body(KEY_REPLY, b""))
-            except LocalError:  # the hop it came through is gone: the asker times out
-                pass
-        return message.message_type in (KEY_REQUEST, KEY_REPLY)
 
     async def session_key(self, did: Did | str, timeout_ms: int | None = None) -> bytes:
         """The 64-byte session public key of ``did`` (SPEC §5.7): the one its session signed
@@ -156,34 +141,12 @@ class Client:
             NoSessionKey: no answer within ``timeout_ms`` (the request timeout by default):
                 the node is unreachable, or a genuine 0.2.5 one that has sent us nothing yet.
         """
-        did = api_args.did(did)
-        key = self._keys.get(did, self.node.clock())
-        if key is not None:
-            return key
-        timeout_ms = self._engine.config.request_timeout_ms if timeout_ms is None else api_args.index(timeout_ms, "timeout_ms")
-        waiter = asyncio.get_running_loop().create_future()
-        self._key_waiters.setdefault(did, []).append(waiter)
-        try:
-            self.node.send_message(did, backend_body(KEY_REQUEST, b""))
-            await asyncio.wait_for(waiter, timeout_ms / 1000)
-        except (asyncio.TimeoutError, LocalError) as e:
-            raise NoSessionKey(f"no session key of {did.hex()}: {str(e) or 'no answer within %d ms' % timeout_ms}") from None
-        finally:
-            if waiter in self._key_waiters.get(did, ()):
-                self._key_waiters[did].remove(waiter)
-        key = self._keys.get(did, self.node.clock())
-        if key is None:
-            raise NoSessionKey(f"the session of {did.hex()} that answered has expired")
-        return key
+        timeout_ms = None if timeout_ms is None else api_args.index(timeout_ms, "timeout_ms")
+        return await self._e2e.session_key(api_args.did(did), timeout_ms)
 
     def _send(self, did: Did | str, body: bytes, encrypt: bool) -> uuid.UUID:
         did = api_args.did(did)
-        if not encrypt:
-            return self.node.send_message(did, body)
-        key = self._keys.get(did, self.node.clock())
-        if key is None:
-            raise NoSessionKey(f"no session key of {did.hex()} known: await session_key(did) first")
-        return self.node.send_message(did, encrypt_body(self._keys.crypto, key, body, os.urandom), encrypted=True)
+        return self._e2e.send(did, body) if encrypt else self.node.send_message(did, body)
 
     # -- handshakes ------------------------------------------------------------------------------
     async def create_offer(self) -> str:

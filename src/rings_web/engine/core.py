@@ -315,8 +315,9 @@ class Engine:
         if p.data.encrypted:  # SPEC §5.7: encrypted to our session key
             try:
                 inner = ecies_decrypt(self.session.crypto, self.session.key.secret, body)
-            except CryptoError as e:
-                raise DecryptionFailed(f"encrypted custom message {p.tx_id}: {e}") from None
+            except CryptoError as e:  # maybe to our previous session: the client tells the sender
+                error = DecryptionFailed(f"encrypted custom message {p.tx_id} from {p.relay.path[0].hex()}: {e}")
+                return self._events.append(PayloadRejected(None, error, p))
             if len(inner) < 8 or int.from_bytes(inner[:8], "little") != len(inner) - 8:
                 raise DecodeError("encrypted custom message is not a bincode Vec<u8>")
             body = inner[8:]

@@ -112,10 +112,12 @@ class RequestFailed:
 
 @dataclass(frozen=True, slots=True)
 class PayloadRejected:
-    """Input from a peer was dropped; the node carries on."""
+    """Input from a peer was dropped; the node carries on.  ``payload``: the verified payload
+    dropped, when the application may answer it (an encrypted message that did not decrypt)."""
 
     transport_id: str | None
     error: RingsError
+    payload: MessagePayload | None = None
 
 
 @dataclass(frozen=True, slots=True)
