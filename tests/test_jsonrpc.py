@@ -171,3 +171,46 @@ def test_topics_services_poll_and_pendings():
         other.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_sends_take_an_encrypt_flag():
+    """Beyond 0.2.5: ``sendSimpleText``, ``sendCustomMessage`` and ``sendTo`` take an optional
+    ``encrypt`` (last param; a field of sendTo's object) as the JS and Python sends do."""
+    async def main():
+        hub = MemoryHub()
+        seed, other = await node(hub, "s3", Signer.DEFAULT), await node(hub, "o3")
+        token = auth_token(seed.signer.sign_digest, seed.node.session.crypto, seed.address)
+        server = HttpServer(JsonRpc(Client(seed), token), port=0)
+        port = await server.start()
+        received = []
+        Client(other).on(received.append)  # a rings-web node: it answers the seed's key request
+
+        async def rpc(method, params):
+            return json.loads((await http(port, call(method, params), headers={"X-SIGNATURE": token}))[2])
+
+        answer = (await rpc("answerOffer", [await other.create_offer()]))["result"]
+        await other.accept_answer(payload_to_json(PAYLOAD.from_json(answer)))
+        for _ in range(50):
+            if seed.node.peers:
+                break
+            await asyncio.sleep(0.05)
+        did = other.address.hex()
+        for method, params in (("sendSimpleText", [did, "secret", True]), ("sendCustomMessage", [did, 7, "AQI=", True]),
+                               ("sendTo", {"destination": did, "text": "raw secret", "encrypt": True}),
+                               ("sendSimpleText", [did, "plain", False]), ("sendSimpleText", [did, "plain too", None])):
+            assert "tx_id" in (await rpc(method, params))["result"], (method, params)
+        for _ in range(100):
+            if len([m for m in received if hasattr(m, "encrypted")]) == 5:
+                break
+            await asyncio.sleep(0.05)
+        got = [(m.message_type, m.data, m.encrypted) for m in received if hasattr(m, "encrypted")]
+        assert got == [(2, b"secret", True), (7, b"\x01\x02", True), (None, b"raw secret", True),
+                       (2, b"plain", False), (2, b"plain too", False)]
+        for method, params in (("sendSimpleText", [did, "x", "yes"]), ("sendCustomMessage", [did, 7, "AQI=", 1]),
+                               ("sendTo", {"destination": did, "text": "x", "encrypt": "true"})):
+            assert (await rpc(method, params))["error"]["code"] == -32602, (method, params)
+        await server.close()
+        seed.close()
+        other.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -16,7 +16,7 @@ from .did import Did
 from .errors import DecodeError, InvalidArgument
 from .message.custom import HttpRequest
 
-__all__ = ["did", "text", "data", "flag", "send_options", "u16", "index", "http_url", "http_request", "base64_bytes", "MAX_HTTP_TIMEOUT_MS"]
+__all__ = ["did", "text", "data", "flag", "rpc_encrypt", "send_options", "u16", "index", "http_url", "http_request", "base64_bytes", "MAX_HTTP_TIMEOUT_MS"]
 
 MAX_HTTP_TIMEOUT_MS = 300_000
 
@@ -53,6 +53,11 @@ def flag(value: Any, what: str) -> bool:
     if isinstance(value, bool):
         return value
     raise InvalidArgument(f"{what} must be a boolean, got {_kind(value)}")
+
+
+def rpc_encrypt(value: Any) -> bool:
+    """The optional ``encrypt`` param of a JSON-RPC send: absent or null is False."""
+    return False if value is None else flag(value, "encrypt")
 
 
 def send_options(value: Any) -> bool:

@@ -200,20 +200,35 @@ class JsonRpc:
         self.client.disconnect(self._params(params, 1)[0])
         return {}
 
+    async def _send(self, did: Any, encrypt: Any, send: Callable[[bool], Any]) -> dict:
+        """``send(encrypt)``, once ``did``'s session key is known when ``encrypt`` (beyond 0.2.5:
+        the optional last param of the sends); ``{tx_id}``."""
+        encrypt = api_args.rpc_encrypt(encrypt)
+        if encrypt:
+            await self.client.session_key(did)
+        return {"tx_id": str(send(encrypt))}
+
     async def send_simple_text(self, params: Any) -> Any:
+        """``[destination, text, encrypt?]``."""
         p = self._params(params, 2)
-        return {"tx_id": str(self.client.send_simple_text_message(p[0], p[1]))}
+        return await self._send(p[0], p[2] if len(p) > 2 else None,
+                                lambda encrypt: self.client.send_simple_text_message(p[0], p[1], encrypt=encrypt))
 
     async def send_custom_message(self, params: Any) -> Any:
+        """``[destination, message_type, base64 data, encrypt?]``."""
         p = self._params(params, 3)
-        return {"tx_id": str(self.client.send_custom_message(p[0], p[1], api_args.base64_bytes(p[2], "data")))}
+        data = api_args.base64_bytes(p[2], "data")
+        return await self._send(p[0], p[3] if len(p) > 3 else None,
+                                lambda encrypt: self.client.send_custom_message(p[0], p[1], data, encrypt=encrypt))
 
     async def send_to(self, params: Any) -> Any:
-        """0.2.5's ``sendTo``: named params, body = flag header + raw text (no BackendMessage)."""
+        """0.2.5's ``sendTo``: named params ``{destination, text, encrypt?}``, body = flag header
+        + raw text (no BackendMessage)."""
         if not isinstance(params, dict):
-            raise RpcError(INVALID_PARAMS, "expected {destination, text}")
-        text = api_args.text(params.get("text"), "text")
-        return {"tx_id": str(self.client.send_message(params.get("destination"), text.encode()))}
+            raise RpcError(INVALID_PARAMS, "expected {destination, text, encrypt?}")
+        text, did = api_args.text(params.get("text"), "text"), params.get("destination")
+        return await self._send(did, params.get("encrypt"),
+                                lambda encrypt: self.client.send_message(did, text.encode(), encrypt=encrypt))
 
     async def send_http_request_message(self, params: Any) -> Any:
         """0.2.5's ``sendHttpRequestMessage``; beyond 0.2.5 (which returns only the tx_id) the
