@@ -200,7 +200,8 @@ export declare class RingsNode {
   /** Store text under sha1(text) (0.2.5 `storage_store`); returns that id. */
   storageStore(text: string): Promise<Did>;
   /** The VNode under `did`, or undefined when the DHT has none. */
-  storageFetch(did: Did): Promise<VNode | undefined>;
+  /** The VNode under `did`, with `heldBy`: the node whose answer brought it (its holder). */
+  storageFetch(did: Did): Promise<(VNode & { heldBy: Did }) | undefined>;
   publishMessageToTopic(topic: string, text: string): Promise<void>;
   fetchMessagesOfTopic(topic: string, index?: number): Promise<string[]>;
   registerService(name: string): Promise<void>;

@@ -23,6 +23,7 @@ from ..client import Client, PeerInfo, entry_texts, start_client
 from ..crypto import default_backend
 from ..dissect import dissect
 from ..dht.storage import VNodeStore
+from ..did import Did
 from ..drivers.aio import wall_clock_ms
 from ..engine.config import Config
 from ..message.payload import payload_to_json
@@ -217,8 +218,8 @@ def _peer(p: PeerInfo | None):
     return None if p is None else {"did": p.did.hex(), "transportId": p.transport_id, "state": p.state, "pair": p.pair}
 
 
-def _vnode(v: VirtualNode | None):
-    return None if v is None else {"did": v.did.hex(), "kind": v.kind.name, "data": entry_texts(v)}
+def _vnode(v: VirtualNode, held_by: Did):
+    return {"did": v.did.hex(), "kind": v.kind.name, "data": entry_texts(v), "heldBy": held_by.hex()}
 
 
 class JsBridge:
@@ -312,7 +313,8 @@ class JsBridge:
         return (await self.client.storage_store(text)).hex()
 
     async def storage_fetch(self, did: str):
-        return _vnode(await self.client.storage_fetch(did))
+        found = await self.client.storage_locate(did)
+        return None if found is None else _vnode(*found)
 
     async def publish_message_to_topic(self, topic: str, text: str) -> None:
         await self.client.publish_message_to_topic(topic, text)

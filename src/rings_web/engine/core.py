@@ -76,6 +76,7 @@ class Engine:
         self.verifier = verifier or pl.Verifier(session.crypto)
         self.storage = storage if storage is not None else VNodeStore()
         self.cache: dict[Did, VirtualNode] = {}  # FoundVNode results (0.2.5's storage_check_cache)
+        self.found_by: dict[Did, Did] = {}  # who answered the last fetch or store of each id
         self._actions: list[Action] = []
         self._events: deque[Event] = deque()
         self._next_round: int | None = None

@@ -55,6 +55,7 @@ class VNodes:
         if self.owns(vid):
             found = self.storage.get(vid)
             if found is not None:
+                self.node.found_by[vid] = self.me
                 return self.requests.done(req.id, found)
             if not self.ring.successors:
                 return self.requests.fail(req.id, NotFound(f"no VNode {vid.hex()}"))
@@ -156,6 +157,7 @@ class VNodes:
         if lost and req.resent and match is not None:
             self.requests.fail(req.id, RemoteError(f"the owner of {req.key.hex()} does not hold what was stored"))
         elif match is not None and not lost:
+            self.node.found_by[req.key] = p.relay.path[0]  # who answered: the node that holds it
             self.requests.done(req.id, match)
         elif lost and not req.resent:
             # the operation was lost on the way (on a link its far end was closing, or in a
@@ -165,6 +167,7 @@ class VNodes:
             req.resent, req.acked_tx, req.deadline = True, None, now + self.config.store_ack_ms
             self.router.send_request(req, OperateVNode(req.op), req.key, now)
         elif req.op is None and (kept := self.storage.get(req.key)) is not None:
+            self.node.found_by[req.key] = self.me
             self.requests.done(req.id, kept)  # the owner has none, but we kept a copy (its owner left)
         else:
             self.requests.fail(req.id, NotFound(f"no VNode {req.key.hex()}"))
