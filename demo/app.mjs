@@ -32,8 +32,9 @@ const note = (words) => { $("wallet-note").textContent = words; };
 // 1. the wallet: the installed one (or ?key=), else the button says so and offers a demo key
 const installed = query.get("key") ? { ethereum: testWallet(query.get("key")), label: "(test wallet)" }
   : window.ethereum ? { ethereum: window.ethereum, label: window.ethereum.isMetaMask ? "(MetaMask)" : "(your wallet)" } : null;
-window.demoWallet = installed?.ethereum; // tests: a test wallet's rejectNext()
+window.demoWallet = installed?.ethereum; // tests: a test wallet's rejectNext(), lock(), switchChain()
 if (!installed) note("No wallet is installed in this browser: use a demo key (kept in this tab only).");
+else listen(installed);
 
 function demoWallet() {
   let key = sessionStorage.getItem("rings-demo-key");
@@ -47,8 +48,20 @@ function demoWallet() {
 function walletWords(e) {
   if (e.code === 4001 || e.name === "SignatureRejected") return "You refused the request in your wallet. Click Connect wallet to try again.";
   if (e.code === -32002) return "Your wallet already shows a request: answer it there.";
-  if (e.locked || e.name === "WalletLocked") return "Your wallet is locked: unlock it, then click Connect wallet.";
+  if (e.code === 4100 || e.locked || e.name === "WalletLocked") return "Your wallet is locked: unlock it, then click Connect wallet.";
   return `Could not connect: ${e.name ?? "Error"}: ${e.message}`;
+}
+
+// the wallet's own events, said in words whether or not the node runs yet
+function listen(wallet) {
+  wallet.ethereum.on?.("accountsChanged", (accounts) => {
+    const [account] = accounts ?? [];
+    if (!node) note(account ? `Your wallet shows ${short(account)}: click Connect wallet.` : "Your wallet locked.");
+    else if (!account) note("The wallet locked or disconnected this site; this node keeps its session until you reload.");
+    else if (account.toLowerCase() === node.address) note(`The wallet is back on ${short(account)}, this node's account.`);
+    else note(`The wallet switched to ${short(account)}; this node keeps its session for ${short(node.address)} (reload to use the new account).`);
+  });
+  wallet.ethereum.on?.("chainChanged", (id) => note(`The wallet switched to chain ${Number(id)}; a rings-web session does not depend on the chain.`));
 }
 
 async function connect(wallet) {
@@ -58,10 +71,6 @@ async function connect(wallet) {
     const accounts = await wallet.ethereum.request({ method: "eth_requestAccounts" });
     if (!accounts?.length) throw Object.assign(new Error("no account"), { locked: true });
     note(`Account ${short(accounts[0])} ${wallet.label}: sign the session key in your wallet.`);
-    wallet.ethereum.on?.("accountsChanged", (a) => note(a.length
-      ? `The wallet switched to ${short(a[0])}; this node keeps its session for ${short(node?.address)} (reload to use the new account).`
-      : "The wallet locked or disconnected this site; the node keeps its session until you reload."));
-    wallet.ethereum.on?.("chainChanged", (id) => note(`The wallet switched to chain ${Number(id)}; a rings-web session does not depend on the chain.`));
     await start(wallet);
   } catch (e) {
     note(walletWords(e));
@@ -72,7 +81,7 @@ async function connect(wallet) {
 $("connect").onclick = () => (installed ? connect(installed) : ($("demo-key").hidden = false, note(
   "No wallet is installed in this browser (no window.ethereum). Use a demo key instead, or install MetaMask.")));
 $("demo-key").hidden = Boolean(installed);
-$("demo-key").onclick = () => connect(demoWallet());
+$("demo-key").onclick = () => { const wallet = demoWallet(); listen(wallet); connect(wallet); };
 
 // 2. the node: boot, join through the seed, register in the service
 async function start(wallet) {
@@ -96,7 +105,7 @@ async function start(wallet) {
   node.on("peer:disconnect", ({ did }) => { log(`link down: ${short(did)}`); ring.closed(did); refresh(); });
 
   stage("joining", "joining through the seed…");
-  await node.connectPeerViaHttp(config.seed);
+  await node.connectPeerViaHttp(config.seed).catch((e) => { stage("joining", "could not join the seed"); throw e; });
   await until(async () => (await node.listPeers()).length > 0, 30_000);
   log(`joined through the seed ${config.seed}`);
   stage("online", "online");
@@ -223,18 +232,14 @@ $("fetch").onsubmit = async (e) => {
   const id = $("fetch-id").value.trim();
   try {
     const vnode = await node.storageFetch(id);
-    $("stored").textContent = vnode ? `${id.slice(0, 10)}… = "${vnode.data.join(", ")}", held by ${holder(id)}` : `nothing stored under ${id}`;
+    // heldBy: the node whose answer brought it, as the network says (not guessed from the ring)
+    $("stored").dataset.heldBy = vnode?.heldBy ?? "";
+    $("stored").textContent = vnode ? `${id.slice(0, 10)}… = "${vnode.data.join(", ")}", held by ${
+      vnode.heldBy === node.address ? "this node" : short(vnode.heldBy)}` : `nothing stored under ${id}`;
   } catch (e) {
     $("stored").textContent = `${e.name}: ${e.message}`;
   }
 };
-// Chord keeps a key at its successor: the first node clockwise from the id (of those this page knows)
-function holder(id) {
-  const key = BigInt(id);
-  const dist = (did) => (BigInt(did) - key + 2n ** 160n) % 2n ** 160n;
-  const best = [...known].sort((a, b) => (dist(a) < dist(b) ? -1 : 1))[0];
-  return best === node.address ? "this node" : short(best);
-}
 
 async function until(predicate, timeout) {
   const deadline = Date.now() + timeout;

@@ -9,6 +9,15 @@ export interface TestWallet extends Eip1193Provider {
   rejectNext(method: string, code?: number): void;
   /** Switch accounts as a user would; emits `accountsChanged`. */
   switchAccount(privateKey: string): void;
+  /** Lock as MetaMask does: `eth_accounts` gives [], `eth_requestAccounts` and `personal_sign`
+   * fail with code 4100; emits `accountsChanged` with []. */
+  lock(): void;
+  /** Unlock; emits `accountsChanged` with the account. */
+  unlock(): void;
+  /** Switch chains; emits `chainChanged` with the id in hex. */
+  switchChain(chainId: number): void;
+  /** Fire an EIP-1193 event to the provider's listeners. */
+  emit(event: string, value: unknown): void;
   removeListener(event: string, listener: (...args: any[]) => void): this;
 }
 

@@ -38,10 +38,13 @@ class ProviderRpcError extends Error {
  * @example
  * const ethereum = testWallet("4c0883a6…f362318");
  * ethereum.rejectNext("personal_sign"); // the next signature request fails as a user's "Reject"
+ * ethereum.lock();                       // as a locked MetaMask: no accounts, requests fail 4100
+ * ethereum.switchChain(5);               // emits chainChanged "0x5"
  */
 export function testWallet(privateKey, { chainId = 1 } = {}) {
   if (!/^(0x)?[0-9a-fA-F]{64}$/.test(privateKey)) throw new TypeError('"privateKey" expected 64 hex digits');
   let key = privateKey;
+  let locked = false;
   const listeners = new Map();
   const refusals = new Map();
   const counts = new Map();
@@ -55,13 +58,15 @@ export function testWallet(privateKey, { chainId = 1 } = {}) {
       if (code !== undefined) { refusals.delete(method); throw new ProviderRpcError(code, code === 4001 ? "User rejected the request." : "Refused by the test wallet."); }
       switch (method) {
         case "eth_requestAccounts":
-        case "eth_accounts":
+          if (locked) throw new ProviderRpcError(4100, "The wallet is locked: unlock it first.");
           return [addressOf(key)];
+        case "eth_accounts":
+          return locked ? [] : [addressOf(key)];
         case "eth_chainId":
           return "0x" + chainId.toString(16);
         case "personal_sign": {
           const [message, account] = params;
-          if (account?.toLowerCase() !== addressOf(key)) throw new ProviderRpcError(4100, `unknown account ${account}`);
+          if (locked || account?.toLowerCase() !== addressOf(key)) throw new ProviderRpcError(4100, `unknown account ${account}`);
           return personalSign(unhex(message), key);
         }
         default:
@@ -76,6 +81,15 @@ export function testWallet(privateKey, { chainId = 1 } = {}) {
     rejectNext(method, code = 4001) { refusals.set(method, code); },
     /** Switch the selected account, as a user would in MetaMask (emits `accountsChanged`). */
     switchAccount(privateKeyHex) { key = privateKeyHex; emit("accountsChanged", [addressOf(key)]); },
+    /** Lock, as MetaMask locks: `eth_accounts` gives [], `eth_requestAccounts` and
+     * `personal_sign` fail with 4100, and `accountsChanged` fires with []. */
+    lock() { locked = true; emit("accountsChanged", []); },
+    /** Unlock again (emits `accountsChanged` with the account). */
+    unlock() { locked = false; emit("accountsChanged", [addressOf(key)]); },
+    /** Switch to chain `id` (a number): `eth_chainId` answers it, `chainChanged` fires with its hex. */
+    switchChain(id) { chainId = id; emit("chainChanged", "0x" + id.toString(16)); },
+    /** Fire any EIP-1193 event to the listeners, e.g. `emit("disconnect", {code: 4900})`. */
+    emit,
   };
   return provider;
 }
