@@ -49,3 +49,22 @@ test("a → relay → c: encrypted text arrives, the relay forwards only ciphert
     (e) => e.name === "NoSessionKey");
   assert.deepEqual(net.errors, [], "no page errors, console errors or unhandled rejections");
 });
+
+test("a recipient that restarted with a new session still gets the text a encrypted to its old one", async () => {
+  const a = await net.open(testKey(3));
+  const c = await net.open(testKey(4));
+  await net.link(a, c);
+  await a.call("sendSimpleTextMessage", c.address, "first", { encrypt: true }); // a learns c's session key
+  await until(async () => (await c.events("message")).length === 1, 20_000, "the first text");
+  await c.close(); // c's tab closes; it comes back in a new one: same wallet, a new session key
+  const c2 = await net.open(testKey(4));
+  await net.link(a, c2);
+  assert.equal(c2.address, c.address);
+  const tx = await a.call("sendSimpleTextMessage", c2.address, SECRET, { encrypt: true }); // to the old key
+  const got = await until(async () => (await c2.events("message"))[0], 20_000, "the text, sent again");
+  assert.deepEqual([got.detail.text, got.detail.encrypted, got.detail.from], [SECRET, true, a.address]);
+  assert.notEqual(got.detail.txId, tx, "the first try did not decrypt: a sent it once more");
+  assert.deepEqual((await c2.events("payload:rejected")).map((e) => e.detail.error), ["DecryptionFailed"]);
+  assert.deepEqual(await a.events("payload:rejected"), [], "nothing failed at the sender");
+  assert.deepEqual(net.errors, []);
+});
