@@ -114,13 +114,28 @@ def test_jsonrpc_server_methods_auth_and_hostile_input():
     asyncio.run(asyncio.wait_for(main(), 60))
 
 
+async def served():
+    """A native seed serving JSON-RPC on a free port (with its X-SIGNATURE), and another node."""
+    hub = MemoryHub()
+    seed, other = await node(hub, "seed", Signer.DEFAULT), await node(hub, "other")
+    token = auth_token(seed.signer.sign_digest, seed.node.session.crypto, seed.address)
+    server = HttpServer(JsonRpc(Client(seed), token), port=0)
+    return seed, other, server, await server.start(), token
+
+
+async def bootstrap(seed, other, rpc):
+    """``other`` joins the seed through its ``answerOffer``; both list the link."""
+    answer = (await rpc("answerOffer", [await other.create_offer()]))["result"]
+    await other.accept_answer(payload_to_json(PAYLOAD.from_json(answer)))
+    for _ in range(50):
+        if other.node.peers and seed.node.peers:
+            break
+        await asyncio.sleep(0.05)
+
+
 def test_topics_services_poll_and_pendings():
     async def main():
-        hub = MemoryHub()
-        seed, other = await node(hub, "s2", Signer.DEFAULT), await node(hub, "o2")
-        token = auth_token(seed.signer.sign_digest, seed.node.session.crypto, seed.address)
-        server = HttpServer(JsonRpc(Client(seed), token), port=0)
-        port = await server.start()
+        seed, other, server, port, token = await served()
         auth = {"X-SIGNATURE": token}
 
         async def rpc(method, params=None, headers=auth):
@@ -133,13 +148,7 @@ def test_topics_services_poll_and_pendings():
         assert (await rpc("registerService", ["ipfs"]))["result"] == {}
         assert (await rpc("lookupService", ["ipfs"]))["result"] == [seed.address.bare()]
         # pollMessage: a message from another node, then nothing
-        offer = await other.create_offer()
-        answer = (await rpc("answerOffer", [offer]))["result"]
-        await other.accept_answer(payload_to_json(PAYLOAD.from_json(answer)))
-        for _ in range(50):
-            if other.node.peers:
-                break
-            await asyncio.sleep(0.05)
+        await bootstrap(seed, other, rpc)
         other.send_message(seed.address, backend_body(7, b"\x01\x02"))
         assert (await rpc("pollMessage", [True], headers={}))["error"]["code"] == -32001  # beyond 0.2.5: auth
         polled = (await rpc("pollMessage", [True]))["result"]["message"]
@@ -177,23 +186,14 @@ def test_sends_take_an_encrypt_flag():
     """Beyond 0.2.5: ``sendSimpleText``, ``sendCustomMessage`` and ``sendTo`` take an optional
     ``encrypt`` (last param; a field of sendTo's object) as the JS and Python sends do."""
     async def main():
-        hub = MemoryHub()
-        seed, other = await node(hub, "s3", Signer.DEFAULT), await node(hub, "o3")
-        token = auth_token(seed.signer.sign_digest, seed.node.session.crypto, seed.address)
-        server = HttpServer(JsonRpc(Client(seed), token), port=0)
-        port = await server.start()
+        seed, other, server, port, token = await served()
         received = []
         Client(other).on(received.append)  # a rings-web node: it answers the seed's key request
 
         async def rpc(method, params):
             return json.loads((await http(port, call(method, params), headers={"X-SIGNATURE": token}))[2])
 
-        answer = (await rpc("answerOffer", [await other.create_offer()]))["result"]
-        await other.accept_answer(payload_to_json(PAYLOAD.from_json(answer)))
-        for _ in range(50):
-            if seed.node.peers:
-                break
-            await asyncio.sleep(0.05)
+        await bootstrap(seed, other, rpc)
         did = other.address.hex()
         for method, params in (("sendSimpleText", [did, "secret", True]), ("sendCustomMessage", [did, 7, "AQI=", True]),
                                ("sendTo", {"destination": did, "text": "raw secret", "encrypt": True}),
