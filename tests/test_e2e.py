@@ -132,6 +132,11 @@ def test_tampered_ciphertext_is_a_decryption_failure():
     run(scenario)
 
 
+def undecrypted(event) -> bool:
+    # (a's validator refuses c's offers through the relay: those are MessageRefused)
+    return isinstance(event, PayloadRejection) and isinstance(event.error, DecryptionFailed)
+
+
 async def restarted(c: Client, relay: Client, events: list) -> Client:
     """c closes and starts again with the same wallet: same DID, a new session (a new key)."""
     c.close()
@@ -149,7 +154,7 @@ def test_a_recipient_that_restarted_gets_the_message_sent_to_its_old_session():
         c2 = await restarted(c, relay, events)
         try:
             rejections: list = []
-            a.on(lambda e: rejections.append(e) if isinstance(e, PayloadRejection) else None)
+            a.on(lambda e: rejections.append(e) if undecrypted(e) else None)
             assert await a.session_key(c.address) == old  # a cannot know yet: c2 said nothing
             first = a.send_simple_text_message(c.address, SECRET, encrypt=True)
             # c2 cannot decrypt it, says so with its new session's key, and a sends it once more
@@ -175,11 +180,10 @@ def test_a_message_that_does_not_decrypt_with_an_unchanged_session_is_a_sender_s
         wrong = a.node.node.session.key.public_key  # c's session id, another key: c cannot decrypt
         a._e2e.keys._keys[c.address] = type(known)(wrong, known.session_id, known.ts_ms, known.expires_ms)
         rejections: list = []
-        a.on(lambda e: rejections.append(e) if isinstance(e, PayloadRejection) else None)
+        a.on(lambda e: rejections.append(e) if undecrypted(e) else None)
         tx_id = a.send_simple_text_message(c.address, SECRET, encrypt=True)
         await until(lambda: rejections)
         (failed,) = rejections
-        assert isinstance(failed.error, DecryptionFailed)
         assert f"{c.address.hex()} could not decrypt message {tx_id} (its session key did not change)" in str(failed.error)
         assert not of(Message, events) and [type(r.error) for r in of(PayloadRejection, events)] == [DecryptionFailed]
 

@@ -166,14 +166,20 @@ class Encryption:
     def _undecrypted(self, tx_id: uuid.UUID, sent: _Sent) -> None:
         now = self.node.clock()
         key = self.keys.get(sent.did, now)
-        if now - sent.at <= self._timeout_ms and not sent.resent and key is not None and key != sent.key:
+        if sent.resent:
+            reason = "sent again already"
+        elif key is None:
+            reason = "its session has expired"
+        elif key == sent.key:
+            reason = "its session key did not change"
+        elif now - sent.at > self._timeout_ms:
+            reason = f"its answer came over {self._timeout_ms} ms later"
+        else:
             try:
                 self._remember(self._encrypted(sent.did, sent.body, key), sent.did, sent.body, key, resent=True)
                 return
             except LocalError as e:  # no route any more
                 reason = f"sending it again failed: {e}"
-        else:
-            reason = "sent again already" if sent.resent else "its session key did not change"
         self.emit(PayloadRejection(DecryptionFailed(
             f"{sent.did.hex()} could not decrypt message {tx_id} ({reason})")))
 
