@@ -51,6 +51,7 @@ def test_a_reloaded_page_rejoins_the_seed_that_still_holds_its_dead_link():
         assert page.address == old.address
         await join(page, seed)
         assert seed.get_peer(page.address).transport_id != dead  # the new link replaced the dead one
+        assert dead not in seed.node.transport._links  # and the seed's transport let it go
         assert [type(e) for e in events if isinstance(e, (PeerConnect, PeerDisconnect))] == [
             PeerConnect, PeerDisconnect, PeerConnect]
         page.send_simple_text_message(seed.address, "back again")

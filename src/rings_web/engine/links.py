@@ -178,7 +178,9 @@ class Links:
         old = self.peers.get(t.remote)
         if old is not None and old != t.id:  # a newer link replaces the older one (quirk 17)
             t.ring_managed = t.ring_managed and self.transports[old].ring_managed  # keep a pinned link pinned
-            self.close(self.transports[old], now, quiet=True)
+            # a link made by hand replaces one its far end has lost (answer_offer): closed for
+            # good, or the transport would hold it until its own checks fail (over 90 s seen)
+            self.close(self.transports[old], now, quiet=not t.manual)
         self.peers[t.remote] = t.id
         self.node.chord.linked(t, now)
         self.events.append(PeerConnected(t.remote))
