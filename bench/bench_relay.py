@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,17 +26,18 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from _pages import CHROMIUM, FLAGS, missing_requirement  # noqa: E402
 from _report import speed  # noqa: E402
+from _seed import native_and_site, open_page  # noqa: E402
 
-from rings_web.client import start_client  # noqa: E402
-from rings_web.engine.config import Config  # noqa: E402
-from rings_web.native.http import HttpServer  # noqa: E402
-from rings_web.native.jsonrpc import JsonRpc  # noqa: E402
-from rings_web.session import LocalKeySigner  # noqa: E402
-from rings_web.transport.aiortc import AiortcTransport, use_host_addresses  # noqa: E402
-
-# No stabilization round during the run: a page's round would find the other page as its
-# successor and link to it directly, and the texts would no longer go through the seed.
+# No stabilization round during the run (nor its link changes and traffic).
 QUIET_MS = 3_600_000
+# In a ring of three, one page is the other's successor: the ring links them again as soon as
+# they unlink.  For the relayed rounds the pages refuse a browser's description (Chromium's
+# candidates say network-id, aiortc's do not), as if the two could not reach each other
+# directly (two symmetric NATs: when a relay carries the traffic), so the ring's new link fails.
+NO_DIRECT = """() => { const set = RTCPeerConnection.prototype.setRemoteDescription; window.relayOnly = false;
+  RTCPeerConnection.prototype.setRemoteDescription = function (d, ...rest) {
+    if (window.relayOnly && / network-id /.test(d?.sdp ?? "")) return Promise.reject(new DOMException("relayed round", "OperationError"));
+    return set.call(this, d, ...rest); }; }"""
 
 KEEP = """() => { window.bench = {kept: [], at: [], hops: []};
   node.on('message', (m) => { bench.kept.push(m); bench.at.push(performance.timeOrigin + performance.now());
@@ -68,7 +66,9 @@ async def until(check, timeout: float, what: str) -> None:
 
 
 async def unlink(a, b, da: str, db: str) -> None:
-    """Close any direct link between the pages (made when they joined, or for a direct round)."""
+    """Close any direct link between the pages and keep them from making one (see NO_DIRECT)."""
+    for page in (a, b):
+        await page.evaluate("() => { window.relayOnly = true; }")
     if await linked(a, db) or await linked(b, da):
         await a.evaluate("(d) => node.disconnect(d)", db)
         await until(lambda: _none(a, b, da, db), 15, "unlink")
@@ -79,8 +79,13 @@ async def _none(a, b, da: str, db: str) -> bool:
 
 
 async def link(a, b, da: str, db: str) -> None:
-    """A direct link (connect through the seed; done at once if the ring linked them already)."""
-    await a.evaluate("(d) => node.connectWithAddress(d)", db)
+    """A direct link by manual handshake (the ring's own offers may still wait on a refusal)."""
+    for page in (a, b):
+        await page.evaluate("() => { window.relayOnly = false; }")
+    if not await _both(a, b, da, db):
+        offer = await a.evaluate("() => node.createOffer()")
+        answer = await b.evaluate("(o) => node.answerOffer(o)", offer)
+        await a.evaluate("(x) => node.acceptAnswer(x)", answer)
     await until(lambda: _both(a, b, da, db), 15, "direct link")
 
 
@@ -112,45 +117,28 @@ async def one_by_one(a, b, db: str, n: int = 30) -> float:
 async def main(n: int, rounds: int) -> None:
     from playwright.async_api import async_playwright
 
-    use_host_addresses(["127.0.0.1"])
-    seed = await start_client(LocalKeySigner(os.urandom(32)), AiortcTransport(), config=Config(stabilize_interval_ms=QUIET_MS))
-    server = HttpServer(JsonRpc(seed, "unused"), port=0)
-    await server.start()
-    serve = subprocess.Popen(["node", str(REPO / "js" / "testnet.mjs"), "serve"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, cwd=REPO)
-    site = json.loads(serve.stdout.readline())["url"]
     results: dict[str, list[dict]] = {"relayed": [], "direct": []}
-    try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-            pages = []
-            for _ in range(2):
-                page = await (await browser.new_context(permissions=["camera", "microphone"])).new_page()
-                await page.goto(f"{site}/node.html?key={os.urandom(32).hex()}&events=0&stabilize={QUIET_MS}")
-                await page.wait_for_function("window.ready || window.bootError", timeout=120_000)
-                if err := await page.evaluate("window.bootError"):
-                    raise RuntimeError(f"bench_relay: page boot failed: {err}")
-                await page.evaluate("(url) => node.connectPeerViaHttp(url)", server.url)
-                await until(lambda page=page: linked(page, seed.address.hex()), 20, "link to the seed")
-                pages.append(page)
-            a, b = pages
-            da, db = [await x.evaluate("node.address") for x in (a, b)]
-            await b.evaluate(KEEP)
-            for r in range(rounds):
-                for kind in ("relayed", "direct"):
-                    await (unlink if kind == "relayed" else link)(a, b, da, db)
-                    got = await run(a, b, db, n)
-                    got["alone"] = await one_by_one(a, b, db)
-                    results[kind].append(got)
-                    print(f"round {r + 1} {kind:8}: {got['rate']:6.0f} texts/s received, latency p50 {got['p50']:6.1f} ms, "
-                          f"p99 {got['p99']:6.1f} ms; one at a time p50 {got['alone']:5.1f} ms; hops seen {got['hops']}", flush=True)
-            await browser.close()
-    finally:
-        serve.stdin.close()
-        serve.wait(timeout=30)
-        await server.close()
-        seed.close()
-        await seed.node.transport.aclose()
+    async with native_and_site(QUIET_MS) as (seed, rpc_url, site), async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        pages = []
+        for _ in range(2):
+            page = await open_page(browser, site, f"stabilize={QUIET_MS}")
+            await page.evaluate(NO_DIRECT)
+            await page.evaluate("(url) => node.connectPeerViaHttp(url)", rpc_url)
+            await until(lambda page=page: linked(page, seed.address.hex()), 20, "link to the seed")
+            pages.append(page)
+        a, b = pages
+        da, db = [await x.evaluate("node.address") for x in (a, b)]
+        await b.evaluate(KEEP)
+        for r in range(rounds):
+            for kind in ("relayed", "direct"):
+                await (unlink if kind == "relayed" else link)(a, b, da, db)
+                got = await run(a, b, db, n)
+                got["alone"] = await one_by_one(a, b, db)
+                results[kind].append(got)
+                print(f"round {r + 1} {kind:8}: {got['rate']:6.0f} texts/s received, latency p50 {got['p50']:6.1f} ms, "
+                      f"p99 {got['p99']:6.1f} ms; one at a time p50 {got['alone']:5.1f} ms; hops seen {got['hops']}", flush=True)
+        await browser.close()
     report(results, n)
 
 
