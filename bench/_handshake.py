@@ -10,7 +10,6 @@ event), its ``list_peers`` showing the peer ``connected`` (polled in the page ev
 
 from __future__ import annotations
 
-import statistics
 import time
 
 TRACE = r"""([kind]) => {
@@ -120,7 +119,3 @@ def phases(sample: dict) -> str:
 def breakdown(sample: dict) -> str:
     """The marks of one handshake as lines ``+ms page what``."""
     return "\n".join(f"  {t:8.1f} ms  {page:3} {what}" for t, page, what in sample["marks"])
-
-
-def median_ms(got: list[dict]) -> float:
-    return statistics.median(s["ms"] for s in got)
