@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,14 +20,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from _pages import CHROMIUM, FLAGS  # noqa: E402  (the browser flags the tests use)
+from _seed import native_and_site, open_page  # noqa: E402
 
 from rings_web.api_events import Message  # noqa: E402
-from rings_web.client import start_client  # noqa: E402
-from rings_web.engine.config import Config  # noqa: E402
-from rings_web.native.http import HttpServer  # noqa: E402
-from rings_web.native.jsonrpc import JsonRpc  # noqa: E402
-from rings_web.session import LocalKeySigner  # noqa: E402
-from rings_web.transport.aiortc import AiortcTransport, use_host_addresses  # noqa: E402
 
 
 def row(what: str, value: str, note: str = "") -> None:
@@ -40,74 +32,57 @@ def row(what: str, value: str, note: str = "") -> None:
 async def main(n: int, bulk_mb: int) -> None:
     from playwright.async_api import async_playwright
 
-    use_host_addresses(["127.0.0.1"])
-    native = await start_client(LocalKeySigner(os.urandom(32)), AiortcTransport(), config=Config(stabilize_interval_ms=3000))
-    received = {"count": 0, "bytes": 0}
-    native.on(lambda e: received.update(count=received["count"] + 1, bytes=received["bytes"] + len(e.data))
-              if isinstance(e, Message) else None)
-    server = HttpServer(JsonRpc(native, "unused"), port=0)
-    await server.start()
-    serve = subprocess.Popen(["node", str(REPO / "js" / "testnet.mjs"), "serve"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, cwd=REPO)
-    site = json.loads(serve.stdout.readline())["url"]
-    try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-            page = await (await browser.new_context(permissions=["camera", "microphone"])).new_page()
-            key = os.urandom(32).hex()
-            await page.goto(f"{site}/node.html?key={key}&events=0&stabilize=3000")
-            await page.wait_for_function("window.ready || window.bootError", timeout=120_000)
-            address = await page.evaluate("window.node.address")
-            await page.evaluate("() => { window.bench = {count: 0, bytes: 0};"
-                                " node.on('message', (m) => { bench.count += 1; bench.bytes += m.data.length; }); }")
+    async with native_and_site(3000) as (native, rpc_url, site), async_playwright() as p:
+        received = {"count": 0, "bytes": 0}
+        native.on(lambda e: received.update(count=received["count"] + 1, bytes=received["bytes"] + len(e.data))
+                  if isinstance(e, Message) else None)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = await open_page(browser, site, "stabilize=3000")
+        address = await page.evaluate("window.node.address")
+        await page.evaluate("() => { window.bench = {count: 0, bytes: 0};"
+                            " node.on('message', (m) => { bench.count += 1; bench.bytes += m.data.length; }); }")
 
-            t0 = time.perf_counter()
-            await page.evaluate("(url) => node.connectPeerViaHttp(url)", server.url)
-            while not (native.get_peer(address) and await page.evaluate("(d) => node.getPeer(d)", native.address.hex())):
-                await asyncio.sleep(0.005)
-            row("page connectPeerViaHttp(native) → usable link", f"{(time.perf_counter() - t0) * 1000:.0f} ms",
-                "offer, HTTP answerOffer, ICE, both data channels open")
+        t0 = time.perf_counter()
+        await page.evaluate("(url) => node.connectPeerViaHttp(url)", rpc_url)
+        while not (native.get_peer(address) and await page.evaluate("(d) => node.getPeer(d)", native.address.hex())):
+            await asyncio.sleep(0.005)
+        row("page connectPeerViaHttp(native) → usable link", f"{(time.perf_counter() - t0) * 1000:.0f} ms",
+            "offer, HTTP answerOffer, ICE, both data channels open")
 
-            async def page_to_native(size: int, count: int) -> float:
-                received.update(count=0, bytes=0)
-                t = time.perf_counter()
-                await page.evaluate("""async ([did, size, count]) => {
-                    const data = new Uint8Array(size).fill(7);
-                    for (let i = 0; i < count; i++) {
-                        await node.sendMessage(did, data);
-                        if (i % 64 === 63) await new Promise((r) => setTimeout(r, 0));
-                    }}""", [native.address.hex(), size, count])
-                while received["count"] < count:
-                    await asyncio.sleep(0.002)
-                return time.perf_counter() - t
+        async def page_to_native(size: int, count: int) -> float:
+            received.update(count=0, bytes=0)
+            t = time.perf_counter()
+            await page.evaluate("""async ([did, size, count]) => {
+                const data = new Uint8Array(size).fill(7);
+                for (let i = 0; i < count; i++) {
+                    await node.sendMessage(did, data);
+                    if (i % 64 === 63) await new Promise((r) => setTimeout(r, 0));
+                }}""", [native.address.hex(), size, count])
+            while received["count"] < count:
+                await asyncio.sleep(0.002)
+            return time.perf_counter() - t
 
-            async def native_to_page(size: int, count: int) -> float:
-                await page.evaluate("() => { bench.count = 0; bench.bytes = 0; }")
-                data = bytes([7]) * size
-                t = time.perf_counter()
-                for i in range(count):
-                    native.send_message(address, data)
-                    if i % 32 == 31:
-                        await asyncio.sleep(0)  # let aiortc move the frames
-                await page.wait_for_function("(n) => window.bench.count >= n", arg=count, timeout=600_000, polling=10)
-                return time.perf_counter() - t
+        async def native_to_page(size: int, count: int) -> float:
+            await page.evaluate("() => { bench.count = 0; bench.bytes = 0; }")
+            data = bytes([7]) * size
+            t = time.perf_counter()
+            for i in range(count):
+                native.send_message(address, data)
+                if i % 32 == 31:
+                    await asyncio.sleep(0)  # let aiortc move the frames
+            await page.wait_for_function("(n) => window.bench.count >= n", arg=count, timeout=600_000, polling=10)
+            return time.perf_counter() - t
 
-            await page_to_native(1024, 100)
-            await native_to_page(1024, 100)  # warm-up both ways
-            for label, run in (("page → native", page_to_native), ("native → page", native_to_page)):
-                dt = await run(1024, n)
-                row(f"signed 1 KB messages/s, {label}", f"{n / dt:.0f} msg/s", f"{n} messages")
-            bulk = max(1, (bulk_mb << 20) // (50 << 10))
-            for label, run in (("page → native", page_to_native), ("native → page", native_to_page)):
-                dt = await run(50 << 10, bulk)
-                row(f"bulk 50 KB messages, {label}", f"{bulk * 50 / 1024 / dt:.1f} MB/s", f"{bulk} messages")
-            await browser.close()
-    finally:
-        serve.stdin.close()
-        serve.wait(timeout=30)
-        await server.close()
-        native.close()
-        await native.node.transport.aclose()
+        await page_to_native(1024, 100)
+        await native_to_page(1024, 100)  # warm-up both ways
+        for label, run in (("page → native", page_to_native), ("native → page", native_to_page)):
+            dt = await run(1024, n)
+            row(f"signed 1 KB messages/s, {label}", f"{n / dt:.0f} msg/s", f"{n} messages")
+        bulk = max(1, (bulk_mb << 20) // (50 << 10))
+        for label, run in (("page → native", page_to_native), ("native → page", native_to_page)):
+            dt = await run(50 << 10, bulk)
+            row(f"bulk 50 KB messages, {label}", f"{bulk * 50 / 1024 / dt:.1f} MB/s", f"{bulk} messages")
+        await browser.close()
 
 
 if __name__ == "__main__":

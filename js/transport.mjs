@@ -16,6 +16,12 @@ const MAX_QUEUED = 64 << 20;
 // Chromium's TCP-active ones ~120 ms later (no use to aiortc or to a browser peer). Waiting
 // this long after the last UDP host candidate instead of for "complete" saves ~0.1 s per side.
 const HOST_SETTLE_MS = 25;
+// A new connection's candidates take ~120 ms (the TCP-active ones, see above; longer with STUN
+// servers), so a spare connection is made ahead with a candidate pool: made >= 150 ms before the
+// offer or answer, that one completes gathering within ~2 ms (measured in headless Chromium,
+// 120 ms -> 2 ms), all candidates in. One spare at a time, made again after each use; one
+// unused this long is closed (a node that stopped linking keeps no idle sockets, or TURN allocation).
+const SPARE_IDLE_MS = 60_000;
 // ICE checks not through this long after both descriptions are in (see watch) are given up, with
 // the reason (rings_web/transport/diagnosis.py: Chromium alone declares failure only after ~15 s,
 // later than the engine's 10 s request timeout). Keep equal to diagnosis.ICE_CHECK_MS.
@@ -99,14 +105,33 @@ export function createTransport(events, iceServers = [], iceTransportPolicy = "a
     }
   }
 
+  /** A connection with its own channel, events not yet bound (nothing fires before a description). */
+  function connection() {
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, iceCandidatePoolSize: 1 });
+    const own = pc.createDataChannel(LABEL); // before the offer, so it is in the SDP
+    own.binaryType = "arraybuffer";
+    own.bufferedAmountLowThreshold = LOW_WATER;
+    return { pc, own };
+  }
+
+  let spare = null; // {pc, own, idle}: see SPARE_IDLE_MS
+  function restock() {
+    if (spare || typeof RTCPeerConnection === "undefined") return;
+    let made;
+    try { made = spare = connection(); } catch { return; } // a bad iceServers entry: peer() throws it
+    made.idle = setTimeout(() => { if (spare === made) spare = null; made.pc.close(); }, SPARE_IDLE_MS);
+  }
+  setTimeout(restock, 0);
+
   function peer(tid) {
     if (typeof RTCPeerConnection === "undefined") {
       throw new Error("RTCPeerConnection is not available in this runtime (WebRTC needs a browser)");
     }
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
-    const own = pc.createDataChannel(LABEL); // before the offer, so it is in the SDP
-    own.binaryType = "arraybuffer";
-    own.bufferedAmountLowThreshold = LOW_WATER;
+    const made = spare ?? connection();
+    spare = null;
+    clearTimeout(made.idle);
+    setTimeout(restock, 0);
+    const { pc, own } = made;
     const link = { pc, own, candidates: [], remote: [], queue: [], queued: 0, up: false, pair: null, giveUp: null };
     links.set(tid, link);
     pc.onicecandidate = (e) => { if (e.candidate) link.candidates.push(e.candidate.toJSON()); };
