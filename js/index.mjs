@@ -135,7 +135,7 @@ export async function createNode(options = {}) {
   // the kept session only saves a signature: where IndexedDB will not open, the wallet signs
   const sessions = (options.persistSession ?? true ? openSessionStore(options.storageName ?? "rings-web") : Promise.resolve(null))
     .catch(() => null);
-  const { pyodide, warm } = await bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
+  const { pyodide, warm } = await bootPyodide({ loader: pyodideLoader(options), dist, snapshot, version: PYODIDE_VERSION })
     .catch((e) => { throw new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); });
   progress({ stage: "python", at: Date.now(), warm });
   pyodide.registerJsModule("rings_web_crypto", await cryptoReady);
