@@ -29,12 +29,12 @@ async function sha256(bytes) {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The lock's rings-web entry: the wheel's file name and sha256. */
+/** The lock's rings-web entry (the wheel's file name and sha256), with `stdlib`: the compiled standard library's. */
 async function lockEntry(dist) {
   const lock = JSON.parse(new TextDecoder().decode(await readBytes(new URL("pyodide-lock.json", dist))));
   const entry = lock.packages?.["rings-web"];
   if (!entry) throw new Error(`${dist}pyodide-lock.json lists no rings-web`);
-  return entry;
+  return { ...entry, stdlib: lock.stdlib };
 }
 
 /** The wheel, checked against its sha256 in the lock (as Pyodide checks lock entries). */
@@ -46,18 +46,20 @@ async function wheelOf(dist, entry) {
 
 /** A User Timing mark `rings-web:<stage>` (bench/bench_boot.py reads them: where a boot's time went). */
 const mark = (stage) => globalThis.performance?.mark?.(`rings-web:${stage}`);
+const later = (fn) => (globalThis.requestIdleCallback ? requestIdleCallback(fn, { timeout: 2000 }) : setTimeout(fn, 0));
 
-/** Pyodide's file options: its standard library from dist/, as bytecode (no compiling at start). */
-function pyodideFiles(dist, indexURL) {
-  const stdlib = new URL("python_stdlib.zip", dist);
-  return { stdLibURL: stdlib.protocol === "file:" ? decodeURIComponent(stdlib.pathname) : stdlib.href, ...(indexURL ? { indexURL } : {}) };
+/** Pyodide's file options: the standard library from dist/ where the lock names it, as bytecode (no compiling at start). */
+function pyodideFiles(dist, indexURL, stdlib) {
+  const url = stdlib && new URL(stdlib.file_name, dist);
+  return { ...(url ? { stdLibURL: url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href } : {}), ...(indexURL ? { indexURL } : {}) };
 }
 
 /**
  * @param {{loader: Promise<{loadPyodide: Function, indexURL?: string}>, dist: URL, snapshot: boolean, version: string}} o
  *   `loader`: Pyodide's loader, still being imported (the lock, the wheel and the snapshot are
  *   read meanwhile); `version`: the Pyodide version expected at `indexURL` (part of the snapshot's key).
- * @returns {Promise<{pyodide: object, warm: boolean}>}
+ * @returns {Promise<{pyodide: object, warm: boolean, keepSnapshot: () => void}>} call `keepSnapshot`
+ *   once the node has booted (or failed to): it stores a cold boot's snapshot when the page is idle.
  */
 export async function bootPyodide({ loader, dist, snapshot, version }) {
   const entry = lockEntry(dist);
@@ -65,27 +67,31 @@ export async function bootPyodide({ loader, dist, snapshot, version }) {
   wheel.catch(() => {}); // (awaited below)
   // a boot cache that will not open only costs the snapshot: this boot and the next are cold
   const [{ loadPyodide, indexURL }, lock, cache] = await Promise.all([loader, entry, snapshot ? openBootCache().catch(() => null) : null]);
-  const key = `${lock.name} ${lock.version} ${lock.sha256} on Pyodide ${version} from ${indexURL ?? "the pyodide package"}`;
+  // a snapshot holds zipimport's tables of the wheel and of the standard library: both in its key
+  const key = `${lock.name} ${lock.version} ${lock.sha256} on Pyodide ${version} from ${indexURL ?? "the pyodide package"}` +
+    ` with ${lock.stdlib?.sha256}`;
   const saved = cache && (await cache.get(key).catch(() => undefined));
-  const files = pyodideFiles(dist, indexURL);
+  const files = pyodideFiles(dist, indexURL, lock.stdlib);
   mark("start");
   let pyodide = saved && (await loadPyodide({ ...files, _loadSnapshot: saved }).catch(() => undefined));
   const warm = !!pyodide;
   pyodide ??= await loadPyodide({ ...files, _makeSnapshot: !!cache });
   mark("started");
-  // a snapshot holds sys.path and zipimport's table of this same wheel (its sha256 is in the key)
+  // imported as a zip, nothing unpacked (a warm boot's snapshot has it on sys.path already)
   const path = `${WHEELS}/${lock.file_name}`;
   pyodide.FS.mkdirTree(WHEELS);
   pyodide.FS.writeFile(path, await wheel);
   if (!warm) pyodide.runPython(`import sys; sys.path.insert(0, ${JSON.stringify(path)})`);
   mark("wheel");
+  let keep = () => cache?.close();
   if (!warm && cache) {
     pyodide.runPython(SNAPSHOT_IMPORTS);
     mark("imported");
-    // written in the background (close() lets it finish); if it fails, the next boot is cold again
-    cache.put(key, pyodide.makeMemorySnapshot()).catch(() => {});
+    const bytes = pyodide.makeMemorySnapshot();
     mark("snapshot");
+    // stored when the page is idle after the boot: IndexedDB copies the ~30 MB on the page's
+    // thread (120-280 ms measured). If it fails, or the page closes first, the next boot is cold.
+    keep = () => later(() => cache.put(key, bytes).catch(() => {}).finally(() => cache.close()));
   }
-  cache?.close();
-  return { pyodide, warm };
+  return { pyodide, warm, keepSnapshot: keep };
 }

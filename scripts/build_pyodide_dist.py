@@ -240,7 +240,9 @@ def lock_entry(wheel: Path, marker_env: dict[str, str]) -> dict:
 
 
 def write_lock(out: Path, wheels: list[Path]) -> None:
-    """pyodide-lock.json = the npm lock's info block + exactly the wheels shipped in ``out``."""
+    """pyodide-lock.json = the npm lock's info block + exactly the wheels shipped in ``out`` (+ the
+    compiled standard library's sha256 where it ships: part of the boot snapshot's key, since a
+    snapshot holds zipimport's table of that very zip)."""
     info = json.loads((NPM / "pyodide-lock.json").read_text())["info"]
     marker_env = pyodide_marker_env(info["python"])
     packages = {e["name"]: e for e in (lock_entry(w, marker_env) for w in wheels)}
@@ -248,7 +250,9 @@ def write_lock(out: Path, wheels: list[Path]) -> None:
         unmet = [d for d in entry["depends"] if d not in packages]
         if unmet:
             raise BuildError(f"{entry['file_name']} depends on {unmet}, which the dist does not ship: pin them in PINS")
-    lock = json.dumps({"info": info, "packages": dict(sorted(packages.items()))}, indent=1, sort_keys=True) + "\n"
+    extra = {"stdlib": {"file_name": "python_stdlib.zip", "sha256": sha256(out / "python_stdlib.zip")}} \
+        if (out / "python_stdlib.zip").exists() else {}
+    lock = json.dumps({"info": info, "packages": dict(sorted(packages.items())), **extra}, indent=1, sort_keys=True) + "\n"
     lock_path = out / "pyodide-lock.json"
     state = "unchanged" if lock_path.exists() and lock_path.read_text() == lock else "updated"
     lock_path.write_text(lock)
