@@ -239,9 +239,9 @@ def lock_entry(wheel: Path, marker_env: dict[str, str]) -> dict:
     }
 
 
-def write_lock(out: Path, wheels: list[Path]) -> None:
+def write_lock(out: Path, wheels: list[Path], stdlib: Path | None = None) -> None:
     """pyodide-lock.json = the npm lock's info block + exactly the wheels shipped in ``out`` (+ the
-    compiled standard library's sha256 where it ships: part of the boot snapshot's key, since a
+    compiled ``stdlib``'s sha256 where one ships: part of the boot snapshot's key, since a
     snapshot holds zipimport's table of that very zip)."""
     info = json.loads((NPM / "pyodide-lock.json").read_text())["info"]
     marker_env = pyodide_marker_env(info["python"])
@@ -250,8 +250,7 @@ def write_lock(out: Path, wheels: list[Path]) -> None:
         unmet = [d for d in entry["depends"] if d not in packages]
         if unmet:
             raise BuildError(f"{entry['file_name']} depends on {unmet}, which the dist does not ship: pin them in PINS")
-    extra = {"stdlib": {"file_name": "python_stdlib.zip", "sha256": sha256(out / "python_stdlib.zip")}} \
-        if (out / "python_stdlib.zip").exists() else {}
+    extra = {"stdlib": {"file_name": stdlib.name, "sha256": sha256(stdlib)}} if stdlib else {}
     lock = json.dumps({"info": info, "packages": dict(sorted(packages.items())), **extra}, indent=1, sort_keys=True) + "\n"
     lock_path = out / "pyodide-lock.json"
     state = "unchanged" if lock_path.exists() and lock_path.read_text() == lock else "updated"
@@ -288,7 +287,7 @@ def main() -> int:
         if stale.name not in shipped:
             stale.unlink()
             print(f"remove {stale.name:<44} (no longer shipped)")
-    write_lock(out, wheels)
+    write_lock(out, wheels, out / "python_stdlib.zip" if args.package else None)
     size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
     print(f"done: {out} ({size / 1e6:.1f} MB)")
     return 0
