@@ -135,7 +135,7 @@ export async function createNode(options = {}) {
   // the kept session only saves a signature: where IndexedDB will not open, the wallet signs
   const sessions = (options.persistSession ?? true ? openSessionStore(options.storageName ?? "rings-web") : Promise.resolve(null))
     .catch(() => null);
-  const { pyodide, warm } = await bootPyodide({ ...(await pyodideLoader(options)), dist, snapshot, version: PYODIDE_VERSION })
+  const { pyodide, warm, keepSnapshot } = await bootPyodide({ loader: pyodideLoader(options), dist, snapshot, version: PYODIDE_VERSION })
     .catch((e) => { throw new RingsError("LoadError", `Pyodide or the rings-web wheel failed to load: ${e?.message ?? e}`); });
   progress({ stage: "python", at: Date.now(), warm });
   pyodide.registerJsModule("rings_web_crypto", await cryptoReady);
@@ -146,7 +146,7 @@ export async function createNode(options = {}) {
     createTransport: (events, iceServers) => createTransport(events, iceServers, options.iceTransportPolicy ?? "all"),
     stabilizeInterval: options.stabilizeInterval ?? 25_000, vnodeDb, sessionDb, emit, progress,
     validate: options.validate ?? null, requireEncryption: options.requireEncryption ?? false,
-  }));
+  })).finally(keepSnapshot);
   for (const name of events) listeners.set(name, new Set());
   options.ethereum?.on?.("accountsChanged", (accounts) => py.invoke("accounts_changed", accounts));
   progress({ stage: "ready", at: Date.now() });

@@ -4,7 +4,9 @@ What it does, every step idempotent (files are only rewritten when their bytes c
 
 1. copies the core files of the npm ``pyodide`` package (node_modules/pyodide, pinned below);
 2. builds the rings-web wheel (``py3-none-any``) from a clean copy of the project, with a fixed
-   SOURCE_DATE_EPOCH so the same source gives the same bytes (and the same sha256);
+   SOURCE_DATE_EPOCH so the same source gives the same bytes (and the same sha256), and adds
+   each module's bytecode for Pyodide's CPython (scripts/pyodide_compile.mjs: a page then
+   imports without compiling; same source → same bytes);
 3. fetches the pure-Python wheels the in-Pyodide test run needs (pytest, hypothesis, their
    dependencies, tblib, micropip) from PyPI with the host pip, into build/wheel-cache/, and checks each
    against the sha256 pinned here;
@@ -18,8 +20,9 @@ Usage: python scripts/build_pyodide_dist.py [--out build/pyodide-dist]
 Then:  pytest tests/pyodide --runtime node --dist-dir build/pyodide-dist
 
 With ``--package`` it writes what the npm package ships instead (``npm run build``): only the
-rings-web wheel and a lock listing only it, in dist/ — Pyodide itself comes from the ``pyodide``
-npm dependency (or a CDN ``indexURL``).
+rings-web wheel, a lock listing only it and Pyodide's standard library as bytecode
+(``python_stdlib.zip``, which ``js/boot.mjs`` loads instead of Pyodide's sources), in dist/ —
+Pyodide itself comes from the ``pyodide`` npm dependency (or a CDN ``indexURL``).
 """
 
 from __future__ import annotations
@@ -157,8 +160,24 @@ def fetch_pinned(cache: Path) -> list[Path]:
     return wheels
 
 
-def build_rings_web(out: Path) -> Path:
-    """Build the rings-web wheel from a clean copy of the project; install it into out."""
+def pyodide_compile(what: str, source: Path | None, dest: Path, cache: Path) -> str:
+    """scripts/pyodide_compile.mjs ``what`` (wheel|stdlib) into dest, through a cache keyed by the
+    input's sha256 and the Pyodide version (a run loads Pyodide in Node: ~5 s)."""
+    key = hashlib.sha256(f"{what} {PYODIDE_VERSION} ".encode() + (source or NPM / "python_stdlib.zip").read_bytes()
+                         + (ROOT / "scripts" / "pyodide_compile.mjs").read_bytes()).hexdigest()[:24]
+    cached = cache / "pyc" / f"{what}-{key}"
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for old in cached.parent.glob(f"{what}-*"):
+            old.unlink()
+        run("node", str(ROOT / "scripts" / "pyodide_compile.mjs"), what, *([str(source)] if source else []),
+            str(cached) + ".tmp", cwd=ROOT)
+        Path(str(cached) + ".tmp").replace(cached)
+    return install(cached, dest)
+
+
+def build_rings_web(out: Path, cache: Path) -> Path:
+    """Build the rings-web wheel from a clean copy of the project, add its bytecode; install it into out."""
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "project"
         src.mkdir()
@@ -178,7 +197,7 @@ def build_rings_web(out: Path) -> Path:
         for old in out.glob("rings_web-*.whl"):
             if old.name != wheel.name:
                 old.unlink()
-        print(f"build  {wheel.name:<44} {install(wheel, out / wheel.name)}")
+        print(f"build  {wheel.name:<44} {pyodide_compile('wheel', wheel, out / wheel.name, cache)}, with bytecode")
         return out / wheel.name
 
 
@@ -220,8 +239,10 @@ def lock_entry(wheel: Path, marker_env: dict[str, str]) -> dict:
     }
 
 
-def write_lock(out: Path, wheels: list[Path]) -> None:
-    """pyodide-lock.json = the npm lock's info block + exactly the wheels shipped in ``out``."""
+def write_lock(out: Path, wheels: list[Path], stdlib: Path | None = None) -> None:
+    """pyodide-lock.json = the npm lock's info block + exactly the wheels shipped in ``out`` (+ the
+    compiled ``stdlib``'s sha256 where one ships: part of the boot snapshot's key, since a
+    snapshot holds zipimport's table of that very zip)."""
     info = json.loads((NPM / "pyodide-lock.json").read_text())["info"]
     marker_env = pyodide_marker_env(info["python"])
     packages = {e["name"]: e for e in (lock_entry(w, marker_env) for w in wheels)}
@@ -229,7 +250,8 @@ def write_lock(out: Path, wheels: list[Path]) -> None:
         unmet = [d for d in entry["depends"] if d not in packages]
         if unmet:
             raise BuildError(f"{entry['file_name']} depends on {unmet}, which the dist does not ship: pin them in PINS")
-    lock = json.dumps({"info": info, "packages": dict(sorted(packages.items()))}, indent=1, sort_keys=True) + "\n"
+    extra = {"stdlib": {"file_name": stdlib.name, "sha256": sha256(stdlib)}} if stdlib else {}
+    lock = json.dumps({"info": info, "packages": dict(sorted(packages.items())), **extra}, indent=1, sort_keys=True) + "\n"
     lock_path = out / "pyodide-lock.json"
     state = "unchanged" if lock_path.exists() and lock_path.read_text() == lock else "updated"
     lock_path.write_text(lock)
@@ -251,8 +273,10 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"Pyodide {PYODIDE_VERSION} {'package' if args.package else 'offline'} dist -> {out}")
 
-    wheels = [build_rings_web(out)]
-    if not args.package:
+    wheels = [build_rings_web(out, cache)]
+    if args.package:
+        print(f"pyc    {'python_stdlib.zip':<44} {pyodide_compile('stdlib', None, out / 'python_stdlib.zip', cache)}")
+    else:
         copy_core(out)
         copy_fast_crypto(out)
         for path in fetch_pinned(cache):
@@ -263,7 +287,7 @@ def main() -> int:
         if stale.name not in shipped:
             stale.unlink()
             print(f"remove {stale.name:<44} (no longer shipped)")
-    write_lock(out, wheels)
+    write_lock(out, wheels, out / "python_stdlib.zip" if args.package else None)
     size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
     print(f"done: {out} ({size / 1e6:.1f} MB)")
     return 0

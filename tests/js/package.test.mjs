@@ -20,7 +20,7 @@ before(() => {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), "rings-web-scratch-"));
   const packed = JSON.parse(npm(["pack", "--ignore-scripts", "--json", "--pack-destination", scratch], REPO))[0];
   const files = packed.files.map((f) => f.path);
-  for (const f of ["js/index.mjs", "js/index.d.ts", "js/testing.mjs", "dist/rings-web.js", "dist/pyodide-lock.json"]) {
+  for (const f of ["js/index.mjs", "js/index.d.ts", "js/testing.mjs", "dist/rings-web.js", "dist/pyodide-lock.json", "dist/python_stdlib.zip"]) {
     assert.ok(files.includes(f), `the package ships ${f}`);
   }
   assert.ok(files.some((f) => /^dist\/rings_web-.*-py3-none-any\.whl$/.test(f)), "the package ships the wheel");
