@@ -13,6 +13,10 @@ const N = Number(args.messages);
 const BULK = Number(args["bulk-mb"]) << 20;
 const fmt = (x, unit) => `${x.toFixed(x < 10 ? 2 : x < 100 ? 1 : 0)} ${unit}`;
 const rows = [];
+/** One `SPEED | …` line, the format of bench/_report.py's speed(). */
+const num = (x) => (Math.abs(x) < 100 ? String(Number(x.toPrecision(3))) : Math.round(x).toLocaleString("en").replaceAll(",", " "));
+const speed = (figure, ours, unit, reference, ref, target, met) => console.log(`SPEED | ${figure} | ${num(ours)} ${unit} | ` +
+  `${reference}: ${num(ref)} ${unit} | ratio ${(ours / ref).toFixed(2)} | target ${target} | ${met ? "met" : "MISSED"}`);
 const row = (what, value, note = "") => { rows.push({ what, value, note }); console.log(`${what.padEnd(44)} ${value.padStart(14)}  ${note}`); };
 
 const net = await testnet(0);
@@ -81,6 +85,9 @@ try {
   row("raw RTCDataChannel: bulk, 50 KB messages", fmt(raw.bulkMBs, "MB/s"), `4 MB high-water backpressure`);
   row("ratio rings-web / raw, 1 KB messages/s", fmt(perSecond / raw.smallPerSecond, "×"), "target ≥ 1 000 msg/s absolute");
   row("ratio rings-web / raw, bulk", fmt(ringsMBs / raw.bulkMBs, "×"), "target ≥ 0.8");
+  speed(`signed 1 KB messages/s page → page (after a warm-up, ${N})`, perSecond, "msg/s", "raw RTCDataChannel", raw.smallPerSecond,
+    ">= 1 000 msg/s (the dApp-way figure: bench_interop.py)", perSecond >= 1000);
+  speed("bulk, 50 KB messages", ringsMBs, "MB/s", "raw RTCDataChannel", raw.bulkMBs, ">= 0.8x raw", ringsMBs >= 0.8 * raw.bulkMBs);
   if (net.errors.length) console.log("page errors:", net.errors);
 } finally {
   await net.close();
