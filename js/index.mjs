@@ -123,6 +123,10 @@ export async function createNode(options = {}) {
   checkOptions(options);
   const listeners = new Map(); // event name → listeners; the names come from Python at boot
   const emit = (name, detail) => { for (const fn of listeners.get(name) ?? []) fn(detail); };
+  // a received message crosses from Python as one call with its fields (api_events.Message.to_json's,
+  // in its order): ~20 µs a message, against ~60 µs for the converted dict (Pyodide in Node)
+  emit.message = (from, txId, type, data, text, path, body, encrypted) =>
+    emit("message", { from, txId, type, data, text, path: path.split(","), body, encrypted });
   const progress = (p) => options.onProgress?.(p); // no node (and so no listener) before "ready"
   progress({ stage: "runtime", at: Date.now() });
   const dist = new URL(options.distURL ?? "../dist/", import.meta.url);

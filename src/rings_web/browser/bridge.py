@@ -18,7 +18,7 @@ from js import Object, fetch
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from .. import api_args
-from ..api_events import EVENT_NAMES, AccountsChanged, ApiEvent, Progress, error_json
+from ..api_events import EVENT_NAMES, AccountsChanged, ApiEvent, Message, Progress, error_json
 from ..client import Client, PeerInfo, entry_texts, start_client
 from ..crypto import default_backend
 from ..dissect import dissect
@@ -159,7 +159,8 @@ async def start(options) -> "JsBridge":
 
     ``options`` (from ``js/index.mjs``): ``wallet``, ``createTransport``, ``iceServers``,
     ``stabilizeInterval`` (ms), ``vnodeDb`` (IndexedDB handle or null), ``sessionDb`` (the
-    kept session's store, ``js/storage.mjs`` openSessionStore, or null), ``emit(name, detail)``,
+    kept session's store, ``js/storage.mjs`` openSessionStore, or null), ``emit(name, detail)``
+    (with ``emit.message(...)``, if present, taking a message's fields as arguments),
     ``progress(detail)``, ``validate`` (a JS function of the payload's JSON, or null),
     ``requireEncryption``.
     """
@@ -228,11 +229,17 @@ class JsBridge:
     def __init__(self, client: Client, emit, vnode_db, kept_session=None) -> None:
         self.client = client
         self._emit = emit
+        self._emit_message = getattr(emit, "message", None)
         self._vnode_db = vnode_db
         self._kept_session = kept_session
         client.on(self._event)
 
     def _event(self, event: ApiEvent) -> None:
+        if self._emit_message is not None and isinstance(event, Message):  # the hot one: no dict converted
+            e = event
+            self._emit_message(e.origin.hex(), str(e.tx_id), e.message_type, to_js(e.data), e.text,
+                         ",".join(d.hex() for d in e.path), to_js(e.body), e.encrypted)
+            return
         self._emit(event.name, _js(event.to_json()))
 
     def invoke(self, method: str, *args):
