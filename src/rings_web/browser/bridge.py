@@ -18,7 +18,7 @@ from js import Object, fetch
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from .. import api_args
-from ..api_events import EVENT_NAMES, AccountsChanged, ApiEvent, Message, Progress, error_json
+from ..api_events import EVENT_NAMES, AccountsChanged, ApiEvent, Progress, error_json
 from ..client import Client, PeerInfo, entry_texts, start_client
 from ..crypto import default_backend
 from ..dissect import dissect
@@ -165,7 +165,7 @@ async def start(options) -> "JsBridge":
     ``options`` (from ``js/index.mjs``): ``wallet``, ``createTransport``, ``iceServers``,
     ``stabilizeInterval`` (ms), ``vnodeDb`` (IndexedDB handle or null), ``sessionDb`` (the
     kept session's store, ``js/storage.mjs`` openSessionStore, or null), ``emit(name, detail)``
-    (with ``emit.message(...)``, if present, taking a message's fields as arguments),
+    (with ``emit.fields(name, keys, ...values)``, if present: the same, cheaper to call),
     ``progress(detail)``, ``validate`` (a JS function of the payload's JSON, or null),
     ``requireEncryption``.
     """
@@ -234,18 +234,22 @@ class JsBridge:
     def __init__(self, client: Client, emit, vnode_db, kept_session=None) -> None:
         self.client = client
         self._emit = emit
-        self._emit_message = getattr(emit, "message", None)
+        self._emit_fields = getattr(emit, "fields", None)  # emit(name, detail) with detail's values as arguments
+        self._keys: dict[tuple[str, ...], object] = {}
         self._vnode_db = vnode_db
         self._kept_session = kept_session
         client.on(self._event)
 
     def _event(self, event: ApiEvent) -> None:
-        if self._emit_message is not None and isinstance(event, Message):  # the hot one: no dict converted
-            e = event
-            self._emit_message(e.origin.hex(), str(e.tx_id), e.message_type, to_js(e.data), e.text,
-                         ",".join(d.hex() for d in e.path), to_js(e.body), e.encrypted)
-            return
-        self._emit(event.name, _js(event.to_json()))
+        detail = event.to_json()
+        if self._emit_fields is None:
+            return self._emit(event.name, _js(detail))
+        names = tuple(detail)
+        keys = self._keys.get(names)
+        if keys is None:  # these field names as a JS array, made once
+            keys = self._keys[names] = _js(list(names))
+        self._emit_fields(event.name, keys, *[v if v is None or isinstance(v, (str, int)) else _js(v)
+                                              for v in detail.values()])
 
     def invoke(self, method: str, *args):
         """JS's one door: ``method(*args)`` settled into ``{ok, value}`` / ``{ok: false, error}``
