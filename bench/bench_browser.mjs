@@ -75,8 +75,11 @@ try {
   row("signed 1 KB messages/s page → page, rings-web", fmt(perSecond, "msg/s"), `${N} messages; sender side alone ${fmt(N / (small.sent / 1000), "msg/s")}`);
   const bulkCount = Math.ceil(BULK / (50 << 10));
   // -- the raw RTCDataChannel pair, same browser: its bulk figure taken just before and just
-  // after rings-web's, their mean the reference (the load of a shared machine drifts)
+  // after rings-web's, their mean the reference (the load of a shared machine drifts); warmed
+  // up first as rings-web's link was by the 1 KB run (a new channel's first 8 MB ran at 3-5 MB/s,
+  // the next at 20-38 MB/s)
   const raw = await rawPair(net.browser);
+  await raw.bulk(bulkCount);
   const rawBefore = await raw.bulk(bulkCount);
   const bulk = await blast(50 << 10, bulkCount);
   const ringsMBs = (bulkCount * (50 << 10)) / (1 << 20) / (bulk.total / 1000);
