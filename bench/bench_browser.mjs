@@ -71,25 +71,36 @@ try {
   const perSecond = N / (small.total / 1000);
   row("signed 1 KB messages/s page → page, rings-web", fmt(perSecond, "msg/s"), `${N} messages; sender side alone ${fmt(N / (small.sent / 1000), "msg/s")}`);
   const bulkCount = Math.ceil(BULK / (50 << 10));
+  // -- the raw RTCDataChannel pair, same browser: its bulk figure taken just before and just
+  // after rings-web's, their mean the reference (the load of a shared machine drifts); warmed
+  // up first as rings-web's link was by the 1 KB run (a new channel's first 8 MB ran at 3-5 MB/s,
+  // the next at 20-38 MB/s)
+  const raw = await rawPair(net.browser);
+  await raw.bulk(bulkCount);
+  const rawBefore = await raw.bulk(bulkCount);
   const bulk = await blast(50 << 10, bulkCount);
   const ringsMBs = (bulkCount * (50 << 10)) / (1 << 20) / (bulk.total / 1000);
   row("bulk, 50 KB messages, rings-web", fmt(ringsMBs, "MB/s"), `${bulkCount} messages`);
-
-  // -- the raw RTCDataChannel pair, same browser ---------------------------------------------------
-  const raw = await rawPair(net.browser, BULK, N);
+  const rawAfter = await raw.bulk(bulkCount);
+  raw.bulkMBs = (rawBefore + rawAfter) / 2;
+  raw.smallPerSecond = await raw.small(N);
   row("raw RTCDataChannel: handshake → open", fmt(raw.handshakeMs, "ms"), "offer/answer/gathering in-page, no signaling hop");
   row("raw RTCDataChannel: 1 KB messages/s", fmt(raw.smallPerSecond, "msg/s"), `${N} messages`);
-  row("raw RTCDataChannel: bulk, 50 KB messages", fmt(raw.bulkMBs, "MB/s"), `4 MB high-water backpressure`);
+  row("raw RTCDataChannel: bulk, 50 KB messages", fmt(raw.bulkMBs, "MB/s"),
+    `4 MB high-water backpressure; before ours ${fmt(rawBefore, "MB/s")}, after ${fmt(rawAfter, "MB/s")}`);
   row("ratio rings-web / raw, 1 KB messages/s", fmt(perSecond / raw.smallPerSecond, "×"), "target ≥ 1 000 msg/s absolute");
   row("ratio rings-web / raw, bulk", fmt(ringsMBs / raw.bulkMBs, "×"), "target ≥ 0.8");
-  speed("bulk, 50 KB messages page -> page", ringsMBs, "MB/s", "raw RTCDataChannel", raw.bulkMBs, ">= 0.8x raw", ringsMBs >= 0.8 * raw.bulkMBs);
+  speed(`signed 1 KB messages/s page → page (after a warm-up, ${N})`, perSecond, "msg/s", "raw RTCDataChannel", raw.smallPerSecond,
+    ">= 1 000 msg/s (the dApp-way figure: bench_interop.py)", perSecond >= 1000);
+  speed("bulk, 50 KB messages", ringsMBs, "MB/s", "raw RTCDataChannel", raw.bulkMBs, ">= 0.8x raw", ringsMBs >= 0.8 * raw.bulkMBs);
   if (net.errors.length) console.log("page errors:", net.errors);
 } finally {
   await net.close();
 }
 
-/** Two RTCPeerConnections in two pages of one browser, plain DataChannels, the same workload. */
-async function rawPair(browser, bulkBytes, count) {
+/** Two RTCPeerConnections in two pages of one browser, plain DataChannels: `small(n)` (1 KB
+ * messages/s) and `bulk(n)` (50 KB messages, MB/s) run the same workload. */
+async function rawPair(browser) {
   const open = async () => {
     const ctx = await browser.newContext({ permissions: ["camera", "microphone"] });
     const page = await ctx.newPage();
@@ -129,8 +140,9 @@ async function rawPair(browser, bulkBytes, count) {
     await y.waitForFunction((k) => got.count >= k, n, { timeout: 600_000, polling: 10 });
     return performance.now() - s;
   };
-  const smallMs = await measure(1024, count);
-  const bulkCount = Math.ceil(bulkBytes / (50 << 10));
-  const bulkMs = await measure(50 << 10, bulkCount);
-  return { handshakeMs, smallPerSecond: count / (smallMs / 1000), bulkMBs: (bulkCount * (50 << 10)) / (1 << 20) / (bulkMs / 1000) };
+  return {
+    handshakeMs,
+    small: async (n) => n / ((await measure(1024, n)) / 1000),
+    bulk: async (n) => (n * (50 << 10)) / (1 << 20) / ((await measure(50 << 10, n)) / 1000),
+  };
 }

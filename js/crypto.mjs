@@ -18,9 +18,38 @@ const u8 = (name, v, len) => {
 const uncompressed64 = (pub) => secp256k1.Point.fromBytes(pub).toBytes(false).subarray(1);
 const withPrefix = (pub64) => { const p = new Uint8Array(65); p[0] = 4; p.set(pub64, 1); return p; };
 
-const utf8 = new TextEncoder();
-/** `prefix + "n0,n1,…" + suffix`: the bytes as serde_json writes a Vec<u8> (SPEC §2.2). */
-const byteList = (prefix, data, suffix) => [u8("prefix", prefix), utf8.encode(u8("data", data).join(",")), u8("suffix", suffix)];
+// "n," of every byte n as one little-endian word, and its length: a byte list is written a
+// word a byte (the next one overwrites the spare), ~10x faster than data.join(",") (50 KB:
+// 0.12 ms against 0.8-2.6 ms, Node on this machine)
+const DIGITS = new Uint32Array(256), DIGITS_LEN = new Uint8Array(256);
+for (let n = 0; n < 256; n++) {
+  const text = `${n},`;
+  DIGITS_LEN[n] = text.length;
+  for (let j = 0; j < text.length; j++) DIGITS[n] |= text.charCodeAt(j) << (8 * j);
+}
+let listBuffer = new Uint8Array(0), listView = new DataView(listBuffer.buffer);
+
+/** `prefix + "n0,n1,…" + suffix`: the bytes as serde_json writes a Vec<u8> (SPEC §2.2), as
+ * a view of a buffer reused by the next call (hash it before calling again). */
+function byteList(prefix, data, suffix) {
+  u8("prefix", prefix); u8("data", data); u8("suffix", suffix);
+  const size = prefix.length + 4 * data.length + suffix.length + 4;
+  if (listBuffer.length < size) {
+    listBuffer = new Uint8Array(Math.max(size, 2 * listBuffer.length));
+    listView = new DataView(listBuffer.buffer);
+  }
+  const out = listBuffer, view = listView;
+  out.set(prefix, 0);
+  let at = prefix.length;
+  for (let i = 0; i < data.length; i++) {
+    const n = data[i];
+    view.setUint32(at, DIGITS[n], true);
+    at += DIGITS_LEN[n];
+  }
+  if (data.length) at -= 1; // no comma after the last number
+  out.set(suffix, at);
+  return out.subarray(0, at + suffix.length);
+}
 
 /** The @noble implementations; bytes in and out are Uint8Array. */
 const noble = {
@@ -28,9 +57,7 @@ const noble = {
   keccak256: (data) => keccak_256(u8("data", data)),
   /** Keccak-256 of a message text whose body is a byte list, without building it in Python. */
   keccak256ByteList: (prefix, data, suffix) => {
-    const h = keccak_256.create();
-    for (const part of byteList(prefix, data, suffix)) h.update(part);
-    return h.digest();
+    return keccak_256(byteList(prefix, data, suffix));
   },
   secp256k1PublicKey: (secret) => secp256k1.getPublicKey(u8("secret", secret, 32), false).subarray(1),
   /** r||s||recid (noble's "recovered" format puts recid first). */
@@ -67,7 +94,7 @@ async function wasm(fast) {
     keccak256: (data) => { hasher.init(); hasher.update(u8("data", data)); return hasher.digest("binary"); },
     keccak256ByteList: (prefix, data, suffix) => {
       hasher.init();
-      for (const part of byteList(prefix, data, suffix)) hasher.update(part);
+      hasher.update(byteList(prefix, data, suffix));
       return hasher.digest("binary");
     },
     secp256k1PublicKey: (secret) => key(secp.pointFromScalar(u8("secret", secret, 32), false)),

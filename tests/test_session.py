@@ -286,3 +286,36 @@ def test_loop_detection():
         check_relay(MessageRelay((a, a), c, c), c)
     with pytest.raises(RelayError, match="loops"):
         check_relay(MessageRelay((a, b, a, b, a, b), c, c), c)
+
+
+# -- the verifier's caches -------------------------------------------------------------------
+def test_a_session_checked_before_is_still_refused_once_expired_or_changed():
+    short = make_session(KEYS["A"]["priv"], ttl_ms=1_000)
+    verifier = Verifier(CRYPTO)
+    first = decode_payload(encode_payload(msg_from(short)))
+    second = decode_payload(encode_payload(msg_from(short, now=NOW + 1)))
+    assert second.verification.session is first.verification.session  # the codec's memo: the same object
+    verifier.verify(first, NOW)
+    with pytest.raises(ExpiredError, match="session"):  # the session checked last, by identity
+        verifier.verify(second, NOW + 1_001)
+    sess = short.session
+    sig = bytearray(sess.sig)
+    sig[5] ^= 1  # the same delegation, another wallet signature: checked again, and refused
+    forged = replace(first, verification=replace(first.verification, session=replace(sess, sig=bytes(sig))))
+    with pytest.raises(InvalidSignature):
+        verifier.verify(replace(forged, origin_verification=forged.verification), NOW)
+
+
+def test_a_hop_signature_other_than_the_origins_is_checked_on_its_own(alice):
+    bob = make_session(KEYS["B"]["priv"])
+    p = send(alice, CustomMessage(b"\0\0\0\0hello"), next_hop=bob.wallet, destination=Did(7), now=NOW, tx_id=uuid.uuid4())
+    hop = forward(bob, p, next_hop=Did(7), now=NOW)
+    other = direct(alice, CustomMessage(b"\0\0\0\0other"), destination=Did(7), now=NOW,
+                   tx_id=uuid.uuid4()).origin_verification  # alice's valid signature of another body
+    with pytest.raises(InvalidSignature):  # origin signature swapped: the hop's still checks out
+        Verifier(CRYPTO).verify(replace(hop, origin_verification=other), NOW)
+    bad = bytearray(hop.verification.sig)
+    bad[3] ^= 1
+    with pytest.raises(InvalidSignature):  # hop signature broken: the origin's still checks out
+        Verifier(CRYPTO).verify(replace(hop, verification=replace(hop.verification, sig=bytes(bad))), NOW)
+    assert Verifier(CRYPTO).verify(hop, NOW) == alice.wallet

@@ -186,9 +186,18 @@ class Verifier:
         self._seen: OrderedDict[tuple[uuid.UUID, Did, bytes, Did], float] = OrderedDict()
         self._replay_capacity = replay_capacity
         self._addresses: dict[bytes, Did] = {}  # session public key -> address
+        # the session last checked and its wallet: the codec hands back one Session object for
+        # the same bytes (wire.types' session memo), so the next payload of a stream, and its
+        # origin verification, find it by identity without hashing the whole Session
+        self._last: tuple[Session | None, Did | None] = (None, None)
 
     def wallet_of(self, session: Session, now: int) -> Did:
         """Wallet DID of a session after checking expiry and its wallet signature."""
+        last, wallet = self._last
+        if session is last:
+            if session_expired(session.auth, now):
+                raise ExpiredError(f"session {session.auth.session_id.hex()} expired")
+            return wallet
         wallet = self._sessions.get(session)
         if wallet is None:
             wallet = check_session(session, now, self.crypto)
@@ -199,6 +208,7 @@ class Verifier:
             self._sessions.move_to_end(session)
             if session_expired(session.auth, now):
                 raise ExpiredError(f"session {session.auth.session_id.hex()} expired")
+        self._last = (session, wallet)
         return wallet
 
     def _check(self, v: MessageVerification, digest: bytes, now: int) -> Did:
