@@ -30,10 +30,20 @@ export class RingsError extends Error {
 }
 
 /** Python settles every call into `{ok, value}` or `{ok: false, error: {name, message, details}}`. */
-async function settled(run) {
-  const { ok, value, error } = await run();
+function unwrap({ ok, value, error }) {
   if (ok) return value;
   throw new RingsError(error.name, error.message, error.details);
+}
+
+/** `run()`'s settled result (at once, or a Promise of it) as a Promise of its value; a result
+ * there at once (a send in the clear) takes no async function's extra turns. */
+function settled(run) {
+  try {
+    const result = run();
+    return typeof result.then === "function" ? result.then(unwrap) : Promise.resolve(unwrap(result));
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 const fail = (message) => { throw new RingsError("InvalidArgument", message, { family: "LocalError" }); };
