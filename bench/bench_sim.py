@@ -17,6 +17,7 @@ import platform
 import time
 from pathlib import Path
 
+from _report import speed
 from rings_web.sim.cli import run
 
 OUT = Path(__file__).with_name("sim_results.json")
@@ -41,6 +42,12 @@ def main() -> None:
             print(json.dumps(r), flush=True)
         if len(walls) > 1:
             r["wall_s_by_workers"] = walls
+        # issue 17's target is < 120 s for 10 000 + 10 000 on this machine's two cores; the
+        # reference is one worker in the same run when measured, else the target itself
+        most = max(walls, key=int)
+        ref, ref_name = (walls["1"], "1 worker, same run") if "1" in walls and most != "1" else (120.0, "target")
+        speed(f"simulator, {n} joins + {ns.lookups or n} lookups, wall ({most} workers)", walls[most], "s",
+              ref_name, ref, "< 120 s for 10 000 + 10 000", walls[most] < 120)
         r["bounds"] = {"mean_hops": round(0.5 * math.log2(n) + 0.5, 2), "rounds": round(2 * math.log2(n), 1)}
         r["measured_at"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
         r["machine"] = f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
