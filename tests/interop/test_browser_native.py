@@ -21,9 +21,12 @@ from rings_web.message.custom import (
 pytestmark = [pytest.mark.browser, pytest.mark.cpython_only]
 
 
-@pytest.fixture(scope="module")
-def page(open_module_node):
-    return PagePeer(open_module_node(os.urandom(32).hex()))
+# A page per test, not per module: when Debian's Chromium loses a renderer ("Target crashed",
+# now and then), scripts/test.sh runs the test once more, and a module's page would still be the
+# crashed one (CI at e3a715f: the first test's crash failed all seven). Booting costs ~2 s a test.
+@pytest.fixture
+def page(open_node):
+    return PagePeer(open_node(os.urandom(32).hex()))
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,7 @@ def natives(native_loop):
         n.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def pair(page, natives):
     """The page and a native node, linked (page offering)."""
     n = natives()
