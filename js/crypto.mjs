@@ -56,9 +56,7 @@ const noble = {
   /** @example keccak256(new Uint8Array()) // c5d2…a470 */
   keccak256: (data) => keccak_256(u8("data", data)),
   /** Keccak-256 of a message text whose body is a byte list, without building it in Python. */
-  keccak256ByteList: (prefix, data, suffix) => {
-    return keccak_256(byteList(prefix, data, suffix));
-  },
+  keccak256ByteList: (prefix, data, suffix) => keccak_256(byteList(prefix, data, suffix)),
   secp256k1PublicKey: (secret) => secp256k1.getPublicKey(u8("secret", secret, 32), false).subarray(1),
   /** r||s||recid (noble's "recovered" format puts recid first). */
   secp256k1Sign: (digest, secret) => {

@@ -194,21 +194,19 @@ class Verifier:
     def wallet_of(self, session: Session, now: int) -> Did:
         """Wallet DID of a session after checking expiry and its wallet signature."""
         last, wallet = self._last
-        if session is last:
-            if session_expired(session.auth, now):
-                raise ExpiredError(f"session {session.auth.session_id.hex()} expired")
-            return wallet
-        wallet = self._sessions.get(session)
-        if wallet is None:
-            wallet = check_session(session, now, self.crypto)
-            self._sessions[session] = wallet
-            if len(self._sessions) > self._session_capacity:
-                self._sessions.popitem(last=False)
-        else:
+        if session is not last:
+            wallet = self._sessions.get(session)
+            if wallet is None:  # checked now, expiry included
+                wallet = check_session(session, now, self.crypto)
+                self._sessions[session] = wallet
+                if len(self._sessions) > self._session_capacity:
+                    self._sessions.popitem(last=False)
+                self._last = (session, wallet)
+                return wallet
             self._sessions.move_to_end(session)
-            if session_expired(session.auth, now):
-                raise ExpiredError(f"session {session.auth.session_id.hex()} expired")
-        self._last = (session, wallet)
+            self._last = (session, wallet)
+        if session_expired(session.auth, now):  # a session checked earlier may have expired since
+            raise ExpiredError(f"session {session.auth.session_id.hex()} expired")
         return wallet
 
     def _check(self, v: MessageVerification, digest: bytes, now: int) -> Did:
