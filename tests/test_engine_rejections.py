@@ -94,7 +94,7 @@ def deliver(node: Engine, tid: str, payload, now: int) -> tuple[list, list]:
 def state(node: Engine) -> tuple:
     ring = node.ring
     return (node.peers, node.transport_ids, node.pending_transport_ids, ring.successors.list(), ring.predecessor,
-            list(ring.fingers), dict(node.storage.owned), dict(node.storage.replicas), dict(node.cache),
+            list(ring.fingers), dict(node.storage.owned), dict(node.storage.replicas),
             node.get_timer())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 
 import pytest
 
@@ -43,3 +44,33 @@ def test_storage_locate_names_the_node_whose_answer_brought_the_item():
             n.close()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def held(engine) -> int:
+    """Entries in every dict, set, list and deque the engine and its parts hold, storage aside."""
+    parts = (engine, engine.requests, engine.links, engine.router, engine.vnodes, engine.chord)
+    return sum(len(v) for part in parts for v in vars(part).values()
+               if isinstance(v, (dict, set, list, deque)) and v is not engine.storage)
+
+
+def test_locating_many_ids_leaves_nothing_per_id_on_the_node():
+    # who answered rides on each fetch's result: a long-running node fetching ever new ids
+    # keeps no map of them (it kept two, one entry per id found, before)
+    async def main():
+        hub = MemoryHub()
+        config = Config(stabilize_interval_ms=600_000, replicas=0)
+        a, b = [await start_client(LocalKeySigner(os.urandom(32)), hub.transport(n), config=config) for n in "ab"]
+        await a.accept_answer(await b.answer_offer(await a.create_offer()))
+        await until(lambda: a.get_peer(b.address) and b.get_peer(a.address))
+        engine = a.node.node
+        vids = [await b.storage_store(f"item {i}") for i in range(60)]
+        before = held(engine)
+        for vid in vids:
+            vnode, held_by = await a.storage_locate(vid)
+            assert (vnode.did, held_by) == (vid, owner(vid, [a.address, b.address]))
+            await a.storage_fetch(vid)
+        assert held(engine) - before < 10, (before, held(engine))
+        for n in (a, b):
+            n.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -327,9 +327,10 @@ class Client:
         """The VNode stored under ``vid`` and the node whose answer brought it (the one that
         holds it: its owner, or a replica's holder when the owner left; this node's own DID
         when it holds it), or None when the DHT holds none."""
-        vid = api_args.did(vid, "vid")
-        found = await self.storage_fetch(vid)
-        return None if found is None else (found, self._engine.found_by.get(vid, self.address))
+        try:
+            return await self.node.locate(api_args.did(vid, "vid"))
+        except NotFound:
+            return None
 
     async def storage_fetch_texts(self, vid: Did | str) -> list[str]:
         """The decoded entries of the VNode ``vid`` (empty when there is none)."""

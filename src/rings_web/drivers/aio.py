@@ -119,6 +119,9 @@ class AsyncDriver:
     async def fetch(self, vid: Did) -> VirtualNode:
         return await self._request(lambda now: self.node.fetch(vid, now))
 
+    async def locate(self, vid: Did) -> tuple[VirtualNode, Did]:
+        return await self._request(lambda now: self.node.locate(vid, now))
+
     def disconnect(self, did: Did) -> None:
         self.node.disconnect(did, self.clock())
         self._pump()

@@ -36,7 +36,7 @@ from ..session.manager import SessionManager
 from ..wire.types import (
     AlreadyConnected, ConnectNodeReport, ConnectNodeSend, CustomMessage, FindSuccessorReport, FindSuccessorSend,
     FoundVNode, HandshakeInfo, JoinDHT, LeaveDHT, MessagePayload, MultiCall, NotifyPredecessorReport,
-    NotifyPredecessorSend, OperateVNode, SearchVNode, SyncVNodeWithSuccessor, VirtualNode, VNodeOperation,
+    NotifyPredecessorSend, OperateVNode, SearchVNode, SyncVNodeWithSuccessor, VNodeOperation,
 )
 from .chord import Chord
 from .config import Config
@@ -75,8 +75,6 @@ class Engine:
         self.ring = PeerRing(self.me, successors=config.successors)
         self.verifier = verifier or pl.Verifier(session.crypto)
         self.storage = storage if storage is not None else VNodeStore()
-        self.cache: dict[Did, VirtualNode] = {}  # FoundVNode results (0.2.5's storage_check_cache)
-        self.found_by: dict[Did, Did] = {}  # who answered the last fetch or store of each id
         self._actions: list[Action] = []
         self._events: deque[Event] = deque()
         self._next_round: int | None = None
@@ -281,6 +279,10 @@ class Engine:
     def fetch(self, vid: Did, now: int) -> int:
         """Look a VNode up; done with the VirtualNode, or failed with NotFound / RequestTimeout."""
         return self.vnodes.fetch(vid, now)
+
+    def locate(self, vid: Did, now: int) -> int:
+        """As :meth:`fetch`, done with ``(VirtualNode, DID of the node whose answer brought it)``."""
+        return self.vnodes.fetch(vid, now, locate=True)
 
     def stabilize(self, now: int) -> None:
         """One round: notify the successor, check the successor list and some fingers (SPEC §7.6)."""

@@ -36,7 +36,8 @@ class RequestKind(Enum):
     STORE = "store"
     """``store``: the :class:`VirtualNode` as its owner holds it."""
     FETCH = "fetch"
-    """``fetch``: the :class:`VirtualNode` found."""
+    """``fetch``: the :class:`VirtualNode` found; ``locate``: it and the DID of the node whose
+    answer brought it."""
     LOOKUP = "lookup"
     """``lookup``: a :class:`LookupResult`."""
 
@@ -53,6 +54,7 @@ class Request:
     resent: bool = False  # a store sent again after its read-back found it missing
     sent: tuple[Message, Did, Did] | None = None  # (message, destination, first hop) last sent
     rerouted: bool = False  # sent again because its first hop's link closed
+    locate: bool = False  # a fetch done with (VNode, who answered): kept here, not per id on the node
 
     @property
     def awaits_ack(self) -> bool:
@@ -102,7 +104,12 @@ class Requests:
         """The ``connect`` requests waiting for a link to ``did``."""
         return [r for r in self.open.values() if r.kind is RequestKind.CONNECT and r.key == did]
 
-    def done(self, rid: int, value: Any) -> int:
+    def done(self, rid: int, value: Any, by: Did | None = None) -> int:
+        """Finish ``rid`` with ``value``; a locating fetch with ``(value, by)``, ``by`` the node
+        whose answer brought it."""
+        req = self.open.get(rid)
+        if req is not None and req.locate:
+            value = (value, by)
         return self._finish(rid, RequestDone(rid, value))
 
     def fail(self, rid: int, error: RingsError) -> int:

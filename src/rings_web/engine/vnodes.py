@@ -50,13 +50,13 @@ class VNodes:
         req.op, req.deadline = op, now + self.config.store_ack_ms
         return self.router.send_request(req, OperateVNode(op), vid, now)
 
-    def fetch(self, vid: Did, now: int) -> int:
+    def fetch(self, vid: Did, now: int, locate: bool = False) -> int:
         req = self.requests.new(RequestKind.FETCH, now, vid)
+        req.locate = locate
         if self.owns(vid):
             found = self.storage.get(vid)
             if found is not None:
-                self.node.found_by[vid] = self.me
-                return self.requests.done(req.id, found)
+                return self.requests.done(req.id, found, by=self.me)
             if not self.ring.successors:
                 return self.requests.fail(req.id, NotFound(f"no VNode {vid.hex()}"))
             # the owner may be new: a replica lives with its successor (0.2.5's vnode_lookup)
@@ -147,8 +147,6 @@ class VNodes:
     def on_found_vnode(self, p: MessagePayload, now: int) -> None:
         if p.relay.destination != self.me:
             return self.router.forward(p, now)
-        for vnode in p.data.data:
-            self.node.cache[vnode.did] = vnode
         req = self.requests.answered_by(p.tx_id)
         if req is None:
             return
@@ -157,8 +155,7 @@ class VNodes:
         if lost and req.resent and match is not None:
             self.requests.fail(req.id, RemoteError(f"the owner of {req.key.hex()} does not hold what was stored"))
         elif match is not None and not lost:
-            self.node.found_by[req.key] = p.relay.path[0]  # who answered: the node that holds it
-            self.requests.done(req.id, match)
+            self.requests.done(req.id, match, by=p.relay.path[0])  # who answered: the node that holds it
         elif lost and not req.resent:
             # the operation was lost on the way (on a link its far end was closing, or in a
             # ring still settling): send it once more (acknowledged, or read back, as the first)
@@ -167,8 +164,7 @@ class VNodes:
             req.resent, req.acked_tx, req.deadline = True, None, now + self.config.store_ack_ms
             self.router.send_request(req, OperateVNode(req.op), req.key, now)
         elif req.op is None and (kept := self.storage.get(req.key)) is not None:
-            self.node.found_by[req.key] = self.me
-            self.requests.done(req.id, kept)  # the owner has none, but we kept a copy (its owner left)
+            self.requests.done(req.id, kept, by=self.me)  # the owner has none, but we kept a copy (its owner left)
         else:
             self.requests.fail(req.id, NotFound(f"no VNode {req.key.hex()}"))
 
