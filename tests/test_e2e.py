@@ -36,6 +36,26 @@ class Tap(MemoryTransport):
         super().send(transport_id, frames)
 
 
+class Gate(MemoryTransport):
+    """A memory transport that can hold what its node sends, and let it go later, in order."""
+
+    def __init__(self, hub: MemoryHub, name: str) -> None:
+        super().__init__(hub, name)
+        hub._transports[name] = self
+        self.held: list[tuple[str, tuple[bytes, ...]]] | None = None  # None: frames go at once
+
+    def send(self, transport_id: str, frames: tuple[bytes, ...]) -> None:
+        if self.held is None:
+            super().send(transport_id, frames)
+        else:
+            self.held.append((transport_id, frames))
+
+    def release(self) -> None:
+        held, self.held = self.held or [], None
+        for transport_id, frames in held:
+            super().send(transport_id, frames)
+
+
 async def node(hub: MemoryHub, name: str, transport=None, key=None, **options) -> Client:
     # no stabilization within a test: a and c stay two hops apart
     return await start_client(LocalKeySigner(key or os.urandom(32)), transport or hub.transport(name),
@@ -66,7 +86,7 @@ async def chain(**c_options):
     tap = Tap(hub, "relay")
     key = os.urandom(32)  # c's wallet: a test restarts c with it
     # joining, a would find c through the relay and link to it: a's validator refuses that
-    a = await node(hub, "a", validate=lambda p: not isinstance(p.data, (ConnectNodeSend, ConnectNodeReport)))
+    a = await node(hub, "a", Gate(hub, "a"), validate=lambda p: not isinstance(p.data, (ConnectNodeSend, ConnectNodeReport)))
     relay, c = await node(hub, "relay", tap), await node(hub, "c", key=key, **c_options)
     c.wallet_key, c.hub = key, hub
     await link(a, relay)
@@ -137,11 +157,12 @@ def undecrypted(event) -> bool:
     return isinstance(event, PayloadRejection) and isinstance(event.error, DecryptionFailed)
 
 
-async def restarted(c: Client, relay: Client, events: list) -> Client:
+async def restarted(c: Client, relay: Client, events: list, name: str = "c2") -> Client:
     """c closes and starts again with the same wallet: same DID, a new session (a new key)."""
     c.close()
     await until(lambda: relay.get_peer(c.address) is None)
-    c2 = await node(c.hub, "c2", key=c.wallet_key)
+    c2 = await node(c.hub, name, key=c.wallet_key)
+    c2.wallet_key, c2.hub = c.wallet_key, c.hub
     c2.on(events.append)
     await link(relay, c2)
     assert c2.address == c.address
@@ -169,6 +190,39 @@ def test_a_recipient_that_restarted_gets_the_message_sent_to_its_old_session():
             assert len(of(PayloadRejection, events)) == 1 and not rejections
         finally:
             c2.close()
+
+    run(scenario)
+
+
+def test_a_recipient_whose_session_changes_again_before_the_resend_arrives_is_a_sender_side_error():
+    async def scenario(a, relay, c, _tap, events):
+        first_key = await a.session_key(c.address)
+        c2 = await restarted(c, relay, events)
+        c3 = None
+        try:
+            rejections: list = []
+            a.on(lambda e: rejections.append(e) if undecrypted(e) else None)
+            first = a.send_simple_text_message(c.address, SECRET, encrypt=True)  # to c's first session
+            gate = a.node.transport
+            gate.held = []  # a's resend, encrypted to c2's key, waits here while c restarts again
+            second_key = c2.node.node.session.key.public_key
+            await until(lambda: a._e2e.keys.get(c.address, a.node.clock()) == second_key and gate.held)
+            c3 = await restarted(c2, relay, events, "c3")
+            gate.release()
+            await until(lambda: rejections)
+            (failed,) = rejections
+            assert f"{c.address.hex()} could not decrypt message " in str(failed.error)
+            assert str(failed.error).endswith("(sent again already)") and str(first) not in str(failed.error)
+            # each session got one copy it could not decrypt; the application saw neither
+            assert [type(r.error) for r in of(PayloadRejection, events)] == [DecryptionFailed, DecryptionFailed]
+            assert not of(Message, events)
+            third_key = c3.node.node.session.key.public_key
+            assert len({first_key, second_key, third_key}) == 3
+            assert await a.session_key(c.address) == third_key  # learnt from c3's answer
+        finally:
+            for n in (c2, c3):
+                if n is not None:
+                    n.close()
 
     run(scenario)
 
