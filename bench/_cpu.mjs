@@ -79,3 +79,12 @@ export async function profilePage(page, intervalUs = 200) {
 export function profileLines(result, messages, top = 12) {
   return result.self.slice(0, top).map(([name, ms]) => `  ${(ms / messages).toFixed(3).padStart(7)} ms  ${name}`).join("\n");
 }
+
+/** UDP datagrams this network namespace dropped for a full receive buffer (/proc/net/snmp):
+ * a data channel's packets lost on loopback when its reader falls behind. */
+export function udpDrops() {
+  const lines = (read("/proc/net/snmp") ?? "").split("\n").filter((l) => l.startsWith("Udp:"));
+  if (lines.length < 2) return NaN;
+  const [names, values] = lines.map((l) => l.trim().split(/\s+/));
+  return Number(values[names.indexOf("RcvbufErrors")]);
+}

@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { testKey, testnet, until } from "../js/testnet.mjs";
 import { speed } from "./_report.mjs";
-import { cpuLine, cpuSpent, cpuThreads, profileLines, profilePage } from "./_cpu.mjs";
+import { cpuLine, cpuSpent, cpuThreads, profileLines, profilePage, udpDrops } from "./_cpu.mjs";
 
 const { values: args } = parseArgs({ options: { profile: { type: "boolean", default: false }, messages: { type: "string", default: "2000" }, "bulk-mb": { type: "string", default: "16" } } });
 const N = Number(args.messages);
@@ -79,13 +79,13 @@ try {
   // the next at 20-38 MB/s)
   const raw = await rawPair(net.browser);
   await raw.bulk(bulkCount);
-  let cpu = cpuThreads();
+  let cpu = cpuThreads(), drops = udpDrops();
   const rawBefore = await raw.bulk(bulkCount);
-  const rawCpu = cpuSpent(cpu, cpu = cpuThreads());
+  const rawCpu = cpuSpent(cpu, cpu = cpuThreads()), rawDrops = -drops + (drops = udpDrops());
   const profiles = args.profile ? await Promise.all([a.page, b.page].map((page) => profilePage(page))) : [];
   const bulk = await blast(50 << 10, bulkCount);
   const [sender, receiver] = await Promise.all(profiles.map((stop) => stop()));
-  const ringsCpu = cpuSpent(cpu, cpuThreads());
+  const ringsCpu = cpuSpent(cpu, cpuThreads()), ringsDrops = udpDrops() - drops;
   const ringsMBs = (bulkCount * (50 << 10)) / (1 << 20) / (bulk.total / 1000);
   row("bulk, 50 KB messages, rings-web", fmt(ringsMBs, "MB/s"), `${bulkCount} messages`);
   const rawAfter = await raw.bulk(bulkCount);
@@ -99,8 +99,11 @@ try {
   row("ratio rings-web / raw, bulk", fmt(ringsMBs / raw.bulkMBs, "×"), "target ≥ 0.8");
   // where the CPU goes (all of the browser's processes, per thread): on this 2-core machine a
   // bulk run is bound by the CPU both pages and the browser share
-  console.log(`bulk, raw (before ours): ${cpuLine(rawCpu, bulkCount)}`);
-  console.log(`bulk, rings-web:         ${cpuLine(ringsCpu, bulkCount)}`);
+  // (cores busy: CPU ms over wall ms; UDP drops: a reader fell behind, SCTP resends after a wait)
+  const wallMs = (MBs) => (bulkCount * (50 << 10)) / (1 << 20) / MBs * 1000;
+  const cpuNote = (spent, MBs, lost) => `${cpuLine(spent, bulkCount)}; ${(spent.total / wallMs(MBs)).toFixed(2)} cores busy, UDP receive-buffer drops ${lost}`;
+  console.log(`bulk, raw (before ours): ${cpuNote(rawCpu, rawBefore, rawDrops)}`);
+  console.log(`bulk, rings-web:         ${cpuNote(ringsCpu, ringsMBs, ringsDrops)}`);
   if (sender) {
     console.log(`bulk, sending page's V8 profile (self time a message):\n${profileLines(sender, bulkCount)}`);
     console.log(`bulk, receiving page's V8 profile (self time a message):\n${profileLines(receiver, bulkCount)}`);
