@@ -4,12 +4,14 @@
 //   manual handshake → usable link, signed 1 KB messages per second page → page,
 //   bulk throughput with 50 KB messages, and the ratios rings-web / raw.
 // Run inside a loopback-only namespace after scripts/setup.sh:
-//   unshare -n sh -c 'ip link set lo up && exec node bench/bench_browser.mjs [--messages N] [--bulk-mb M]'
+//   unshare -n sh -c 'ip link set lo up && exec node bench/bench_browser.mjs [--messages N] [--bulk-mb M] [--profile]'
+// --profile: V8 profiles of both pages during the bulk run (self time per function, a message)
 import { parseArgs } from "node:util";
 import { testKey, testnet, until } from "../js/testnet.mjs";
 import { speed } from "./_report.mjs";
+import { cpuLine, cpuSpent, cpuThreads, profileLines, profilePage, udpDrops } from "./_cpu.mjs";
 
-const { values: args } = parseArgs({ options: { messages: { type: "string", default: "2000" }, "bulk-mb": { type: "string", default: "16" } } });
+const { values: args } = parseArgs({ options: { profile: { type: "boolean", default: false }, messages: { type: "string", default: "2000" }, "bulk-mb": { type: "string", default: "16" } } });
 const N = Number(args.messages);
 const BULK = Number(args["bulk-mb"]) << 20;
 const fmt = (x, unit) => `${x.toFixed(x < 10 ? 2 : x < 100 ? 1 : 0)} ${unit}`;
@@ -77,8 +79,13 @@ try {
   // the next at 20-38 MB/s)
   const raw = await rawPair(net.browser);
   await raw.bulk(bulkCount);
+  let cpu = cpuThreads(), drops = udpDrops();
   const rawBefore = await raw.bulk(bulkCount);
+  const rawCpu = cpuSpent(cpu, cpu = cpuThreads()), rawDrops = -drops + (drops = udpDrops());
+  const profiles = args.profile ? await Promise.all([a.page, b.page].map((page) => profilePage(page))) : [];
   const bulk = await blast(50 << 10, bulkCount);
+  const [sender, receiver] = await Promise.all(profiles.map((stop) => stop()));
+  const ringsCpu = cpuSpent(cpu, cpuThreads()), ringsDrops = udpDrops() - drops;
   const ringsMBs = (bulkCount * (50 << 10)) / (1 << 20) / (bulk.total / 1000);
   row("bulk, 50 KB messages, rings-web", fmt(ringsMBs, "MB/s"), `${bulkCount} messages`);
   const rawAfter = await raw.bulk(bulkCount);
@@ -90,6 +97,17 @@ try {
     `4 MB high-water backpressure; before ours ${fmt(rawBefore, "MB/s")}, after ${fmt(rawAfter, "MB/s")}`);
   row("ratio rings-web / raw, 1 KB messages/s", fmt(perSecond / raw.smallPerSecond, "×"), "target ≥ 1 000 msg/s absolute");
   row("ratio rings-web / raw, bulk", fmt(ringsMBs / raw.bulkMBs, "×"), "target ≥ 0.8");
+  // where the CPU goes (all of the browser's processes, per thread): on this 2-core machine a
+  // bulk run is bound by the CPU both pages and the browser share
+  // (cores busy: CPU ms over wall ms; UDP drops: a reader fell behind, SCTP resends after a wait)
+  const wallMs = (MBs) => (bulkCount * (50 << 10)) / (1 << 20) / MBs * 1000;
+  const cpuNote = (spent, MBs, lost) => `${cpuLine(spent, bulkCount)}; ${(spent.total / wallMs(MBs)).toFixed(2)} cores busy, UDP receive-buffer drops ${lost}`;
+  console.log(`bulk, raw (before ours): ${cpuNote(rawCpu, rawBefore, rawDrops)}`);
+  console.log(`bulk, rings-web:         ${cpuNote(ringsCpu, ringsMBs, ringsDrops)}`);
+  if (sender) {
+    console.log(`bulk, sending page's V8 profile (self time a message):\n${profileLines(sender, bulkCount)}`);
+    console.log(`bulk, receiving page's V8 profile (self time a message):\n${profileLines(receiver, bulkCount)}`);
+  }
   speed(`signed 1 KB messages/s page → page (after a warm-up, ${N})`, perSecond, "msg/s", "raw RTCDataChannel", raw.smallPerSecond,
     ">= 1 000 msg/s (the dApp-way figure: bench_interop.py)", perSecond >= 1000);
   speed("bulk, 50 KB messages", ringsMBs, "MB/s", "raw RTCDataChannel", raw.bulkMBs, ">= 0.8x raw", ringsMBs >= 0.8 * raw.bulkMBs);

@@ -1,8 +1,8 @@
 // `npm run build`: what the npm package ships in dist/ — the rings-web wheel with its own
 // pyodide-lock.json (scripts/build_pyodide_dist.py --package), the wasm crypto primitives
-// (dist/fast-crypto.mjs + secp256k1.wasm: libsecp256k1 from tiny-secp256k1, Keccak from
-// hash-wasm), and the <script> build dist/rings-web.js (one file exposing window.RingsWeb;
-// Pyodide itself is loaded from `indexURL`, a CDN by default).
+// (dist/fast-crypto.mjs + secp256k1.wasm: libsecp256k1 from tiny-secp256k1), and the <script>
+// build dist/rings-web.js (one file exposing window.RingsWeb; Pyodide itself is loaded from
+// `indexURL`, a CDN by default).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";

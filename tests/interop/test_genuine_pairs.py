@@ -113,6 +113,23 @@ def test_the_genuine_browser_surfaces_types_2_and_4_and_silently_drops_the_rest(
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
+def test_bodies_of_several_pieces_verify_both_ways(pairs, flavour):
+    """200 KB bodies of every byte value (4 frames; SPEC §5.4's signed number list ~720 KB,
+    written and hashed by js/keccak.mjs in the page): the genuine node verifies rings-web's,
+    rings-web verifies the genuine node's."""
+    g, r = pairs[flavour]
+    to_genuine, to_rings = os.urandom(200_000), os.urandom(200_000)
+    before = len(events_of(g))
+    tx = r.send(g.did, backend_body(BackendType.SimpleText, to_genuine))
+    g.call("sendCustom", r.did, 7, to_rings.hex())
+    assert wait_until(lambda: tx in {tx_of(e) for e in events_of(g)[before:]}, 30)
+    (event,) = [e for e in events_of(g)[before:] if tx_of(e) == tx]
+    assert (event["type"], bytes.fromhex(event["args"][1]["$bytes"])) == ("custom_message", to_genuine)
+    assert wait_until(lambda: (g.did, backend_body(7, to_rings)) in r.inbox(), 30)
+    assert r.rejected() == [] and not g.g.request("errors")
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
 def test_the_genuine_node_decrypts_a_rings_web_encrypted_text(pairs, flavour):
     """SPEC §5.7: rings-web encrypts to the genuine node's session key, recovered from a text
     the genuine session signed; 0.2.5's ``decrypt_msg`` hands its callback the plaintext."""
