@@ -110,6 +110,19 @@ async function wasm(fast) {
   };
 }
 
+/** `fns` with `secp256k1RecoverByteList(head, data, prefixLength)`: the key that signed a
+ * message text whose body is a byte list (`keccak256ByteList` then `secp256k1Recover`) in one
+ * call from Python; `head` is the 65-byte signature, then the text's prefix, then its suffix. */
+const withRecoverByteList = (fns) => ({
+  ...fns,
+  secp256k1RecoverByteList: (head, data, prefixLength) => {
+    u8("head", head);
+    if (!(prefixLength >= 0 && 65 + prefixLength <= head.length)) throw new RangeError(`"prefixLength" out of range: ${prefixLength}`);
+    const digest = fns.keccak256ByteList(head.subarray(65, 65 + prefixLength), data, head.subarray(65 + prefixLength));
+    return fns.secp256k1Recover(digest, head.subarray(0, 65));
+  },
+});
+
 /**
  * The crypto functions: wasm where dist/fast-crypto.mjs loads (unless `fast` is false), else @noble.
  * `implementation` names which.
@@ -118,10 +131,10 @@ async function wasm(fast) {
 export async function cryptoFunctions({ dist = DIST, fast = true } = {}) {
   if (fast) {
     try {
-      return { implementation: "wasm (libsecp256k1, hash-wasm keccak)", ...(await wasm(await import(new URL("fast-crypto.mjs", dist).href))) };
+      return { implementation: "wasm (libsecp256k1, hash-wasm keccak)", ...withRecoverByteList(await wasm(await import(new URL("fast-crypto.mjs", dist).href))) };
     } catch { /* not built or not served: @noble below */ }
   }
-  return { implementation: "@noble", ...noble };
+  return { implementation: "@noble", ...withRecoverByteList(noble) };
 }
 
 /**
