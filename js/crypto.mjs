@@ -2,7 +2,8 @@
  * @module Crypto for the Pyodide backend of rings-web: the functions Python calls as the module
  * `rings_web_crypto` (src/rings_web/crypto/pyodide.py). libsecp256k1 and Keccak compiled to wasm
  * (dist/fast-crypto.mjs, built from tiny-secp256k1 and hash-wasm: recover ~8x, keccak ~20x faster
- * than @noble here) where they load; @noble otherwise, and always for ed25519.
+ * than @noble here; recover 3x again where the build compiled libsecp256k1's own, recover.c) where
+ * they load; @noble otherwise, and always for ed25519.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
@@ -103,7 +104,13 @@ async function wasm(fast) {
       out[64] = recoveryId;
       return out;
     },
-    secp256k1Recover: (digest, sig) => key(secp.recover(u8("digest", digest, 32), u8("signature", sig, 65).subarray(0, 64), sig[64], false)),
+    secp256k1Recover: fast.recover
+      ? (digest, sig) => {
+        u8("digest", digest, 32); u8("signature", sig, 65);
+        if (sig[64] > 3) throw new RangeError(`recovery id must be 0..3, got ${sig[64]}`);
+        return fast.recover(digest, sig.subarray(0, 64), sig[64]) ?? key(null);
+      }
+      : (digest, sig) => key(secp.recover(u8("digest", digest, 32), u8("signature", sig, 65).subarray(0, 64), sig[64], false)),
     secp256k1Decompress: (pub) => key(secp.pointCompress(u8("public_key", pub, 33), false)),
     secp256k1Ecdh: (secret, pub) => secp.pointMultiply(withPrefix(u8("public_key", pub, 64)), u8("secret", secret, 32), false)
       ?? (() => { throw new Error("invalid ECDH input"); })(),
