@@ -2,7 +2,7 @@
  * @module Crypto for the Pyodide backend of rings-web: the functions Python calls as the module
  * `rings_web_crypto` (src/rings_web/crypto/pyodide.py). libsecp256k1 and Keccak compiled to wasm
  * (dist/fast-crypto.mjs, built from tiny-secp256k1 and hash-wasm: recover ~8x, keccak ~20x faster
- * than @noble here; recover 3x again where the build compiled libsecp256k1's own, recover.c) where
+ * than @noble here; recover 3x and sign 1.7x again where the build compiled libsecp256k1 itself, scripts/fast-crypto) where
  * they load; @noble otherwise, and always for ed25519.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
@@ -86,7 +86,7 @@ const noble = {
 /** The same functions over libsecp256k1 and Keccak in wasm (`fast` = dist/fast-crypto.mjs). */
 async function wasm(fast) {
   const hasher = await fast.createKeccak(256);
-  const secp = fast.secp256k1;
+  const secp = fast.secp256k1, own = fast.libsecp256k1; // own: built here (scripts/fast-crypto), or its functions null
   const key = (pub) => { if (!pub) throw new Error("not a valid secp256k1 key or signature"); return pub.subarray(1); };
   return {
     ...noble,
@@ -98,17 +98,18 @@ async function wasm(fast) {
     },
     secp256k1PublicKey: (secret) => key(secp.pointFromScalar(u8("secret", secret, 32), false)),
     secp256k1Sign: (digest, secret) => {
-      const { signature, recoveryId } = secp.signRecoverable(u8("digest", digest, 32), u8("secret", secret, 32));
+      u8("digest", digest, 32); u8("secret", secret, 32);
+      const { signature, recoveryId } = own.signRecoverable?.(digest, secret) ?? secp.signRecoverable(digest, secret);
       const out = new Uint8Array(65);
       out.set(signature, 0);
       out[64] = recoveryId;
       return out;
     },
-    secp256k1Recover: fast.recover
+    secp256k1Recover: own.recover
       ? (digest, sig) => {
         u8("digest", digest, 32); u8("signature", sig, 65);
         if (sig[64] > 3) throw new RangeError(`recovery id must be 0..3, got ${sig[64]}`);
-        return fast.recover(digest, sig.subarray(0, 64), sig[64]) ?? key(null);
+        return own.recover(digest, sig.subarray(0, 64), sig[64]) ?? key(null);
       }
       : (digest, sig) => key(secp.recover(u8("digest", digest, 32), u8("signature", sig, 65).subarray(0, 64), sig[64], false)),
     secp256k1Decompress: (pub) => key(secp.pointCompress(u8("public_key", pub, 33), false)),

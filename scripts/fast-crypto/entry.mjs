@@ -1,6 +1,6 @@
 // Bundle entry of dist/fast-crypto.mjs (scripts/build.mjs): the wasm primitives js/crypto.mjs
-// prefers when they load — libsecp256k1 (tiny-secp256k1 2.2.4; its recovery built here where
-// clang is, recover.mjs) and Keccak (hash-wasm 4.13.0).
+// prefers when they load — libsecp256k1 (tiny-secp256k1 2.2.4; recovery and signing built here
+// where clang is, libsecp256k1.mjs) and Keccak (hash-wasm 4.13.0).
 export { createKeccak } from "hash-wasm";
 export * as secp256k1 from "tiny-secp256k1";
-export { recover } from "./recover.mjs";
+export * as libsecp256k1 from "./libsecp256k1.mjs";

@@ -1,4 +1,4 @@
-/* recover.c's stand-in for libc's string.h (it defines these itself) */
+/* libsecp256k1.c's stand-in for libc's string.h (it defines these itself) */
 #pragma once
 #include <stddef.h>
 void *memcpy(void *to, const void *from, size_t n);
