@@ -48,8 +48,9 @@ class Node:
         else:
             g.request("openRingsWeb", name, self.key, ROUND_MS, {"events": "0"}, timeout=150)
             # a dApp's handler: it keeps every message (and the bench notes when the last came)
-            self.js("() => { window.bench = {kept: [], last: 0};"
-                    " node.on('message', (m) => { bench.kept.push(m); bench.last = Date.now(); }); }")
+            self.js("() => { window.bench = {kept: [], last: 0, at: []};"
+                    " node.on('message', (m) => { bench.kept.push(m); bench.last = Date.now();"
+                    " bench.at.push(performance.timeOrigin + performance.now()); }); }")
         self.boot_s = time.perf_counter() - t
 
     def js(self, source: str, *args, timeout: float = 300):
@@ -85,6 +86,14 @@ class Node:
             return tuple(self.js("""() => { const got = window.oracle.events.filter((e) => e.type === 'custom_message');
                 return [got.length, got.length ? got[got.length - 1].t : 0]; }"""))
         return tuple(self.js("() => [window.bench.kept.length, window.bench.last]"))
+
+    def gaps(self, n: int, t0: int) -> str:
+        """ms a message of the last ``n`` received, by stretches of 50, the first from ``t0``
+        (when the first send began): where cold costs show.  Empty for a genuine page."""
+        if self.kind == "genuine":
+            return ""
+        at = [t0] + self.js("(n) => window.bench.at.slice(-n)", n)
+        return " ".join(f"{(at[min(c + 50, n)] - at[c]) / (min(c + 50, n) - c):.2f}" for c in range(0, n, 50))
 
     def send_texts(self, did: str, text: str, n: int) -> tuple[int, int]:
         """Send ``n`` copies of ``text`` one after another from inside the page (each send
@@ -134,6 +143,8 @@ def stream(a: Node, b: Node, size: int, n: int) -> tuple[float, float, float]:
     if not wait_until(lambda: b.received()[0] - before >= n, 300, 0.1):
         raise RuntimeError(f"{a.name} -> {b.name}: {b.received()[0] - before} of {n} messages arrived")
     s = max(b.received()[1] - t0, 1) / 1000
+    if b.kind != "genuine":
+        print(f"{a.name}->{b.name} {size} B: ms a message by 50s: {b.gaps(n, t0)}", flush=True)
     return n / s, n * size / 1024 / s, n / max((sent - t0) / 1000, 1e-3)
 
 

@@ -1,7 +1,8 @@
 /**
  * @module Crypto for the Pyodide backend of rings-web: the functions Python calls as the module
  * `rings_web_crypto` (src/rings_web/crypto/pyodide.py). libsecp256k1 compiled to wasm
- * (dist/fast-crypto.mjs, built from tiny-secp256k1: recover ~8x faster than @noble here) and
+ * (dist/fast-crypto.mjs, built from tiny-secp256k1: recover ~8x faster than @noble here; recover
+ * 3x and sign 1.7x again where the build compiled libsecp256k1 itself, scripts/fast-crypto) and
  * Keccak in wasm of our own (keccak.mjs: ~50x @noble's) where they load; @noble otherwise, and
  * always for ed25519.
  */
@@ -89,7 +90,7 @@ async function wasm(fast) {
   // keccak.mjs, not hash-wasm: 1.5-1.8x less CPU for a 50 KB body's list (0.58 against
   // 0.88-1.1 ms), the list written inside the module (Node, CPU time, this machine)
   const keccak = await keccakWasm();
-  const secp = fast.secp256k1;
+  const secp = fast.secp256k1, own = fast.libsecp256k1; // own: built here (scripts/fast-crypto), or its functions null
   const key = (pub) => { if (!pub) throw new Error("not a valid secp256k1 key or signature"); return pub.subarray(1); };
   return {
     ...noble,
@@ -97,18 +98,38 @@ async function wasm(fast) {
     keccak256ByteList: (prefix, data, suffix) => keccak.keccak256ByteList(u8("prefix", prefix), u8("data", data), u8("suffix", suffix)),
     secp256k1PublicKey: (secret) => key(secp.pointFromScalar(u8("secret", secret, 32), false)),
     secp256k1Sign: (digest, secret) => {
-      const { signature, recoveryId } = secp.signRecoverable(u8("digest", digest, 32), u8("secret", secret, 32));
+      u8("digest", digest, 32); u8("secret", secret, 32);
+      const { signature, recoveryId } = own.signRecoverable?.(digest, secret) ?? secp.signRecoverable(digest, secret);
       const out = new Uint8Array(65);
       out.set(signature, 0);
       out[64] = recoveryId;
       return out;
     },
-    secp256k1Recover: (digest, sig) => key(secp.recover(u8("digest", digest, 32), u8("signature", sig, 65).subarray(0, 64), sig[64], false)),
+    secp256k1Recover: own.recover
+      ? (digest, sig) => {
+        u8("digest", digest, 32); u8("signature", sig, 65);
+        if (sig[64] > 3) throw new RangeError(`recovery id must be 0..3, got ${sig[64]}`);
+        return own.recover(digest, sig.subarray(0, 64), sig[64]) ?? key(null);
+      }
+      : (digest, sig) => key(secp.recover(u8("digest", digest, 32), u8("signature", sig, 65).subarray(0, 64), sig[64], false)),
     secp256k1Decompress: (pub) => key(secp.pointCompress(u8("public_key", pub, 33), false)),
     secp256k1Ecdh: (secret, pub) => secp.pointMultiply(withPrefix(u8("public_key", pub, 64)), u8("secret", secret, 32), false)
       ?? (() => { throw new Error("invalid ECDH input"); })(),
   };
 }
+
+/** `fns` with `secp256k1RecoverByteList(head, data, prefixLength)`: the key that signed a
+ * message text whose body is a byte list (`keccak256ByteList` then `secp256k1Recover`) in one
+ * call from Python; `head` is the 65-byte signature, then the text's prefix, then its suffix. */
+const withRecoverByteList = (fns) => ({
+  ...fns,
+  secp256k1RecoverByteList: (head, data, prefixLength) => {
+    u8("head", head);
+    if (!(prefixLength >= 0 && 65 + prefixLength <= head.length)) throw new RangeError(`"prefixLength" out of range: ${prefixLength}`);
+    const digest = fns.keccak256ByteList(head.subarray(65, 65 + prefixLength), data, head.subarray(65 + prefixLength));
+    return fns.secp256k1Recover(digest, head.subarray(0, 65));
+  },
+});
 
 /**
  * The crypto functions: wasm where dist/fast-crypto.mjs loads (unless `fast` is false), else @noble.
@@ -118,10 +139,10 @@ async function wasm(fast) {
 export async function cryptoFunctions({ dist = DIST, fast = true } = {}) {
   if (fast) {
     try {
-      return { implementation: "wasm (libsecp256k1, keccak.mjs)", ...(await wasm(await import(new URL("fast-crypto.mjs", dist).href))) };
+      return { implementation: "wasm (libsecp256k1, keccak.mjs)", ...withRecoverByteList(await wasm(await import(new URL("fast-crypto.mjs", dist).href))) };
     } catch { /* not built or not served: @noble below */ }
   }
-  return { implementation: "@noble", ...noble };
+  return { implementation: "@noble", ...withRecoverByteList(noble) };
 }
 
 /**

@@ -114,7 +114,7 @@ def copy_core(out: Path) -> None:
 
 # The JS shim's wasm crypto (npm run build puts it in dist/): served with the test dist so that
 # in-Pyodide tests in Chromium, whose page only sees this directory, can load it too.
-FAST_CRYPTO = ["fast-crypto.mjs", "secp256k1.wasm"]
+FAST_CRYPTO = ["fast-crypto.mjs", "secp256k1.wasm", "libsecp256k1.wasm"]
 
 
 def copy_fast_crypto(out: Path) -> None:

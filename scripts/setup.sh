@@ -14,6 +14,7 @@ if [ "$want_browser" != python ]; then
   command -v ip >/dev/null || missing+=(iproute2)
   [ -x /usr/sbin/iptables ] || missing+=(iptables)       # the NAT lab (tests/natlab)
   command -v turnserver >/dev/null || missing+=(coturn)   # its STUN/TURN server, run by the lab only
+  command -v wasm-ld >/dev/null || missing+=(clang lld)   # libsecp256k1's recovery and signing for wasm (scripts/build.mjs)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "== apt-get install ${missing[*]}"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -38,6 +39,15 @@ echo "== pip install -e .[test]"
 if [ "$want_browser" != python ]; then
   echo "== npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  if [ ! -f build/libsecp256k1/src/secp256k1.c ]; then
+    echo "== libsecp256k1 source (the secp256k1 0.14.0 sdist's copy; scripts/build.mjs builds its recovery and signing)"
+    sdist=$(mktemp -d)
+    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: secp256k1==0.14.0 -d "$sdist"
+    echo "82c06712d69ef945220c8b53c1a0d424c2ff6a1f64aee609030df79ad8383397  $sdist/secp256k1-0.14.0.tar.gz" | sha256sum -c --quiet
+    mkdir -p build && rm -rf build/libsecp256k1
+    tar -xzf "$sdist/secp256k1-0.14.0.tar.gz" -C "$sdist" && mv "$sdist/secp256k1-0.14.0/libsecp256k1" build/libsecp256k1
+    rm -rf "$sdist"
+  fi
   echo "== npm run build (the package's dist/: wheel, lock, wasm crypto, <script> build)"
   node scripts/build.mjs
   echo "== offline Pyodide dist for the tests"

@@ -185,3 +185,41 @@ def test_message_digest_matches_every_captured_signed_text(crypto):
         p = decode_payload(decode_frame(bytes.fromhex(f["frames_hex"][0])).data)
         v = p.verification
         assert message_digest(crypto, p.data, v.ts_ms, v.ttl_ms) == crypto.keccak256(f["session_key_signed_text"].encode())
+
+
+class _OneCall:
+    """``crypto`` with a ``secp256k1_recover_byte_list`` that hashes and recovers what it is
+    given, as Pyodide's one call into JS does: the parts :func:`signer_key` hands over."""
+
+    def __init__(self, crypto) -> None:
+        self.crypto, self.calls = crypto, 0
+
+    def __getattr__(self, name):
+        return getattr(self.crypto, name)
+
+    def secp256k1_recover_byte_list(self, prefix, data, suffix, signature):
+        from rings_web.crypto.hashing import keccak256_byte_list
+
+        self.calls += 1
+        return self.crypto.secp256k1_recover(keccak256_byte_list(self.crypto, prefix, data, suffix), signature)
+
+
+@pytest.mark.parametrize("one_call", [False, True], ids=["backend", "one-call"])
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_signer_key_is_the_key_that_signed_the_message_text(crypto, encrypted, one_call):
+    from dataclasses import replace
+
+    from rings_web.message.payload import check_message_signature, message_digest, signer_key
+    from rings_web.wire.types import CustomMessage, MessageVerification
+
+    backend = _OneCall(crypto) if one_call else crypto
+    secret = random.Random(7).randbytes(32)
+    data = CustomMessage(random.Random(3).randbytes(1024), encrypted=encrypted)
+    sig = crypto.secp256k1_sign(message_digest(crypto, data, 1_795_338_556_944, 300_000), secret)
+    v = MessageVerification(None, 300_000, 1_795_338_556_944, sig)
+    assert signer_key(backend, data, v) == crypto.secp256k1_public_key(secret)
+    assert signer_key(backend, data, replace(v, ts_ms=v.ts_ms + 1)) != crypto.secp256k1_public_key(secret)
+    assert getattr(backend, "calls", 2) == 2
+    for bad in (sig[:64] + b"\x04", bytes(65)):  # a recovery id beyond 3; r = s = 0
+        with pytest.raises(InvalidSignature):
+            check_message_signature(backend, replace(v, sig=bad), data)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .crypto import CryptoBackend, default_backend
 from .errors import DecodeError, RemoteError
 from .message.payload import (
-    check_message_signature, decode_payload, is_expired, message_digest, payload_from_json, payload_to_json,
+    check_message_signature, decode_payload, is_expired, payload_from_json, payload_to_json,
 )
 from .session.auth import verify_session
 from .wire import base58
@@ -119,7 +119,7 @@ def verdicts(p: MessagePayload, now: int, crypto: CryptoBackend | None = None) -
         except RemoteError as e:
             out.append((f"{name}.session.sig", False, str(e)))
         try:
-            check_message_signature(crypto, v, message_digest(crypto, p.data, v.ts_ms, v.ttl_ms))
+            check_message_signature(crypto, v, p.data)
             out.append((f"{name}.sig", True, f"by session key {v.session.auth.session_id.hex()}"))
         except RemoteError as e:
             out.append((f"{name}.sig", False, str(e)))

@@ -334,6 +334,12 @@ def test_wasm_crypto_agrees_with_noble(selenium_glue):
         assert fast.secp256k1Decompress(js(compressed)).to_bytes() == pub
         other_pub = js(noble.secp256k1PublicKey(other).to_bytes())
         assert fast.secp256k1Ecdh(secret, other_pub).to_bytes() == noble.secp256k1Ecdh(secret, other_pub).to_bytes()
+        # a message text's signer in one call: head = signature, prefix, suffix
+        body = rng.randbytes(rng.choice((1, 1024)))
+        text_sig = fast.secp256k1Sign(noble.keccak256ByteList(js(b'{"x":['), js(body), js(b"]}\n1")), secret).to_bytes()
+        head = js(text_sig + b'{"x":[' + b"]}\n1")
+        assert fast.secp256k1RecoverByteList(head, js(body), 6).to_bytes() == pub == noble.secp256k1RecoverByteList(head, js(body), 6).to_bytes()
+        assert fast.secp256k1RecoverByteList(head, js(body), 5).to_bytes() != pub
 
 
 @run_in_pyodide

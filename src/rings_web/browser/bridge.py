@@ -10,6 +10,7 @@ to plain values; events reach JS through the Client's one dispatcher.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import os
@@ -35,6 +36,7 @@ from ..session.auth import public_key_address
 from ..transport.browser import BrowserTransport
 from ..wire.types import Signer, VirtualNode
 from .storage import open_store
+from ..warm import warm_up
 
 __all__ = ["boot", "start", "start_in_page", "JsBridge"]
 
@@ -46,6 +48,12 @@ __all__ = ["boot", "start", "start_in_page", "JsBridge"]
 _FROM_ENTRIES = run_js("Object.fromEntries")
 # a call's settled result made in JS: 5 us against 43-170 us for to_js of the dict (one per send)
 _SETTLED = run_js("(value) => ({ok: true, value})")
+
+
+#: message-path rounds run once the node is ready (rings_web/warm.py): 64 took a page's first 300
+#: received 1 KB texts from 967-1000 to 800-867 µs of renderer CPU each (its sender's from
+#: 700-800 to 600-700), when V8's recompiling no longer happens during them
+WARM_UP_ROUNDS = 64
 
 
 def _js(value):
@@ -198,7 +206,10 @@ async def start(options) -> "JsBridge":
                                 storage=storage, http_post=http_post, crypto=crypto,
                                 validate=_validator(getattr(options, "validate", None)),
                                 require_encryption=bool(getattr(options, "requireEncryption", False)))
-    return JsBridge(client, options.emit, vnode_db, kept)
+    bridge = JsBridge(client, options.emit, vnode_db, kept)
+    # after ready, in slices: the first messages then cost what later ones do (rings_web/warm.py)
+    asyncio.ensure_future(warm_up(crypto, bridge._arguments, rounds=WARM_UP_ROUNDS, now=wall_clock_ms(), pause_s=0.005))
+    return bridge
 
 
 def _validator(validate):
@@ -258,14 +269,19 @@ class JsBridge:
         client.on(self._event)
 
     def _event(self, event: ApiEvent) -> None:
+        (self._emit if self._emit_fields is None else self._emit_fields)(event.name, *self._arguments(event))
+
+    def _arguments(self, event: ApiEvent) -> tuple:
+        """What follows the event's name in the call to ``emit`` (its JSON form, converted) or
+        ``emit.fields`` (its field names, made once as a JS array, then each value)."""
         detail = event.to_json()
         if self._emit_fields is None:
-            return self._emit(event.name, _js(detail))
+            return (_js(detail),)
         names = tuple(detail)
         keys = self._keys.get(names)
-        if keys is None:  # these field names as a JS array, made once
+        if keys is None:
             keys = self._keys[names] = _js(list(names))
-        self._emit_fields(event.name, keys, *map(_field, detail.values()))
+        return (keys, *map(_field, detail.values()))
 
     def invoke(self, method: str, *args):
         """JS's one door: ``method(*args)`` settled into ``{ok, value}`` / ``{ok: false, error}``

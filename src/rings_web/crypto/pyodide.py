@@ -81,6 +81,17 @@ class PyodideBackend:
         except CryptoError as e:
             raise InvalidSignature(f"cannot recover a public key: {e}") from None
 
+    def secp256k1_recover_byte_list(self, prefix: bytes, data: bytes, suffix: bytes, signature: bytes) -> bytes:
+        """:meth:`secp256k1_recover` of :meth:`keccak256_byte_list`'s digest, in one call into JS
+        (a received message's check: one crossing and two conversions fewer)."""
+        check_len("signature", signature, 65)
+        if signature[64] > 3:
+            raise InvalidSignature(f"recovery id must be 0..3, got {signature[64]}")
+        try:
+            return _js.secp256k1RecoverByteList(_u8(bytes(signature) + prefix + suffix), _u8(data), len(prefix)).to_bytes()
+        except JsException as e:
+            raise InvalidSignature(f"cannot recover a public key: {e}") from None
+
     def secp256k1_decompress(self, public_key: bytes) -> bytes:
         check_len("public_key", public_key, 33)
         return _call(_js.secp256k1Decompress, public_key)

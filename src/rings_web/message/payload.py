@@ -25,7 +25,7 @@ from ..wire.types import (
 )
 
 __all__ = [
-    "pack_msg", "message_digest", "sign_message", "check_message_signature", "first_hop", "send", "direct", "report", "forward",
+    "pack_msg", "message_digest", "signer_key", "sign_message", "check_message_signature", "first_hop", "send", "direct", "report", "forward",
     "reset_destination", "is_expired", "Verifier", "encode_payload", "decode_payload",
     "payload_to_json", "payload_from_json",
 ]
@@ -70,9 +70,22 @@ def message_digest(crypto: CryptoBackend, data: Message, ts_ms: int, ttl_ms: int
     bytes (:func:`~rings_web.crypto.hashing.keccak256_byte_list`): the same text, built faster.
     """
     if isinstance(data, CustomMessage):
-        suffix = f"]}}}}\n{ts_ms}\n{ttl_ms}".encode()
-        return keccak256_byte_list(crypto, _CUSTOM_JSON[data.encrypted], data.data, suffix)
+        return keccak256_byte_list(crypto, _CUSTOM_JSON[data.encrypted], data.data, _custom_suffix(ts_ms, ttl_ms))
     return crypto.keccak256(pack_msg(data, ts_ms, ttl_ms))
+
+
+def _custom_suffix(ts_ms: int, ttl_ms: int) -> bytes:
+    return f"]}}}}\n{ts_ms}\n{ttl_ms}".encode()
+
+
+def signer_key(crypto: CryptoBackend, data: Message, v: MessageVerification) -> bytes:
+    """The public key that made ``v.sig`` over ``data`` (at ``v``'s ts and ttl): recovered from
+    :func:`message_digest`, or, for a custom message on a backend that offers
+    ``secp256k1_recover_byte_list`` (Pyodide's), hashed and recovered in one call."""
+    fast = getattr(crypto, "secp256k1_recover_byte_list", None)
+    if fast is not None and isinstance(data, CustomMessage):
+        return fast(_CUSTOM_JSON[data.encrypted], data.data, _custom_suffix(v.ts_ms, v.ttl_ms), v.sig)
+    return crypto.secp256k1_recover(message_digest(crypto, data, v.ts_ms, v.ttl_ms), v.sig)
 
 
 _NO_SIGNATURE = bytes(65)
@@ -124,9 +137,9 @@ def reset_destination(sm: SessionManager, payload: MessagePayload, *, next_hop: 
 
 
 # -- verification (§5.5, §5.6) -----------------------------------------------------------------
-def check_message_signature(crypto: CryptoBackend, v: MessageVerification, digest: bytes,
+def check_message_signature(crypto: CryptoBackend, v: MessageVerification, data: Message,
                             addresses: dict[bytes, Did] | None = None) -> None:
-    """The session key of ``v`` signed ``digest`` (:func:`message_digest`; step 3c of SPEC §5.5).
+    """The session key of ``v`` signed ``data`` (:func:`signer_key`; step 3c of SPEC §5.5).
 
     ``addresses`` caches public key → address (a session signs many messages with one key).
 
@@ -136,7 +149,7 @@ def check_message_signature(crypto: CryptoBackend, v: MessageVerification, diges
             (libsecp256k1) makes low-S only, as every captured frame shows.
     """
     try:
-        public_key = crypto.secp256k1_recover(digest, v.sig)
+        public_key = signer_key(crypto, data, v)
     except CryptoError as e:
         raise InvalidSignature(f"message signature: {e}") from None
     if not is_low_s(v.sig):
@@ -209,10 +222,10 @@ class Verifier:
             raise ExpiredError(f"session {session.auth.session_id.hex()} expired")
         return wallet
 
-    def _check(self, v: MessageVerification, digest: bytes, now: int) -> Did:
+    def _check(self, v: MessageVerification, data: Message, now: int) -> Did:
         """The wallet that signed ``v``, after checking its session and signature."""
         wallet = self.wallet_of(v.session, now)
-        check_message_signature(self.crypto, v, digest, self._addresses)
+        check_message_signature(self.crypto, v, data, self._addresses)
         return wallet
 
     def verify(self, payload: MessagePayload, now: int) -> Did:
@@ -234,12 +247,9 @@ class Verifier:
         origin = self.wallet_of(ov.session, now)
         if payload.relay.path[0] != origin:
             raise OriginMismatch(f"path[0] {payload.relay.path[0].hex()} is not the origin wallet {origin.hex()}")
-        digest = message_digest(self.crypto, payload.data, v.ts_ms, v.ttl_ms)
-        hop = self._check(v, digest, now)
+        hop = self._check(v, payload.data, now)
         if ov != v:
-            if (ov.ts_ms, ov.ttl_ms) != (v.ts_ms, v.ttl_ms):
-                digest = message_digest(self.crypto, payload.data, ov.ts_ms, ov.ttl_ms)
-            self._check(ov, digest, now)
+            self._check(ov, payload.data, now)
         self._remember((payload.tx_id, ov.session.auth.session_id, ov.sig, hop), _forgotten_after(ov), now)
         return origin
 
