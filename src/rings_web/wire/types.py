@@ -627,10 +627,15 @@ class _PayloadCodec(Struct):
         tx_id = UUID.pull(r)
         addr = DID.pull(r)
         relay = RELAY.pull(r)
-        v = VERIFICATION.pull(r)
         start = r.pos
-        ov = VERIFICATION.pull(r)
-        self._origin.keep(ov, r.data, start, r.pos)
+        v = VERIFICATION.pull(r)
+        end, data = r.pos, r.data
+        if data.startswith(data[start:end], end):  # a payload not forwarded: its origin signed this hop
+            ov = v
+            r.pos = end + end - start
+        else:
+            ov = VERIFICATION.pull(r)
+        self._origin.keep(ov, data, end, r.pos)
         return MessagePayload(message, tx_id, addr, relay, v, ov)
 
     def push(self, w: Writer, value: MessagePayload) -> None:
