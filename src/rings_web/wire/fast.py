@@ -5,7 +5,7 @@ Nothing here changes what goes on the wire; it makes decoding and encoding the v
 come again cheap (every payload carries eight or more DIDs, mostly the same few; a
 forwarded payload keeps its message, its id and its origin's signature).  Each memo is
 owned by one codec instance and bounded by bytes (a flood of distinct values fills them to
-about 50 MB in all, most of it DIDs; the figures at each):
+about 60 MB in all, most of it DIDs and sessions; the figures at each):
 
 * :class:`Recent` for fixed-size entries (DIDs, ids);
 * :class:`Weighed` for variable-size ones: only small entries are kept;
