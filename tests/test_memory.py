@@ -1,5 +1,5 @@
 """A peer's large messages do not stay in memory once handled and drained (issue 14 item 9):
-the codec's memos keep only small entries, and never keep a decoded value alive."""
+the codec's memos keep only small entries (and hold only the last few small values decoded)."""
 
 import gc
 import random

@@ -281,6 +281,40 @@ def test_identity_memo_keeps_small_values_only_while_they_live():
     assert memo.new == {}
 
 
+def test_remembered_copies_the_bytes_of_the_last_values_decoded():
+    """A value decoded lately encodes as the very bytes it came from; only the last few
+    small ones are held."""
+    from rings_web.wire.fast import Remembered
+    from rings_web.wire.types import MESSAGE, CustomMessage
+
+    calls = []
+
+    class Counting:
+        min_size = MESSAGE.min_size
+        pull = staticmethod(MESSAGE.pull)
+
+        @staticmethod
+        def push(w, v):
+            calls.append(v)
+            MESSAGE.push(w, v)
+
+    memo = Remembered(Counting(), size=1, largest=100)  # two generations of one
+    encoded = []
+    for body in (b"a" * 10, b"b" * 10, b"c" * 10, b"L" * 1000):
+        w = Writer()
+        MESSAGE.push(w, CustomMessage(body))
+        encoded.append(w.getvalue())
+    values = [memo.pull(Reader(raw)) for raw in encoded]
+    for value, raw in zip(values, encoded):
+        w = Writer()
+        memo.push(w, value)
+        assert w.getvalue() == raw
+    # the first was pushed out by the later two; the large one is never kept
+    assert calls == [values[0], values[3]]
+    memo.push(Writer(), CustomMessage(b"c" * 10))  # an equal value, not the same one
+    assert len(calls) == 3
+
+
 def test_memos_are_bounded_by_bytes():
     from rings_web.wire.fast import ENTRY_BYTES, Weighed
 

@@ -190,7 +190,7 @@ class Simulator:
         self._run(self.now + max_ms, lambda: all(method is None for due in self._due.values() for _, method, _ in due))
 
     def _run(self, end: int, done: Callable[[], bool] | None) -> bool:
-        times, due_at, nodes, timers = self._times, self._due, self.nodes, self._timers
+        times, due_at, nodes, timers, pump = self._times, self._due, self.nodes, self._timers, self._pump
         # the run allocates millions of small objects, few of them in cycles: collect rarely
         thresholds = gc.get_threshold()
         gc.set_threshold(100_000, 50, 100)
@@ -201,12 +201,13 @@ class Simulator:
                 if due is None:  # ran already
                     heapq.heappop(times)
                     continue
+                popleft = due.popleft
                 while due:  # events scheduled for t meanwhile join the end
                     if done is not None and done():
                         return True
                     if t > self.now:
                         self.now = t
-                    did, method, args = due.popleft()
+                    did, method, args = popleft()
                     node = nodes.get(did)
                     if node is None:
                         continue
@@ -217,7 +218,7 @@ class Simulator:
                         node.handle_timer(self.now)
                     else:
                         method(node, *args, self.now)
-                    self._pump(node)
+                    pump(node)
                 del due_at[t]
         finally:
             gc.set_threshold(*thresholds)
@@ -251,19 +252,37 @@ class Simulator:
     # -- performing actions ---------------------------------------------------------------------
     def _pump(self, node: Engine) -> None:
         me = node.me
+        actions = node.actions_to_perform()
+        if actions:
+            self._perform(me, actions)
+        event = node.next_event()
+        while event is not None:
+            self._happened(me, event)
+            event = node.next_event()
+        timer = node.get_timer()
+        if timer is not None:
+            current = self._timers.get(me)
+            if current is None or timer < current:
+                self._timers[me] = timer
+                self._schedule(timer, (me, None, ()))
+
+    def _perform(self, me: Did, actions: list) -> None:
         links = self._links[me]
         low, high = self.latency_ms
-        for action in node.actions_to_perform():
+        for action in actions:
             if type(action) is SendFrames:  # the hot path: _latency() and _at() inlined
                 far = links.get(action.transport_id)
                 if far is None:
                     continue
                 at = self.now + low + int(self.rng.random() * (high - low + 1))
-                self.frames_sent += len(action.frames)
+                frames = action.frames
+                self.frames_sent += len(frames)
                 if far.remote is not None:
-                    self._away(far.remote, (at, far.node, "frames", (far.transport_id, action.frames)))
-                    continue
-                self._bucket(at).extend((far.node, _RECEIVE, (far.transport_id, frame)) for frame in action.frames)
+                    self._away(far.remote, (at, far.node, "frames", (far.transport_id, frames)))
+                elif len(frames) == 1:
+                    self._bucket(at).append((far.node, _RECEIVE, (far.transport_id, frames[0])))
+                else:
+                    self._bucket(at).extend((far.node, _RECEIVE, (far.transport_id, frame)) for frame in frames)
             elif isinstance(action, CreateOffer):
                 self._at(1, me, Engine.offer_ready, action.transport_id, _token(me, action.transport_id, "offer"))
             elif isinstance(action, AcceptOffer):
@@ -276,17 +295,14 @@ class Simulator:
                 far = links.pop(action.transport_id, None)
                 if far is not None:
                     self._unlink(far, self._latency())
-        while (event := node.next_event()) is not None:
-            self.events[me].append(event)
-            if self.on_event is not None:
-                self.on_event(me, event)
-            then = self._then.pop((me, getattr(event, "request_id", None)), None)
-            if then is not None and isinstance(event, RequestDone):
-                self._at(0, me, _continue, then, event.value)
-        timer = node.get_timer()
-        if timer is not None and (me not in self._timers or timer < self._timers[me]):
-            self._timers[me] = timer
-            self._schedule(timer, (me, None, ()))
+
+    def _happened(self, me: Did, event: Event) -> None:
+        self.events[me].append(event)
+        if self.on_event is not None:
+            self.on_event(me, event)
+        then = self._then.pop((me, getattr(event, "request_id", None)), None)
+        if then is not None and isinstance(event, RequestDone):
+            self._at(0, me, _continue, then, event.value)
 
     def _open_link(self, me: Did, transport_id: str, far: Endpoint) -> None:
         """``me`` applied the answer of ``far``: both ends open after one latency."""

@@ -486,8 +486,12 @@ class _SessionCodec(Struct):
 
     def __init__(self, *fields) -> None:
         super().__init__(Session, *fields)
-        self._decoded = Weighed(4 << 20, 1024)  # first 128 bytes -> (Session, all its bytes): ~8 000
-        self._encoded = ByIdentity(1 << 20, 1024)  # id(Session) -> its bytes
+        # each for ~34 000 sessions (~480 B an entry): a simulator process holds up to 10 000
+        # nodes, every one of them sending and receiving; with room for 8 000 and 2 000 (4 MB
+        # and 1 MB), 10 000 sessions took 27 us to decode a payload and 13 us to encode one,
+        # beside 18 and 7 us with 1 000 (every session missed)
+        self._decoded = Weighed(16 << 20, 1024)  # first 128 bytes -> (Session, all its bytes)
+        self._encoded = ByIdentity(16 << 20, 1024)  # id(Session) -> its bytes (held weakly)
 
     def pull(self, r: Reader) -> Session:
         found = self.known(r.data, r.pos)
@@ -623,10 +627,15 @@ class _PayloadCodec(Struct):
         tx_id = UUID.pull(r)
         addr = DID.pull(r)
         relay = RELAY.pull(r)
-        v = VERIFICATION.pull(r)
         start = r.pos
-        ov = VERIFICATION.pull(r)
-        self._origin.keep(ov, r.data, start, r.pos)
+        v = VERIFICATION.pull(r)
+        end, data = r.pos, r.data
+        if data.startswith(data[start:end], end):  # a payload not forwarded: its origin signed this hop
+            ov = v
+            r.pos = end + end - start
+        else:
+            ov = VERIFICATION.pull(r)
+        self._origin.keep(ov, data, end, r.pos)
         return MessagePayload(message, tx_id, addr, relay, v, ov)
 
     def push(self, w: Writer, value: MessagePayload) -> None:
