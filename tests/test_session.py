@@ -17,7 +17,7 @@ from rings_web.crypto.hashing import eip191_digest
 from rings_web.did import Did
 from rings_web.dissect import dissect
 from rings_web.errors import (
-    ExpiredError, InvalidArgument, InvalidSignature, OriginMismatch, RelayError, ReplayError, SignerError,
+    CryptoError, ExpiredError, InvalidArgument, InvalidSignature, OriginMismatch, RelayError, ReplayError, SignerError,
 )
 from rings_web.message.payload import (
     Verifier, decode_payload, direct, encode_payload, forward, is_expired, payload_from_json, report, send,
@@ -158,6 +158,23 @@ def test_session_ttl_over_usize_is_refused():
         make_session(KEYS["A"]["priv"], ttl_ms=2**32)
     never = make_session(KEYS["A"]["priv"], Signer.DEFAULT, ttl_ms=None)
     assert '"ttl_ms":"Never"' in auth_text(never.session.auth)
+
+
+def test_a_session_key_draws_again_only_for_an_out_of_range_secret():
+    draws = iter([bytes(32), SECP256K1_N.to_bytes(32, "big"), b"\x01" * 32])
+    key = SessionKey.generate(lambda n: next(draws), CRYPTO)
+    assert key.secret == b"\x01" * 32
+
+    class Broken:  # a backend that fails every call (a JS crypto that throws): asked once, not forever
+        calls = 0
+
+        def secp256k1_public_key(self, secret):
+            self.calls += 1
+            assert self.calls == 1, "drew again on the backend's error"
+            raise CryptoError("TypeError: secp256k1PublicKey: a Uint8Array of another realm")
+
+    with pytest.raises(CryptoError, match="another realm"):
+        SessionKey.generate(random.Random(1).randbytes, Broken())
 
 
 # -- rejections ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..crypto import CryptoBackend
+from ..crypto._checks import SECP256K1_N
 from ..crypto.hashing import bip137_digest, eip191_digest, eth_address
 from ..did import Did
 from ..errors import CryptoError, ExpiredError, InvalidArgument, InvalidSignature
@@ -47,10 +48,11 @@ class SessionKey:
     def generate(cls, random_bytes, crypto: CryptoBackend) -> "SessionKey":
         """A fresh key from ``random_bytes(n)`` (the caller's randomness source)."""
         while True:
-            try:
-                return cls.from_secret(random_bytes(32), crypto)
-            except CryptoError:  # zero or >= n: astronomically rare, draw again
-                continue
+            secret = random_bytes(32)
+            # only a secret of zero or >= n is drawn again (astronomically rare): retrying on the
+            # backend's CryptoError looped forever at boot when JS crypto threw every call
+            if 0 < int.from_bytes(secret, "big") < SECP256K1_N:
+                return cls.from_secret(secret, crypto)
 
     def sign(self, digest: bytes, crypto: CryptoBackend) -> bytes:
         """65-byte r||s||v (v = 0/1) over a 32-byte digest."""
