@@ -363,3 +363,58 @@ async def test_vnodes_persist_in_indexeddb(selenium_glue):
     again = await open_store(await js.openVNodeDb("glue-test"))
     assert again.get(vid).data == ("a", "b") and again.get(Did.from_topic("theirs")).data == ("c",)
     assert len(again) == 1  # the replica is not owned
+
+
+
+@run_in_pyodide
+async def test_a_crypto_backend_that_throws_fails_the_boot_and_only_logs_the_warm_up(selenium_glue):
+    import asyncio
+    import gc
+    import logging
+
+    import rings_web.crypto.pyodide as backend
+    from js import glue
+    from pyodide.code import run_js
+    from rings_web.browser import boot, start
+
+    key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+    real = backend._js
+    # the function throws its first 20 calls (as crypto.mjs did for a Uint8Array of another
+    # realm), then works: a boot that retried it succeeds, so this fails rather than hangs
+    breaking = run_js("""(real, name) => { let left = 20; return { ...real, [name](...args) {
+        if (left-- > 0) throw new TypeError(`${name}: expected Uint8Array, got object`); return real[name](...args); } }; }""")
+    for name in ("secp256k1PublicKey", "keccak256"):  # the session key's address, at boot
+        backend._js = breaking(real, name)
+        try:
+            failed = (await boot(glue.options(glue.wallet(key), glue.hub()(name), None))).to_py()
+        finally:
+            backend._js = real
+        assert failed["ok"] is False, name
+        assert failed["error"]["name"] == "CryptoError" and f"TypeError: {name}: expected Uint8Array" in failed["error"]["message"]
+
+    # the wallet signs in JS: a throwing secp256k1Sign fails only the warm-up after boot
+    loop, unhandled, logged = asyncio.get_running_loop(), [], []
+    loop.set_exception_handler(lambda loop, context: unhandled.append(context))
+    handler = logging.Handler()
+    handler.emit = logged.append
+    logging.getLogger("rings_web.browser.bridge").addHandler(handler)
+    backend._js = breaking(real, "secp256k1Sign")
+    try:
+        node = await start(glue.options(glue.wallet(key), glue.hub()("w"), None))
+        for _ in range(500):
+            if logged or unhandled:
+                break
+            await asyncio.sleep(0.02)
+        gc.collect()  # an unretrieved task exception is reported when the task goes
+    finally:
+        backend._js = real
+        loop.set_exception_handler(None)
+        logging.getLogger("rings_web.browser.bridge").removeHandler(handler)
+    assert unhandled == []
+    assert [r.getMessage() for r in logged] == [
+        "the warm-up after boot failed: CryptoError('TypeError: secp256k1Sign: expected Uint8Array, got object')"]
+    await node.close()
+    closed = await start(glue.options(glue.wallet(key), glue.hub()("c"), None))
+    await closed.close()  # before its warm-up is over: that stops too
+    await asyncio.sleep(0)
+    assert closed._warming.cancelled()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import os
 
 from js import fetch
@@ -39,6 +40,8 @@ from .storage import open_store
 from ..warm import warm_up
 
 __all__ = ["boot", "start", "start_in_page", "JsBridge"]
+
+_log = logging.getLogger(__name__)
 
 
 # made by run_js, not read from the global Object: with the memory snapshot a JS global's
@@ -208,8 +211,17 @@ async def start(options) -> "JsBridge":
                                 require_encryption=bool(getattr(options, "requireEncryption", False)))
     bridge = JsBridge(client, options.emit, vnode_db, kept)
     # after ready, in slices: the first messages then cost what later ones do (rings_web/warm.py)
-    asyncio.ensure_future(warm_up(crypto, bridge._arguments, rounds=WARM_UP_ROUNDS, now=wall_clock_ms(), pause_s=0.005))
+    bridge._warming = asyncio.ensure_future(warm_up(crypto, bridge._arguments, rounds=WARM_UP_ROUNDS,
+                                                    now=wall_clock_ms(), pause_s=0.005))
+    bridge._warming.add_done_callback(_warmed)
     return bridge
+
+
+def _warmed(task: asyncio.Future) -> None:
+    """The warm-up only saves later messages CPU: its failure (a crypto backend that throws) is
+    logged, never left as an unretrieved task exception; the node's own calls report it."""
+    if not task.cancelled() and task.exception() is not None:
+        _log.warning("the warm-up after boot failed: %r", task.exception())
 
 
 def _validator(validate):
@@ -266,6 +278,7 @@ class JsBridge:
         self._keys: dict[tuple[str, ...], object] = {}
         self._vnode_db = vnode_db
         self._kept_session = kept_session
+        self._warming: asyncio.Future | None = None  # start()'s warm-up, stopped by close()
         client.on(self._event)
 
     def _event(self, event: ApiEvent) -> None:
@@ -385,6 +398,8 @@ class JsBridge:
         return {"kind": found.kind, "json": found.json}
 
     async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
         self.client.close()
         if self._vnode_db is not None:
             await self._vnode_db.flush()
