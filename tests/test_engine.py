@@ -17,7 +17,7 @@ from rings_web.engine.events import (
 )
 from rings_web.engine.core import Engine
 from rings_web.engine.routing import Router
-from rings_web.errors import NotFound, RelayError, RemoteError, ReplayError
+from rings_web.errors import ConnectionFailed, NotFound, RelayError, RemoteError, ReplayError
 from rings_web.message import payload as pl
 from rings_web.message.custom import BackendType, backend_body
 from rings_web.sim.checks import engines_ring_correct as ring_correct
@@ -785,6 +785,33 @@ def test_a_message_whose_only_way_on_is_back_is_handed_back_once(monkeypatch):
         sim.run_for(1000)
     rejected = [type(e.error) for e in sim.events[x.me] if isinstance(e, PayloadRejected)]
     assert rejected == [ReplayError, RelayError]
+
+
+def test_an_offer_to_a_node_no_peer_knows_comes_back_to_its_origin_and_fails_there(monkeypatch):
+    """A ConnectNodeSend to a node that left (its peers' reports still name it) or that no node
+    the offer reaches knows yet: each node hands it to an unvisited peer, else back to the node
+    it first came from (depth first), until it is back at its origin, whose connect fails then
+    with ConnectionFailed.  No node rejects it as a routing loop (in a ring of three, one did:
+    'would revisit the path')."""
+    sim = Simulator(seed=31, config=Config(stabilize_interval_ms=10**9), insecure_fast=True)
+    nodes = [sim.add_node() for _ in range(3)]
+    gone = sim.add_node()  # never linked: no node knows it
+    for x, y in [(0, 1), (1, 2), (2, 0)]:
+        sim.link(nodes[x], nodes[y])
+    sim.run_for(1000)
+    asking = []  # the origin of the connect under way: the only node that offers links
+    for node in nodes:
+        real = node.links.offer
+        monkeypatch.setattr(node.links, "offer", lambda *a, real=real, node=node, **k: real(*a, **k) if node in asking else None)
+    assert all(len(n.peers) == 2 for n in nodes)
+    targets = [gone.me, gone.me + 1, nodes[0].me + 1, nodes[1].me - 1, Did(sim.rng.getrandbits(160))]
+    for origin in nodes:
+        asking[:] = [origin]
+        for target in targets:
+            done = result(sim, origin, sim.call(origin, lambda n, t=target: n.connect(t, sim.now)))
+            assert [e for n in nodes for e in sim.events[n.me] if isinstance(e, PayloadRejected)] == []
+            assert isinstance(done, RequestFailed) and isinstance(done.error, ConnectionFailed), done
+            assert "no route" in str(done.error) and origin.pending_transport_ids == []
 
 
 @pytest.mark.parametrize("owner_keeps_it", [True, False])

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from ..did import Did
-from ..errors import LocalError, RemoteError, RingsError
+from ..errors import ConnectionFailed, LocalError, RemoteError, RingsError
 from ..message import payload as pl
 from ..wire.chunk import Reassembler
 from ..wire.types import AlreadyConnected, ConnectNodeReport, ConnectNodeSend, HandshakeInfo, MessagePayload
@@ -249,7 +249,16 @@ class Links:
     # -- inbound -----------------------------------------------------------------------------------
     def on_connect_send(self, p: MessagePayload, now: int) -> None:
         if p.relay.destination != self.me:
-            return self.node.router.forward(p, now)
+            try:
+                return self.node.router.forward(p, now)
+            except LocalError as e:
+                if p.relay.path[0] != self.me:
+                    raise
+                # our own offer came back (Router._retreat): fail it now, not at its deadline
+                t = self.pending.get(p.data.transport_uuid)
+                if t is not None and t.remote == p.relay.destination:
+                    self.handshake_failed(t.id, ConnectionFailed(str(e)), now)
+                return None
         origin = p.relay.path[0]
         if origin in self.peers:
             return self.node.router.report(p, AlreadyConnected(), now)

@@ -2,6 +2,8 @@
 
 A message to a linked peer goes straight to it; else the ring picks the next hop.  A
 message for another node is forwarded, and a report goes back the way its request came.
+A message with no unvisited way on goes back the way it came (depth first): at worst to its
+origin, which ends it (an offer fails there at once).
 """
 
 from __future__ import annotations
@@ -114,20 +116,40 @@ class Router:
         back = self._back.get(p.tx_id) or self._back_older.get(p.tx_id)
         if next_hop is None and back is not None and back[1] == p.relay.destination and back[0] in self.peers:
             next_hop = back[0]
-        # a 0.2.5 sender routes by its fingers even when it is linked to the destination, so
-        # our only way on can be the node it came from: hand it back, once per node on the path
-        first_visit = self.me not in p.relay.path
         hop = next_hop
         if hop is None:
             try:
                 hop = self.route(p.relay.destination, p.relay.path)
-            except LocalError:  # every way on was visited: the one back may be allowed
-                hop = self.route(p.relay.destination)
-        bounce = hop == p.relay.path[-1] and first_visit
-        if hop in p.relay.path and not bounce:
+            except LocalError:  # every way on was visited
+                hop = self._retreat(p)
+        elif hop in p.relay.path:
             raise RelayError(f"forwarding {type(p.data).__name__} to {hop.hex()} would revisit the path")
         self.remember_back(p)
         self.emit(pl.forward(self.session, p, next_hop=hop, now=now, destination=destination), now)
+
+    def _retreat(self, p: MessagePayload) -> Did:
+        """The way back for a message with no unvisited way on: to the node that first handed
+        it to us (depth first), so it reaches the nodes its earlier hops did not try, and at
+        worst its origin, which ends it.  Its destination left (its peers' reports still name
+        it) or is linked to no node the message reached: the ring forming, or a 0.2.5 sender
+        that routes by its fingers even when linked to the destination (then the node it came
+        from is our only way on).
+
+        Raises:
+            LocalError: we are its origin (nobody it reached knows the destination), or the
+                way back is gone.
+            RelayError: it came back from the node we would retreat to (a ping-pong).
+        """
+        path, me = p.relay.path, self.me
+        if path[0] == me:
+            raise LocalError(f"no route to {p.relay.destination.hex()}: no node the message reached knows it")
+        back = path[path.index(me) - 1] if me in path else path[-1]
+        if me in path and back == path[-1]:
+            raise RelayError(f"forwarding {type(p.data).__name__} to {back.hex()} would revisit the path")
+        if back not in self.peers:
+            raise LocalError(f"no way on for {type(p.data).__name__} to {p.relay.destination.hex()}, "
+                             f"nor back to {back.hex()}")
+        return back
 
     def remember_back(self, p: MessagePayload) -> None:
         """Remember where a forwarded request came from, for its report (bounded), and keep
